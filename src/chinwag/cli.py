@@ -1,0 +1,81 @@
+"""The `chinwag` command: `chinwag serve`, `chinwag chat`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from chinwag import __version__
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the chat server")
+    p.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="main port, dialect detected (default 12345)")
+    p.add_argument("--data", metavar="DIR", help="where state lives (default ./data; :memory:)")
+    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    p.add_argument(
+        "--listen",
+        action="append",
+        metavar="PORT=DIALECT",
+        help="also listen on PORT speaking one dialect (repeatable)",
+    )
+    p.add_argument(
+        "--classic-ports",
+        action="store_const",
+        const=True,
+        help="listen on each seed document's own port too",
+    )
+    p.add_argument("--max-line", type=int, metavar="BYTES", help="longest accepted line")
+    p.add_argument("--max-buffer", type=int, metavar="BYTES", help="bytes owed before a drop")
+    p.add_argument("--keepalive-interval", type=float, metavar="SECONDS")
+    p.add_argument("--keepalive-timeout", type=float, metavar="SECONDS")
+    p.add_argument("--join-timeout", type=float, metavar="SECONDS")
+    p.add_argument("--message-rate", type=float, metavar="PER_SECOND", help="0: unlimited")
+    p.add_argument("--message-burst", type=float)
+    p.add_argument("--command-rate", type=float, metavar="PER_SECOND", help="0: unlimited")
+    p.add_argument("--command-burst", type=float)
+    p.add_argument("--history-on-join", type=int, metavar="N")
+    p.add_argument("--reuse-port", action="store_const", const=True)
+
+
+def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("chat", help="chat from this terminal")
+    p.add_argument("--host", help="server address (asked if missing; default localhost)")
+    p.add_argument("--port", type=int, help="server port (asked if missing; default 12345)")
+    p.add_argument("--user", help="your username (asked if missing)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chinwag", description="A self-hosted chat server.")
+    parser.add_argument("--version", action="version", version=f"chinwag {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serve_parser(sub)
+    _chat_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from chinwag.config import load_config
+        from chinwag.errors import ConfigError
+        from chinwag.server.run import run_server
+
+        overrides = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+        try:
+            config = load_config(
+                file=args.config or os.environ.get("CHINWAG_CONFIG"), overrides=overrides
+            )
+        except ConfigError as exc:
+            print(f"chinwag: {exc}", file=sys.stderr)
+            return 2
+        return run_server(config)
+    if args.command == "chat":
+        from chinwag.client.line import run_line_client
+
+        return run_line_client(host=args.host, port=args.port, user=args.user)
+    return 2  # pragma: no cover - argparse enforces the choices

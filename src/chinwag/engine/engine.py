@@ -1,0 +1,508 @@
+"""The chat engine: a command table and the handlers behind it.
+
+Handlers run on the event loop's thread, one at a time; synchronous handlers never
+yield, so they see and leave a consistent state. The few that read the store
+(`is_async`) may see the world change across their one await; each says how it copes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chinwag.engine.delivery import Delivery
+from chinwag.engine.names import (
+    NAME_RULE,
+    ROOM_RULE,
+    normalize_room,
+    room_key,
+    user_key,
+    valid_username,
+)
+from chinwag.engine.ratelimit import TokenBucket
+from chinwag.engine.room import Room
+from chinwag.engine.session import Session
+from chinwag.protocol import events as ev
+from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
+from chinwag.storage.base import MAX_PAGE, RoomRecord, Store
+
+log = logging.getLogger("chinwag.engine")
+
+
+def wall_clock() -> float:
+    """Unix time in seconds, to the millisecond (what `timestamp` fields carry)."""
+    return round(time.time(), 3)
+
+
+@dataclass(slots=True)
+class Limits:
+    """Every rule with a number in it; all are settings (see chinwag.config)."""
+
+    message_rate: float = 5.0  # chat/private/topic per second per session (0: unlimited)
+    message_burst: float = 20.0
+    command_rate: float = 50.0  # any command per second per session (0: unlimited)
+    command_burst: float = 200.0
+    history_on_join: int = 20  # messages replayed when joining a room
+    replay_limit: int = 5000  # most messages replayed to a client rejoining with `since`
+    max_rooms_per_user: int = 100
+    max_topic: int = 300
+
+
+Handler = Callable[[Session, Any], list[Delivery]]
+
+
+def _error(session: Session, code: ErrorCode, message: str) -> list[Delivery]:
+    return [Delivery(ev.Error(code, message), (session,))]
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = wall_clock,
+        name: str = "chinwag",
+    ) -> None:
+        self.store = store
+        self.limits = limits or Limits()
+        self.clock = clock
+        self.name = name
+        self.rooms: dict[str, Room] = {}
+        self.users: dict[str, Session] = {}  # user key -> joined session
+        self.memberships: dict[str, set[str]] = {}  # user key -> room keys, persistent
+        self.last_id = 0
+        self._session_ids = itertools.count(1)
+        self._guest_numbers = itertools.count(1)
+        self._table: dict[type, tuple[Handler, bool]] = {
+            # command type: (handler, needs a joined session)
+            ev.Join: (self._join, False),
+            ev.Chat: (self._chat, True),
+            ev.Private: (self._private, True),
+            ev.ListUsers: (self._list_users, False),
+            ev.Ping: (self._ping, False),
+            ev.Pong: (lambda s, c: [], False),
+            ev.Quit: (self._quit, False),
+            ev.Rename: (self._rename, True),
+            ev.JoinRoom: (self._join_room, True),
+            ev.LeaveRoom: (self._leave_room, True),
+            ev.ListRooms: (self._list_rooms, False),
+            ev.SetTopic: (self._set_topic, True),
+            ev.BadInput: (self._bad_input, False),
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Load rooms, memberships and the tail of each room's history from the store."""
+        state = await self.store.open()
+        self.last_id = state.last_id
+        self.memberships = state.memberships
+        for record in state.rooms:
+            self.rooms[room_key(record.name)] = self._new_room(record.name, record.topic)
+        if DEFAULT_ROOM not in self.rooms:
+            self.rooms[DEFAULT_ROOM] = self._new_room(DEFAULT_ROOM)
+            self.store.save_room(RoomRecord(DEFAULT_ROOM))
+        if self.limits.history_on_join > 0:
+            for room in self.rooms.values():
+                room.recent.extend(await self.store.recent(room.key, self.limits.history_on_join))
+
+    def _new_room(self, name: str, topic: str = "") -> Room:
+        return Room(name, topic, recent_size=max(1, self.limits.history_on_join))
+
+    def open_session(self, *, peer: str, dialect: str, outlet: object = None) -> Session:
+        now = self.clock()
+        lim = self.limits
+        return Session(
+            next(self._session_ids),
+            peer=peer,
+            dialect=dialect,
+            messages=TokenBucket(lim.message_rate, lim.message_burst, now),
+            commands=TokenBucket(lim.command_rate, lim.command_burst, now),
+            outlet=outlet,
+        )
+
+    def close_session(self, session: Session, reason: str = "") -> list[Delivery]:
+        """The connection is gone: leave every room and tell the others."""
+        if session.key is None or self.users.get(session.key) is not session:
+            return []
+        del self.users[session.key]
+        out: list[Delivery] = []
+        now = self.clock()
+        assert session.username is not None
+        for room in session.rooms.values():
+            room.members.pop(session, None)
+            out.append(
+                Delivery(ev.UserLeft(room.name, session.username, now, reason), room.members)
+            )
+        session.rooms = {}
+        log.info("%s left (%s)", session.username, reason or "disconnected")
+        return out
+
+    def online(self) -> int:
+        return len(self.users)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def is_async(self, command: ev.Command) -> bool:
+        """True for commands that read the store and so must be awaited."""
+        return isinstance(command, ev.History | ev.Search) or (
+            isinstance(command, ev.Join) and command.since is not None
+        )
+
+    def handle(self, session: Session, command: ev.Command) -> list[Delivery]:
+        """Handle a synchronous command (see is_async) and say what to deliver."""
+        now = self.clock()
+        if not session.commands.take(now):
+            return _error(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
+        entry = self._table.get(type(command))
+        if entry is None:  # an async command sent the wrong way: a bug in the caller
+            raise TypeError(f"{type(command).__name__} must go through handle_async")
+        handler, needs_join = entry
+        if needs_join and session.key is None:
+            return _error(session, ErrorCode.NOT_JOINED, "Join first with a username")
+        return handler(session, command)
+
+    async def handle_async(self, session: Session, command: ev.Command) -> list[Delivery]:
+        if not session.commands.take(self.clock()):
+            return _error(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
+        if isinstance(command, ev.Join):
+            return await self._join_since(session, command)
+        if session.key is None:
+            return _error(session, ErrorCode.NOT_JOINED, "Join first with a username")
+        if isinstance(command, ev.History):
+            return await self._history(session, command)
+        if isinstance(command, ev.Search):
+            return await self._search(session, command)
+        raise TypeError(f"{type(command).__name__} is not an async command")
+
+    # ------------------------------------------------------------------ joining
+
+    def _claim_name(self, session: Session, requested: str | None) -> list[Delivery] | None:
+        """Give the session its name; an error delivery if it cannot have it."""
+        if session.key is not None:
+            return _error(
+                session, ErrorCode.ALREADY_JOINED, f"Already joined as {session.username}"
+            )
+        if requested is None:
+            while True:  # server-picked names have a space, so no user can claim one
+                requested = f"Client {next(self._guest_numbers)}"
+                if user_key(requested) not in self.users:
+                    break
+        elif not valid_username(requested):
+            return _error(session, ErrorCode.INVALID_NAME, NAME_RULE)
+        key = user_key(requested)
+        if key in self.users:
+            return _error(session, ErrorCode.NAME_TAKEN, "Username already taken")
+        session.username = requested
+        session.key = key
+        self.users[key] = session
+        return None
+
+    def _enter_rooms(self, session: Session, now: float) -> list[Delivery]:
+        """Put a freshly named session into general and its saved rooms."""
+        assert session.key is not None and session.username is not None
+        keys = [DEFAULT_ROOM, *sorted(self.memberships.get(session.key, set()) - {DEFAULT_ROOM})]
+        out: list[Delivery] = []
+        for key in keys:
+            room = self.rooms.get(key)
+            if room is None:
+                continue
+            room.members[session] = None
+            session.rooms[key] = room
+            out.append(
+                Delivery(ev.UserJoined(room.name, session.username, now), room.members, session)
+            )
+        return out
+
+    def _welcome(self, session: Session, now: float) -> ev.Welcome:
+        assert session.username is not None
+        general = self.rooms[DEFAULT_ROOM]
+        return ev.Welcome(
+            username=session.username,
+            message=f"Welcome to {self.name}, {session.username}!",
+            users=general.usernames(),
+            rooms=tuple(r.name for r in session.rooms.values()),
+            last_id=self.last_id,
+            timestamp=now,
+        )
+
+    def _join(self, session: Session, command: ev.Join) -> list[Delivery]:
+        refused = self._claim_name(session, command.username)
+        if refused is not None:
+            return refused
+        now = self.clock()
+        notices = self._enter_rooms(session, now)
+        out = [Delivery(self._welcome(session, now), (session,))]
+        for room in session.rooms.values():
+            if room.key != DEFAULT_ROOM:
+                out.append(
+                    Delivery(ev.RoomJoined(room.name, room.topic, room.usernames()), (session,))
+                )
+            out.extend(self._replay_recent(session, room))
+        log.info("%s joined from %s (%s)", session.username, session.peer, session.dialect)
+        return out + notices
+
+    async def _join_since(self, session: Session, command: ev.Join) -> list[Delivery]:
+        """Rejoin after a disconnect: exactly the messages missed, once, in order.
+
+        The session becomes a member *before* the await, with `upto` = the last id at that
+        moment: live messages after it reach the session as usual (the server holds them
+        until this reply is out), and the store supplies (since, upto].
+        """
+        refused = self._claim_name(session, command.username)
+        if refused is not None:
+            return refused
+        now = self.clock()
+        notices = self._enter_rooms(session, now)
+        upto = self.last_id
+        since = command.since or 0
+        assert session.key is not None
+        missed = await self.store.missed(
+            session.key, list(session.rooms), since, upto, self.limits.replay_limit
+        )
+        out = [Delivery(self._welcome(session, now), (session,))]
+        for room in session.rooms.values():
+            if room.key != DEFAULT_ROOM:
+                out.append(
+                    Delivery(ev.RoomJoined(room.name, room.topic, room.usernames()), (session,))
+                )
+        out.extend(Delivery(_as_history(m), (session,)) for m in missed)
+        log.info(
+            "%s rejoined from %s since %d (%d missed)",
+            session.username,
+            session.peer,
+            since,
+            len(missed),
+        )
+        return out + notices
+
+    def _replay_recent(self, session: Session, room: Room) -> list[Delivery]:
+        return [Delivery(_as_history(m), (session,)) for m in room.recent]
+
+    # ------------------------------------------------------------------ messages
+
+    def _next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
+
+    def _content_allowed(self, session: Session, text: str) -> list[Delivery] | None:
+        if not text.strip():
+            return _error(session, ErrorCode.EMPTY_MESSAGE, "Message is empty")
+        if not session.messages.take(self.clock()):
+            return _error(
+                session, ErrorCode.RATE_LIMITED, "You are sending too fast; message not sent"
+            )
+        return None
+
+    def _member_room(self, session: Session, name: str) -> Room | list[Delivery]:
+        room = session.rooms.get(room_key(name.lstrip("#")))
+        if room is None:
+            if room_key(name.lstrip("#")) in self.rooms:
+                return _error(session, ErrorCode.NOT_IN_ROOM, f"You are not in room {name}")
+            return _error(session, ErrorCode.UNKNOWN_ROOM, f"No room named {name}")
+        return room
+
+    def _chat(self, session: Session, command: ev.Chat) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        refused = self._content_allowed(session, command.message)
+        if refused is not None:
+            return refused
+        assert session.username is not None
+        notice = ev.ChatMessage(
+            self._next_id(), room.name, session.username, command.message, self.clock()
+        )
+        self.store.append(notice)
+        room.recent.append(notice)
+        return [Delivery(notice, room.members, durable_id=notice.id)]
+
+    def _private(self, session: Session, command: ev.Private) -> list[Delivery]:
+        target = self.users.get(user_key(command.target))
+        if target is None:
+            return _error(
+                session, ErrorCode.UNKNOWN_USER, f"No user named {command.target} is online"
+            )
+        refused = self._content_allowed(session, command.message)
+        if refused is not None:
+            return refused
+        assert session.username is not None and target.username is not None
+        notice = ev.PrivateMessage(
+            self._next_id(), session.username, target.username, command.message, self.clock()
+        )
+        self.store.append(notice)
+        to = (session,) if target is session else (target, session)
+        return [Delivery(notice, to, durable_id=notice.id)]
+
+    def _list_users(self, session: Session, command: ev.ListUsers) -> list[Delivery]:
+        if command.room is None:
+            names = tuple(
+                sorted((s.username for s in self.users.values() if s.username), key=str.casefold)
+            )
+            return [Delivery(ev.UserList(names), (session,))]
+        room = self.rooms.get(room_key(command.room.lstrip("#")))
+        if room is None:
+            return _error(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
+        return [
+            Delivery(
+                ev.UserList(tuple(sorted(room.usernames(), key=str.casefold)), room.name),
+                (session,),
+            )
+        ]
+
+    def _ping(self, session: Session, command: ev.Ping) -> list[Delivery]:
+        return [Delivery(ev.PongReply(self.clock(), command.token), (session,))]
+
+    def _quit(self, session: Session, command: ev.Quit) -> list[Delivery]:
+        name = session.username or "there"
+        return [Delivery(ev.Goodbye(f"Goodbye, {name}!"), (session,), close="quit")]
+
+    def _bad_input(self, session: Session, command: ev.BadInput) -> list[Delivery]:
+        return _error(session, command.code, command.message)
+
+    def _rename(self, session: Session, command: ev.Rename) -> list[Delivery]:
+        if not valid_username(command.username):
+            return _error(session, ErrorCode.INVALID_NAME, NAME_RULE)
+        new_key = user_key(command.username)
+        holder = self.users.get(new_key)
+        if holder is not None and holder is not session:
+            return _error(session, ErrorCode.NAME_TAKEN, "Username already taken")
+        assert session.key is not None and session.username is not None
+        old = session.username
+        del self.users[session.key]
+        session.username, session.key = command.username, new_key
+        self.users[new_key] = session
+        # The new name keeps the rooms the session is in now.
+        saved = self.memberships.setdefault(new_key, set())
+        for key in session.rooms.keys() - saved:
+            saved.add(key)
+            self.store.save_membership(new_key, key, True)
+        audience: dict[Session, None] = {session: None}
+        for room in session.rooms.values():
+            audience.update(room.members)
+        log.info("%s is now known as %s", old, command.username)
+        return [Delivery(ev.UserRenamed(old, command.username, self.clock()), audience)]
+
+    # ------------------------------------------------------------------ rooms
+
+    def _join_room(self, session: Session, command: ev.JoinRoom) -> list[Delivery]:
+        name = normalize_room(command.room)
+        if name is None:
+            return _error(session, ErrorCode.INVALID_ROOM, ROOM_RULE)
+        key = room_key(name)
+        assert session.key is not None and session.username is not None
+        room = self.rooms.get(key)
+        if room is None:
+            room = self.rooms[key] = self._new_room(name)
+            self.store.save_room(RoomRecord(name))
+            log.info("%s created room %s", session.username, name)
+        already = key in session.rooms
+        if not already and len(session.rooms) >= self.limits.max_rooms_per_user:
+            return _error(session, ErrorCode.INVALID_ROOM, "You are in too many rooms already")
+        out = [
+            Delivery(
+                ev.RoomJoined(
+                    room.name,
+                    room.topic,
+                    room.usernames() + (() if already else (session.username,)),
+                ),
+                (session,),
+            )
+        ]
+        if already:
+            return out
+        room.members[session] = None
+        session.rooms[key] = room
+        saved = self.memberships.setdefault(session.key, set())
+        if key not in saved:
+            saved.add(key)
+            self.store.save_membership(session.key, key, True)
+        out.extend(self._replay_recent(session, room))
+        out.append(
+            Delivery(
+                ev.UserJoined(room.name, session.username, self.clock()), room.members, session
+            )
+        )
+        return out
+
+    def _leave_room(self, session: Session, command: ev.LeaveRoom) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        if room.key == DEFAULT_ROOM:
+            return _error(session, ErrorCode.INVALID_ROOM, f"Everyone stays in {DEFAULT_ROOM}")
+        assert session.key is not None and session.username is not None
+        del session.rooms[room.key]
+        room.members.pop(session, None)
+        self.memberships.get(session.key, set()).discard(room.key)
+        self.store.save_membership(session.key, room.key, False)
+        return [
+            Delivery(ev.RoomLeft(room.name), (session,)),
+            Delivery(
+                ev.UserLeft(room.name, session.username, self.clock(), "left the room"),
+                room.members,
+            ),
+        ]
+
+    def _list_rooms(self, session: Session, command: ev.ListRooms) -> list[Delivery]:
+        infos = tuple(
+            ev.RoomInfo(r.name, len(r.members), r.topic)
+            for r in sorted(self.rooms.values(), key=lambda r: r.key)
+        )
+        return [Delivery(ev.RoomList(infos), (session,))]
+
+    def _set_topic(self, session: Session, command: ev.SetTopic) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        topic = command.topic.strip()
+        if len(topic) > self.limits.max_topic:
+            return _error(
+                session,
+                ErrorCode.INVALID_FIELD,
+                f"Topics are at most {self.limits.max_topic} characters",
+            )
+        if not session.messages.take(self.clock()):
+            return _error(
+                session, ErrorCode.RATE_LIMITED, "You are sending too fast; topic not set"
+            )
+        assert session.username is not None
+        notice = ev.TopicChanged(self._next_id(), room.name, session.username, topic, self.clock())
+        room.topic = topic
+        self.store.append(notice)
+        self.store.save_room(RoomRecord(room.name, topic))
+        room.recent.append(notice)
+        return [Delivery(notice, room.members, durable_id=notice.id)]
+
+    # ------------------------------------------------------------------ store reads
+
+    async def _history(self, session: Session, command: ev.History) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        limit = max(1, min(command.limit, MAX_PAGE))
+        rows = await self.store.history(
+            room.key, before=command.before, after=command.after, limit=limit
+        )
+        page = tuple(_as_history(m) for m in rows)
+        return [Delivery(ev.HistoryPage(room.name, page), (session,))]
+
+    async def _search(self, session: Session, command: ev.Search) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        if not command.query.strip():
+            return _error(session, ErrorCode.INVALID_FIELD, "Search for at least one word")
+        limit = max(1, min(command.limit, MAX_PAGE))
+        rows = await self.store.search(room.key, command.query, limit)
+        found = tuple(_as_history(m) for m in rows)
+        return [Delivery(ev.SearchResults(room.name, command.query, found), (session,))]
+
+
+def _as_history(notice: ev.StoredNotice) -> ev.StoredNotice:
+    return notice if notice.history else replace(notice, history=True)

@@ -1,0 +1,26 @@
+"""Token buckets for flood control."""
+
+from __future__ import annotations
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up; rate <= 0 disables the limit."""
+
+    __slots__ = ("_stamp", "_tokens", "burst", "rate")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._stamp = now
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        if self.rate <= 0:
+            return True
+        tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if tokens < cost:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - cost
+        return True

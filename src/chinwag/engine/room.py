@@ -1,0 +1,27 @@
+"""A room: its members online and the tail of its history kept in memory."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from chinwag.protocol.events import StoredNotice
+
+if TYPE_CHECKING:
+    from chinwag.engine.session import Session
+
+
+class Room:
+    __slots__ = ("key", "members", "name", "recent", "topic")
+
+    def __init__(self, name: str, topic: str = "", recent_size: int = 50) -> None:
+        self.name = name
+        self.key = name.casefold()
+        self.topic = topic
+        # A dict keeps join order and gives O(1) removal; values are unused.
+        self.members: dict[Session, None] = {}
+        # The newest messages, for the replay on join without a store read.
+        self.recent: deque[StoredNotice] = deque(maxlen=recent_size)
+
+    def usernames(self) -> tuple[str, ...]:
+        return tuple(s.username for s in self.members if s.username is not None)

@@ -1,0 +1,95 @@
+"""The surface every dialect codec offers (sans-I/O, after h11 and websockets).
+
+    codec.receive_data(bytes)     feed what the socket gave us
+    codec.receive_eof()           the peer closed its side
+    codec.events_received()       drain the commands decoded so far
+    codec.encode(notice)          the bytes that tell this client about a notice
+    codec.share_key(notice)       may these bytes be shared with other connections?
+
+Decoding never raises on remote input: a line that cannot be accepted becomes a
+`BadInput` command, which the engine answers with an error in the client's own dialect.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable
+from typing import ClassVar
+
+from chinwag.protocol.events import BadInput, Command, ErrorCode, Notice
+from chinwag.protocol.framing import DEFAULT_MAX_LINE, LineSplitter, LineTooLong
+
+
+class Codec(ABC):
+    """One connection's translator between its wire dialect and chinwag events."""
+
+    dialect: ClassVar[str]
+
+    __slots__ = ("_events", "_splitter", "eof", "username")
+
+    def __init__(self, *, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._splitter = LineSplitter(max_line)
+        self._events: list[Command] = []
+        self.eof = False
+        # The name the server gave this connection, learnt from the notices it encodes.
+        self.username: str | None = None
+
+    @property
+    def max_line(self) -> int:
+        return self._splitter.max_line
+
+    def receive_data(self, data: bytes) -> None:
+        for item in self._splitter.feed(data):
+            self._receive_item(item)
+
+    def receive_eof(self) -> None:
+        self.eof = True
+        last = self._splitter.finish()
+        if last is not None:
+            self._receive_item(last)
+
+    def events_received(self) -> list[Command]:
+        events = self._events
+        self._events = []
+        return events
+
+    def buffered(self) -> int:
+        """Bytes held for an unfinished line (bounded by max_line)."""
+        return self._splitter.pending()
+
+    def greeting(self) -> bytes:
+        """Bytes to send unasked when a connection opens (most dialects: none)."""
+        return b""
+
+    def share_key(self, notice: Notice) -> Hashable | None:
+        """A key under which encode(notice) can be reused for other connections.
+
+        None means the bytes depend on this connection (its own name, say) and must be
+        encoded for it alone; encode() may then also update this codec's state.
+        """
+        return type(self)
+
+    def _receive_item(self, item: bytes | LineTooLong) -> None:
+        if isinstance(item, LineTooLong):
+            self._events.append(
+                BadInput(
+                    ErrorCode.LINE_TOO_LONG,
+                    f"Line too long ({item.size} bytes; the limit is {self.max_line})",
+                )
+            )
+            return
+        self._receive_line(item)
+
+    @abstractmethod
+    def _receive_line(self, line: bytes) -> None:
+        """Decode one complete line into zero or more commands (append to _events)."""
+
+    @abstractmethod
+    def encode(self, notice: Notice) -> bytes:
+        """The bytes (whole lines, terminated) that carry this notice to the client."""
+
+    def _emit(self, event: Command) -> None:
+        self._events.append(event)
+
+    def _bad(self, code: ErrorCode, message: str) -> None:
+        self._events.append(BadInput(code, message))

@@ -1,0 +1,310 @@
+"""The events that flow between codecs and the engine.
+
+Two families, both frozen and slotted:
+- commands: what a client asks for (decoded by a codec, handled by the engine);
+- notices: what the server tells a client (built by the engine, encoded by a codec).
+
+They are dialect-neutral: every codec maps its own wire form onto these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+DEFAULT_ROOM = "general"
+
+
+class ErrorCode(StrEnum):
+    """Stable, machine-readable error codes (the `code` of an `error` reply)."""
+
+    BAD_JSON = "bad_json"
+    NOT_OBJECT = "not_object"
+    UNKNOWN_TYPE = "unknown_type"
+    MISSING_FIELD = "missing_field"
+    INVALID_FIELD = "invalid_field"
+    LINE_TOO_LONG = "line_too_long"
+    BAD_UTF8 = "bad_utf8"
+    NAME_TAKEN = "name_taken"
+    INVALID_NAME = "invalid_name"
+    NOT_JOINED = "not_joined"
+    ALREADY_JOINED = "already_joined"
+    UNKNOWN_USER = "unknown_user"
+    UNKNOWN_ROOM = "unknown_room"
+    INVALID_ROOM = "invalid_room"
+    NOT_IN_ROOM = "not_in_room"
+    EMPTY_MESSAGE = "empty_message"
+    RATE_LIMITED = "rate_limited"
+    SERVER_BUSY = "server_busy"
+    UNKNOWN_COMMAND = "unknown_command"
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Claim a username; `None` asks the server to pick one (plain dialect)."""
+
+    username: str | None
+    since: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    message: str
+    room: str = DEFAULT_ROOM
+
+
+@dataclass(frozen=True, slots=True)
+class Private:
+    target: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListUsers:
+    room: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    token: str | int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """A client's answer to a server keep-alive ping."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRoom:
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveRoom:
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListRooms:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetTopic:
+    room: str
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    room: str
+    before: int | None = None
+    after: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    room: str
+    query: str
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class BadInput:
+    """A line the codec could not accept; the engine answers it with an error."""
+
+    code: ErrorCode
+    message: str
+
+
+Command = (
+    Join
+    | Chat
+    | Private
+    | ListUsers
+    | Ping
+    | Pong
+    | Quit
+    | Rename
+    | JoinRoom
+    | LeaveRoom
+    | ListRooms
+    | SetTopic
+    | History
+    | Search
+    | BadInput
+)
+
+
+# --------------------------------------------------------------------------- notices
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """A message said in a room; also the echo that confirms acceptance to its sender."""
+
+    id: int
+    room: str
+    username: str
+    message: str
+    timestamp: float
+    history: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateMessage:
+    """A private message; its sender receives the same notice as confirmation."""
+
+    id: int
+    username: str
+    target: str
+    message: str
+    timestamp: float
+    history: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TopicChanged:
+    id: int
+    room: str
+    username: str
+    topic: str
+    timestamp: float
+    history: bool = False
+
+
+StoredNotice = ChatMessage | PrivateMessage | TopicChanged
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    username: str
+    message: str
+    users: tuple[str, ...]
+    rooms: tuple[str, ...]
+    last_id: int
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserJoined:
+    room: str
+    username: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserLeft:
+    room: str
+    username: str
+    timestamp: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UserRenamed:
+    old: str
+    new: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserList:
+    users: tuple[str, ...]
+    room: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    room: str
+    users: int
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomList:
+    rooms: tuple[RoomInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomJoined:
+    room: str
+    topic: str
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomLeft:
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    room: str
+    messages: tuple[StoredNotice, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    room: str
+    query: str
+    messages: tuple[StoredNotice, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PongReply:
+    timestamp: float
+    token: str | int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """The server's own ping to a silent client."""
+
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    code: ErrorCode
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Goodbye:
+    message: str
+
+
+Notice = (
+    ChatMessage
+    | PrivateMessage
+    | TopicChanged
+    | Welcome
+    | UserJoined
+    | UserLeft
+    | UserRenamed
+    | UserList
+    | RoomList
+    | RoomJoined
+    | RoomLeft
+    | HistoryPage
+    | SearchResults
+    | PongReply
+    | KeepAlive
+    | Error
+    | Goodbye
+)

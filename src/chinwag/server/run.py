@@ -1,0 +1,56 @@
+"""Running the server as a process: logging, the event loop, signals, exit status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from chinwag.config import ServerConfig
+from chinwag.errors import ChinwagError
+from chinwag.server.app import ChatServer
+
+LOG_FORMAT = "%(asctime)s - %(levelname)s - %(message)s"  # as seed 004 shows
+
+log = logging.getLogger("chinwag.server")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
+
+
+async def serve(config: ServerConfig) -> None:
+    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    server = ChatServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await server.shutdown()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed, the standard loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run_server(config: ServerConfig) -> int:
+    setup_logging(config.log_level)
+    try:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(serve(config))
+    except (ChinwagError, OSError) as exc:
+        log.error("cannot run the server: %s", exc)
+        return 1
+    return 0

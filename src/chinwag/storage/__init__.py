@@ -1,0 +1,1 @@
+"""Storage layer: the small `Store` interface and its backends (memory, SQLite)."""

@@ -1,0 +1,113 @@
+"""The `Store` interface: what the engine needs to remember.
+
+Writes are buffered and synchronous (`append`, `save_room`, `save_membership`): the engine
+calls them from its handlers without awaiting. `commit()` makes everything buffered
+durable; the server commits before it lets any byte that depends on a write leave the
+process (see docs/DEVELOPING.md, "Durability"). Reads are coroutines so that a networked
+backend can serve them without blocking the loop.
+
+Every stored item is a notice with an `id` from one monotonic sequence that the store
+never reuses, also across restarts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from chinwag.protocol.events import StoredNotice
+
+MAX_PAGE = 500
+
+
+@dataclass(slots=True)
+class RoomRecord:
+    name: str
+    topic: str = ""
+
+
+@dataclass(slots=True)
+class StoreState:
+    """What the engine loads once at start-up."""
+
+    last_id: int = 0
+    rooms: list[RoomRecord] = field(default_factory=list)
+    # user key (casefolded name) -> room keys the user belongs to
+    memberships: dict[str, set[str]] = field(default_factory=dict)
+
+
+class Store(ABC):
+    """Persistent history, rooms and memberships."""
+
+    @abstractmethod
+    async def open(self) -> StoreState:
+        """Open (creating or migrating as needed) and load the start-up state."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Commit what is buffered and release resources."""
+
+    # ---- buffered writes (synchronous; durable after the next commit)
+
+    @abstractmethod
+    def append(self, notice: StoredNotice) -> None:
+        """Buffer a message; its id must be greater than every id appended before."""
+
+    @abstractmethod
+    def save_room(self, room: RoomRecord) -> None:
+        """Buffer the creation of a room or a change of its topic."""
+
+    @abstractmethod
+    def save_membership(self, user_key: str, room_key: str, member: bool) -> None:
+        """Buffer a user joining (member=True) or leaving a room for good."""
+
+    @property
+    @abstractmethod
+    def pending(self) -> int:
+        """How many buffered writes wait for commit()."""
+
+    @property
+    @abstractmethod
+    def committed_id(self) -> int:
+        """The highest message id known to be durable."""
+
+    @abstractmethod
+    async def commit(self) -> None:
+        """Make every buffered write durable."""
+
+    def commit_now(self) -> bool:
+        """Commit without yielding to the loop, if this backend can (an embedded one).
+
+        Returns False when the caller must `await commit()` instead.
+        """
+        return False
+
+    # ---- reads (committed data only)
+
+    @abstractmethod
+    async def recent(self, room_key: str, limit: int) -> list[StoredNotice]:
+        """The latest `limit` messages of a room, oldest first."""
+
+    @abstractmethod
+    async def history(
+        self,
+        room_key: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredNotice]:
+        """A page of a room in id order: the newest below `before`, or the oldest above
+        `after` (when both are None: the newest)."""
+
+    @abstractmethod
+    async def missed(
+        self, user_key: str, room_keys: Sequence[str], since: int, upto: int, limit: int
+    ) -> list[StoredNotice]:
+        """Messages with since < id <= upto in those rooms, plus private messages to or
+        from the user, oldest first, at most `limit`."""
+
+    @abstractmethod
+    async def search(self, room_key: str, query: str, limit: int) -> list[StoredNotice]:
+        """Messages of a room whose text matches `query`, oldest first."""

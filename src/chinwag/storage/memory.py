@@ -1,0 +1,134 @@
+"""An in-memory `Store`: the reference backend for tests and for `--data :memory:`."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
+from chinwag.storage.base import MAX_PAGE, RoomRecord, Store, StoreState
+
+
+def room_of(notice: StoredNotice) -> str | None:
+    """The room key a stored notice belongs to (None for private messages)."""
+    if isinstance(notice, PrivateMessage):
+        return None
+    return notice.room.casefold()
+
+
+def text_of(notice: StoredNotice) -> str:
+    return notice.topic if isinstance(notice, TopicChanged) else notice.message
+
+
+class MemoryStore(Store):
+    def __init__(self) -> None:
+        self._messages: list[StoredNotice] = []
+        self._ids: list[int] = []
+        self._rooms: dict[str, RoomRecord] = {}
+        self._memberships: dict[str, set[str]] = {}
+        self._pending = 0
+        self._committed_id = 0
+        self._last_id = 0
+
+    async def open(self) -> StoreState:
+        return StoreState(
+            last_id=self._last_id,
+            rooms=[RoomRecord(r.name, r.topic) for r in self._rooms.values()],
+            memberships={k: set(v) for k, v in self._memberships.items()},
+        )
+
+    async def close(self) -> None:
+        await self.commit()
+
+    def append(self, notice: StoredNotice) -> None:
+        if notice.id <= self._last_id:
+            raise ValueError(f"id {notice.id} is not above {self._last_id}")
+        self._last_id = notice.id
+        self._messages.append(notice)
+        self._ids.append(notice.id)
+        self._pending += 1
+
+    def save_room(self, room: RoomRecord) -> None:
+        self._rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
+        self._pending += 1
+
+    def save_membership(self, user_key: str, room_key: str, member: bool) -> None:
+        rooms = self._memberships.setdefault(user_key, set())
+        if member:
+            rooms.add(room_key)
+        else:
+            rooms.discard(room_key)
+        self._pending += 1
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    @property
+    def committed_id(self) -> int:
+        return self._committed_id
+
+    async def commit(self) -> None:
+        self.commit_now()
+
+    def commit_now(self) -> bool:
+        self._pending = 0
+        self._committed_id = self._last_id
+        return True
+
+    def _committed(self) -> list[StoredNotice]:
+        end = bisect.bisect_right(self._ids, self._committed_id)
+        return self._messages[:end]
+
+    async def recent(self, room_key: str, limit: int) -> list[StoredNotice]:
+        return await self.history(room_key, limit=limit)
+
+    async def history(
+        self,
+        room_key: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredNotice]:
+        limit = max(0, min(limit, MAX_PAGE))
+        rows = [m for m in self._committed() if room_of(m) == room_key]
+        if after is not None:
+            rows = [m for m in rows if m.id > after]
+            if before is not None:
+                rows = [m for m in rows if m.id < before]
+            return rows[:limit]
+        if before is not None:
+            rows = [m for m in rows if m.id < before]
+        return rows[-limit:] if limit else []
+
+    async def missed(
+        self, user_key: str, room_keys: Sequence[str], since: int, upto: int, limit: int
+    ) -> list[StoredNotice]:
+        rooms = set(room_keys)
+        out: list[StoredNotice] = []
+        for m in self._committed():
+            if not since < m.id <= upto:
+                continue
+            if isinstance(m, PrivateMessage):
+                if user_key in (m.username.casefold(), m.target.casefold()):
+                    out.append(m)
+            elif room_of(m) in rooms:
+                out.append(m)
+            if len(out) >= limit:
+                break
+        return out
+
+    async def search(self, room_key: str, query: str, limit: int) -> list[StoredNotice]:
+        words = query.casefold().split()
+        if not words:
+            return []
+        hits: list[StoredNotice] = [
+            m
+            for m in self._committed()
+            if isinstance(m, ChatMessage)
+            and room_of(m) == room_key
+            and all(w in text_of(m).casefold() for w in words)
+        ]
+        limit = max(0, min(limit, MAX_PAGE))
+        return hits[-limit:] if limit else []
