@@ -28,7 +28,9 @@ def needs_service(available: bool, reason: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_server(data: Path | str = ":memory:", **settings: Any) -> AsyncIterator[ChatServer]:
+async def running_server(
+    data: Path | str = ":memory:", **settings: Any
+) -> AsyncIterator[ChatServer]:
     """A real ChatServer on an ephemeral port of 127.0.0.1; shut down on exit."""
     config = ServerConfig(host="127.0.0.1", port=0, data=str(data))
     limits = {k: settings.pop(k) for k in list(settings) if hasattr(config.limits, k)}

@@ -16,6 +16,7 @@ from chinwag.protocol.codec import Codec
 from chinwag.protocol.events import ErrorCode
 
 JsonObject = dict[str, Any]
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
 
 
 # --------------------------------------------------------------------------- decoding
@@ -29,8 +30,9 @@ def _field(obj: JsonObject, key: str, kind: type | tuple[type, ...], *, required
         return None
     # bool is an int in Python; never accept it where a number is meant.
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise RemoteProtocolError(ErrorCode.INVALID_FIELD, f"Field '{key}' must be a {names}")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        names = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+        raise RemoteProtocolError(ErrorCode.INVALID_FIELD, f"Field '{key}' must be {names}")
     return value
 
 
@@ -101,7 +103,7 @@ def decode_command(line: bytes) -> ev.Command:
     if kind is None:
         return ev.BadInput(ErrorCode.MISSING_FIELD, "Missing field 'type'")
     if not isinstance(kind, str):
-        return ev.BadInput(ErrorCode.INVALID_FIELD, "Field 'type' must be a str")
+        return ev.BadInput(ErrorCode.INVALID_FIELD, "Field 'type' must be a string")
     parser = _PARSERS.get(kind)
     if parser is None:
         shown = kind if len(kind) <= 40 else kind[:40] + "..."
