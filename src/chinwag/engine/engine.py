@@ -262,6 +262,8 @@ class Engine:
         upto = self.last_id
         since = command.since or 0
         assert session.key is not None
+        if self.store.committed_id < upto:  # reads see committed data only: no gap
+            await self.store.commit()
         missed = await self.store.missed(
             session.key, list(session.rooms), since, upto, self.limits.replay_limit
         )
@@ -282,7 +284,8 @@ class Engine:
         return out + notices
 
     def _replay_recent(self, session: Session, room: Room) -> list[Delivery]:
-        return [Delivery(_as_history(m), (session,)) for m in room.recent]
+        # The ring may hold messages not yet committed: they leave once durable.
+        return [Delivery(_as_history(m), (session,), durable_id=m.id) for m in room.recent]
 
     # ------------------------------------------------------------------ messages
 

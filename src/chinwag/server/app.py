@@ -10,12 +10,15 @@ from typing import Any
 from chinwag.config import ServerConfig
 from chinwag.engine.delivery import Delivery
 from chinwag.engine.engine import Engine
+from chinwag.errors import StoreError
 from chinwag.protocol.dialects import codec_factory
 from chinwag.protocol.events import Goodbye, KeepAlive
 from chinwag.server.connection import Connection
 from chinwag.storage.base import Store
 
 log = logging.getLogger("chinwag.server")
+
+COMMIT_RETRY = 0.25  # seconds between attempts after a failed commit
 
 
 def open_store(config: ServerConfig) -> Store:
@@ -172,9 +175,13 @@ class ChatServer:
         """
         self._flush_scheduled = False
         store = self.store
-        if store.pending and not self._committing and not store.commit_now():
-            self._committing = True
-            self.spawn(self._commit())
+        if store.pending and not self._committing:
+            try:
+                if not store.commit_now():
+                    self._committing = True
+                    self.spawn(self._commit())
+            except StoreError as exc:
+                self._commit_failed(exc)
         committed = store.committed_id
         waiting: list[Connection] = []
         for conn in self._dirty:
@@ -185,11 +192,26 @@ class ChatServer:
         self._dirty = waiting
 
     async def _commit(self) -> None:
+        failed: StoreError | None = None
         try:
             await self.store.commit()
+        except StoreError as exc:
+            failed = exc
         finally:
             self._committing = False
-        self._flush()
+        if failed is None:
+            self._flush()
+        else:
+            self._commit_failed(failed)
+
+    def _commit_failed(self, exc: StoreError) -> None:
+        """The store kept the writes and what depends on them waits: retry a little later."""
+        log.error("%s; retrying in %g s", exc, COMMIT_RETRY)
+        if self._closing and not self.connections:
+            return
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_later(COMMIT_RETRY, self._flush)
 
     # ------------------------------------------------------------------ keep-alive
 
@@ -215,4 +237,6 @@ class ChatServer:
                 conn.abort(f"no reply to keep-alive in {cfg.keepalive_timeout:g} s")
             elif silent > cfg.keepalive_interval and not conn.pinged and joined:
                 conn.pinged = True
-                conn.queue(conn.codec.encode(KeepAlive(stamp)), 0)
+                ping = conn.codec.encode(KeepAlive(stamp))
+                if ping:  # dialects without a ping encode nothing
+                    conn.queue(ping, 0)

@@ -74,7 +74,13 @@ class Store(ABC):
 
     @abstractmethod
     async def commit(self) -> None:
-        """Make every buffered write durable."""
+        """Make every buffered write durable.
+
+        It may be called while another commit() is running (the server's group commit
+        and a rejoin that must read what it just wrote); it returns once everything
+        buffered before the call is durable. On failure it raises StoreError and keeps
+        the writes, so that the next commit retries them.
+        """
 
     def commit_now(self) -> bool:
         """Commit without yielding to the loop, if this backend can (an embedded one).

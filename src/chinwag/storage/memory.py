@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import re
+import unicodedata
 from collections.abc import Sequence
 
-from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
+from chinwag.errors import StoreError
+from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice
 from chinwag.storage.base import MAX_PAGE, RoomRecord, Store, StoreState
 
 
@@ -16,8 +19,29 @@ def room_of(notice: StoredNotice) -> str | None:
     return notice.room.casefold()
 
 
-def text_of(notice: StoredNotice) -> str:
-    return notice.topic if isinstance(notice, TopicChanged) else notice.message
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Words as SQLite's unicode61 tokenizer sees them: letters and digits, lower-cased,
+    without diacritics, so that both backends find the same messages."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _TOKEN.findall(bare.lower())
+
+
+def _contains(haystack: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return any(haystack[i : i + n] == phrase for i in range(len(haystack) - n + 1))
+
+
+def matches(text: str, query: str) -> bool:
+    """Every word of the query occurs in the text (a word with punctuation, like "don't",
+    as a phrase of its parts); words that hold no letter or digit are ignored."""
+    phrases = [p for p in (tokens(word) for word in query.split()) if p]
+    if not phrases:
+        return False
+    words = tokens(text)
+    return all(_contains(words, p) for p in phrases)
 
 
 class MemoryStore(Store):
@@ -42,7 +66,7 @@ class MemoryStore(Store):
 
     def append(self, notice: StoredNotice) -> None:
         if notice.id <= self._last_id:
-            raise ValueError(f"id {notice.id} is not above {self._last_id}")
+            raise StoreError(f"message id {notice.id} is not above {self._last_id}")
         self._last_id = notice.id
         self._messages.append(notice)
         self._ids.append(notice.id)
@@ -120,15 +144,10 @@ class MemoryStore(Store):
         return out
 
     async def search(self, room_key: str, query: str, limit: int) -> list[StoredNotice]:
-        words = query.casefold().split()
-        if not words:
-            return []
         hits: list[StoredNotice] = [
             m
             for m in self._committed()
-            if isinstance(m, ChatMessage)
-            and room_of(m) == room_key
-            and all(w in text_of(m).casefold() for w in words)
+            if isinstance(m, ChatMessage) and room_of(m) == room_key and matches(m.message, query)
         ]
         limit = max(0, min(limit, MAX_PAGE))
         return hits[-limit:] if limit else []

@@ -68,19 +68,35 @@ class SQLiteStore(Store):
     # ------------------------------------------------------------------ lifecycle
 
     async def open(self) -> StoreState:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._db is not None:
+            raise StoreError(f"{self.path} is already open")
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        # A refused or failed open must not keep the file (and a write lock on it) open.
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={self.synchronous}")
             db.execute("PRAGMA foreign_keys=ON")
             self._db = db
             self._migrate()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+            state = self._load()
+        except BaseException as exc:
+            self._db = None
+            db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot open {self.path}: {exc}") from exc
+            raise
+        self._last_id = self._committed_id = state.last_id
+        self._messages, self._rooms, self._memberships = [], {}, {}
+        return state
+
+    def _load(self) -> StoreState:
+        db = self.db
         row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
-        self._last_id = self._committed_id = int(row[0]) if row else 0
-        state = StoreState(last_id=self._last_id)
+        state = StoreState(last_id=int(row[0]) if row else 0)
         state.rooms = [RoomRecord(n, t) for n, t in db.execute("SELECT name, topic FROM rooms")]
         for user, room in db.execute("SELECT user_key, room_key FROM memberships"):
             state.memberships.setdefault(user, set()).add(room)
@@ -96,17 +112,26 @@ class SQLiteStore(Store):
                 f"{self.path} has schema version {version}, newer than this chinwag knows "
                 f"({len(MIGRATIONS)}); upgrade chinwag"
             )
+        db = self.db
         for number in range(version + 1, len(MIGRATIONS) + 1):
             script = MIGRATIONS[number - 1]
-            # executescript commits on its own; BEGIN makes the migration all-or-nothing.
-            self.db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+            # executescript commits on its own; BEGIN makes the migration all-or-nothing,
+            # and a failed script leaves its transaction open: roll it back here.
+            try:
+                db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise StoreError(f"cannot migrate {self.path} to version {number}: {exc}") from exc
 
     async def close(self) -> None:
         if self._db is None:
             return
-        self.commit_now()
-        self._db.close()
-        self._db = None
+        try:
+            self.commit_now()
+        finally:
+            self._db.close()
+            self._db = None
 
     # ------------------------------------------------------------------ writes
 

@@ -1,0 +1,195 @@
+"""Versioned migrations of the SQLite store: upgrade older files, refuse newer ones."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from chinwag.errors import StoreError
+from chinwag.protocol.events import ChatMessage
+from chinwag.storage import sqlite as sqlite_module
+from chinwag.storage.base import RoomRecord
+from chinwag.storage.sqlite import SQLiteStore
+from chinwag.storage.sqlite_schema import MIGRATIONS
+
+CURRENT = len(MIGRATIONS)
+
+
+def user_version(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def tables(path: Path) -> set[str]:
+    db = sqlite3.connect(path)
+    try:
+        return {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    finally:
+        db.close()
+
+
+def make_v1(path: Path) -> None:
+    """A database as chinwag's first schema left it, with some data in it."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"BEGIN; {MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
+    db.execute(
+        "INSERT INTO messages (id, kind, room_key, room, username, user_key, body, ts)"
+        " VALUES (7, 'chat', 'general', 'general', 'alice', 'alice', 'kept words', 1.5)"
+    )
+    db.execute("INSERT INTO rooms VALUES ('dev', 'Dev', 'old topic')")
+    db.execute("INSERT INTO memberships VALUES ('alice', 'dev')")
+    db.close()
+
+
+def test_an_empty_file_is_a_version_0_database_and_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "v0.sqlite3"
+    path.touch()
+
+    async def scenario() -> None:
+        store = SQLiteStore(path)
+        state = await store.open()
+        assert state.last_id == 0
+        assert store.schema_version() == CURRENT
+        store.append(ChatMessage(1, "general", "alice", "hello there", 1.0))
+        await store.close()
+
+    asyncio.run(scenario())
+    assert user_version(path) == CURRENT
+    assert {"messages", "rooms", "memberships", "messages_fts"} <= tables(path)
+
+
+def test_a_version_1_database_opens_with_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite3"
+    make_v1(path)
+
+    async def scenario() -> None:
+        store = SQLiteStore(path)
+        state = await store.open()
+        assert state.last_id == 7
+        assert [(r.name, r.topic) for r in state.rooms] == [("Dev", "old topic")]
+        assert state.memberships == {"alice": {"dev"}}
+        assert [m.id for m in await store.history("general")] == [7]
+        assert [m.id for m in await store.search("general", "kept", 10)] == [7]
+        await store.close()
+
+    asyncio.run(scenario())
+    assert user_version(path) == CURRENT
+
+
+def test_an_older_database_runs_the_missing_migrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v1.sqlite3"
+    make_v1(path)
+    later = (
+        *MIGRATIONS,
+        "CREATE TABLE accounts (key TEXT PRIMARY KEY, name TEXT NOT NULL)",
+        "ALTER TABLE rooms ADD COLUMN created REAL NOT NULL DEFAULT 0",
+    )
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", later)
+
+    async def scenario() -> None:
+        store = SQLiteStore(path)
+        state = await store.open()
+        assert store.schema_version() == len(later)
+        assert state.last_id == 7
+        assert [(r.name, r.topic) for r in state.rooms] == [("Dev", "old topic")]
+        store.save_room(RoomRecord("ops", "new"))
+        store.append(ChatMessage(8, "ops", "bob", "after the upgrade", 2.0))
+        await store.close()
+        store = SQLiteStore(path)  # opening again runs nothing
+        state = await store.open()
+        assert sorted(r.name for r in state.rooms) == ["Dev", "ops"]
+        assert [m.id for m in await store.history("ops")] == [8]
+        await store.close()
+
+    asyncio.run(scenario())
+    assert user_version(path) == len(later)
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(rooms)")]
+    assert "created" in columns
+
+
+def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    make_v1(path)
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {CURRENT + 1}")
+
+    async def scenario() -> None:
+        store = SQLiteStore(path)
+        with pytest.raises(StoreError, match="newer"):
+            await store.open()
+        with pytest.raises(StoreError):
+            store.db  # noqa: B018 - a refused store stays closed
+
+    asyncio.run(scenario())
+    assert user_version(path) == CURRENT + 1  # untouched
+    # The refused store let go of the file: another writer is not blocked.
+    db = sqlite3.connect(path, timeout=0)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("ROLLBACK")
+    db.close()
+
+
+def test_a_failed_migration_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v1.sqlite3"
+    make_v1(path)
+    broken = (
+        *MIGRATIONS,
+        "CREATE TABLE accounts (key TEXT PRIMARY KEY);"
+        " INSERT INTO rooms VALUES ('half', 'half', '');"
+        " ALTER TABLE no_such_table ADD COLUMN x",
+    )
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", broken)
+
+    async def scenario() -> None:
+        store = SQLiteStore(path)
+        with pytest.raises(StoreError, match="version 2"):
+            await store.open()
+
+    asyncio.run(scenario())
+    assert user_version(path) == 1
+    assert "accounts" not in tables(path)
+    # Nothing holds the file: a fixed chinwag opens it and finds the old data intact.
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS)
+
+    async def fixed() -> None:
+        store = SQLiteStore(path)
+        state = await store.open()
+        assert [r.name for r in state.rooms] == ["Dev"]
+        assert state.last_id == 7
+        await store.close()
+
+    asyncio.run(fixed())
+
+
+def test_a_failed_first_migration_leaves_an_empty_version_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v0.sqlite3"
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", ("CREATE TABLE t (x); CREATE TABLE t (x)",))
+
+    async def scenario() -> None:
+        with pytest.raises(StoreError):
+            await SQLiteStore(path).open()
+
+    asyncio.run(scenario())
+    assert user_version(path) == 0
+    assert tables(path) == set()
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not an SQLite database, just some text\n" * 100)
+
+    async def scenario() -> None:
+        with pytest.raises(StoreError):
+            await SQLiteStore(path).open()
+
+    asyncio.run(scenario())

@@ -1,0 +1,562 @@
+"""The contract every `Store` backend keeps (see conftest.py for the backends)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+import pytest
+
+from chinwag.errors import StoreError
+from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
+from chinwag.storage.base import MAX_PAGE, RoomRecord, Store
+from chinwag.storage.memory import room_of
+from tests.storage.conftest import Backend
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def chat(id_: int, room: str = "general", user: str = "alice", text: str = "") -> ChatMessage:
+    return ChatMessage(id_, room, user, text or f"message {id_}", 1_700_000_000.0 + id_ / 1000)
+
+
+def private(id_: int, sender: str, target: str, text: str = "") -> PrivateMessage:
+    return PrivateMessage(id_, sender, target, text or f"private {id_}", 1_700_000_000.5 + id_)
+
+
+def topic(id_: int, room: str, text: str) -> TopicChanged:
+    return TopicChanged(id_, room, "alice", text, 1_700_000_000.25 + id_)
+
+
+async def opened(backend: Backend) -> Store:
+    store = backend.store()
+    await store.open()
+    return store
+
+
+async def reopened(backend: Backend, store: Store) -> Store:
+    await store.close()
+    return await opened(backend)
+
+
+def ids(notices: Sequence[StoredNotice]) -> list[int]:
+    return [n.id for n in notices]
+
+
+def mixed_traffic(count: int, seed: int = 4) -> list[StoredNotice]:
+    """Chat in three rooms (Dev spelled in two cases), topics and privates, ids with gaps."""
+    rng = random.Random(seed)
+    out: list[StoredNotice] = []
+    next_id = 0
+    users = ["alice", "Bob", "carol"]
+    for _ in range(count):
+        next_id += rng.choice((1, 1, 1, 2, 5))
+        roll = rng.random()
+        if roll < 0.15:
+            sender, target = rng.sample(users, 2)
+            out.append(private(next_id, sender, target))
+        elif roll < 0.18:
+            out.append(topic(next_id, rng.choice(["general", "dev"]), f"topic {next_id}"))
+        else:
+            room = rng.choice(["general", "general", "Dev", "dev", "ops"])
+            out.append(chat(next_id, room, rng.choice(users)))
+    return out
+
+
+async def fill(store: Store, notices: Sequence[StoredNotice], batch: int = 250) -> None:
+    for index, notice in enumerate(notices, 1):
+        store.append(notice)
+        if index % batch == 0:
+            await store.commit()
+    await store.commit()
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def test_a_new_store_is_empty(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = backend.store()
+        state = await store.open()
+        assert state.last_id == 0 and state.rooms == [] and state.memberships == {}
+        assert store.committed_id == 0 and store.pending == 0
+        assert await store.history("general") == []
+        assert await store.recent("general", 10) == []
+        assert await store.missed("alice", ["general"], 0, 10, 100) == []
+        assert await store.search("general", "anything", 10) == []
+        await store.close()
+
+    run(scenario())
+
+
+def test_ids_must_increase(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        store.append(chat(5))
+        with pytest.raises(StoreError):
+            store.append(chat(5))
+        with pytest.raises(StoreError):
+            store.append(chat(3))
+        store.append(chat(6))
+        await store.commit()
+        with pytest.raises(StoreError):
+            store.append(chat(6))
+        assert ids(await store.history("general")) == [5, 6]
+        await store.close()
+
+    run(scenario())
+
+
+def test_ids_are_never_reused_across_reopen(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        for id_ in (1, 2, 3, 40):
+            store.append(chat(id_))
+        await store.commit()
+        assert store.committed_id == 40
+        store = await reopened(backend, store)
+        with pytest.raises(StoreError):
+            store.append(chat(40))
+        store.append(private(41, "alice", "bob"))
+        await store.commit()
+        store = await reopened(backend, store)
+        with pytest.raises(StoreError):
+            store.append(chat(41))
+        assert ids(await store.missed("alice", ["general"], 0, 100, 100)) == [1, 2, 3, 40, 41]
+        await store.close()
+
+    run(scenario())
+
+
+def test_reopen_reports_the_last_id(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, [chat(1), topic(7, "dev", "x"), private(9, "a", "b")])
+        await store.close()
+        again = backend.store()
+        state = await again.open()
+        assert state.last_id == 9
+        assert again.committed_id == 9
+        await again.close()
+
+    run(scenario())
+
+
+def test_uncommitted_messages_are_gone_after_a_crash(sqlite_backend: Backend) -> None:
+    """Only committed writes survive; the ids of lost ones were never shown to anyone."""
+
+    async def scenario() -> None:
+        from chinwag.storage.sqlite import SQLiteStore
+
+        store = await opened(sqlite_backend)
+        await fill(store, [chat(1), chat(2)])
+        store.append(chat(3))
+        store.save_room(RoomRecord("lost"))
+        assert isinstance(store, SQLiteStore)
+        store.db.close()  # the process dies: nothing more reaches the file
+        again = sqlite_backend.store()
+        state = await again.open()
+        assert state.last_id == 2
+        assert [r.name for r in state.rooms] == []
+        assert ids(await again.history("general")) == [1, 2]
+        again.append(chat(3, text="the real three"))
+        await again.close()
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------- visibility
+
+
+def test_uncommitted_writes_are_not_visible(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, [chat(1, text="old words")])
+        store.append(chat(2, text="fresh words"))
+        store.append(private(3, "alice", "bob"))
+        store.save_room(RoomRecord("dev"))
+        store.save_membership("alice", "dev", True)
+        assert store.pending > 0
+        assert store.committed_id == 1
+        assert ids(await store.history("general")) == [1]
+        assert ids(await store.history("general", after=0)) == [1]
+        assert ids(await store.recent("general", 10)) == [1]
+        assert ids(await store.missed("alice", ["general"], 0, 10, 100)) == [1]
+        assert await store.search("general", "fresh", 10) == []
+        await store.commit()
+        assert store.pending == 0
+        assert store.committed_id == 3
+        assert ids(await store.history("general")) == [1, 2]
+        assert ids(await store.missed("alice", ["general"], 0, 10, 100)) == [1, 2, 3]
+        assert ids(await store.search("general", "fresh", 10)) == [2]
+        await store.close()
+
+    run(scenario())
+
+
+def test_commit_now_commits_or_declines(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        store.append(chat(1))
+        if store.commit_now():
+            assert store.pending == 0 and store.committed_id == 1
+        else:  # a networked backend: the caller awaits commit() instead
+            await store.commit()
+        assert store.commit_now() in (True, False)  # nothing pending: harmless
+        assert ids(await store.history("general")) == [1]
+        await store.close()
+
+    run(scenario())
+
+
+def test_close_commits_what_is_buffered(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        store.append(chat(1))
+        store.save_room(RoomRecord("dev", "talk"))
+        await store.close()
+        store = backend.store()
+        state = await store.open()
+        assert ids(await store.history("general")) == [1]
+        await store.close()
+        assert ("dev", "talk") in [(r.name, r.topic) for r in state.rooms]
+
+    run(scenario())
+
+
+def test_failed_commit_keeps_writes_for_a_retry(backend: Backend) -> None:
+    if backend.failing_commits is None:
+        pytest.skip(f"cannot make {backend.name} commits fail")
+
+    async def scenario() -> None:
+        assert backend.failing_commits is not None
+        store = await opened(backend)
+        await fill(store, [chat(1)])
+        with backend.failing_commits(store):
+            store.append(chat(2))
+            store.save_room(RoomRecord("dev", "kept"))
+            store.save_membership("alice", "dev", True)
+            with pytest.raises(StoreError):
+                await store.commit()
+            assert store.committed_id == 1
+            assert ids(await store.history("general")) == [1]
+            store.append(chat(3))  # more writes while the store is failing
+            with pytest.raises(StoreError):
+                store.commit_now()
+            assert store.pending >= 4
+        await store.commit()
+        assert store.pending == 0 and store.committed_id == 3
+        assert ids(await store.history("general")) == [1, 2, 3]
+        await store.close()
+        store = backend.store()
+        state = await store.open()
+        assert ("dev", "kept") in [(r.name, r.topic) for r in state.rooms]
+        assert state.memberships.get("alice") == {"dev"}
+        assert ids(await store.history("general")) == [1, 2, 3]
+        await store.close()
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------- history
+
+
+@pytest.mark.parametrize("page", [1, 77, MAX_PAGE])
+def test_paging_returns_every_message_once_in_order(backend: Backend, page: int) -> None:
+    traffic = mixed_traffic(3000)
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, traffic)
+        rooms = sorted({r for r in map(room_of, traffic) if r is not None})
+        assert rooms == ["dev", "general", "ops"]
+        for room in rooms:
+            expected = [n for n in traffic if room_of(n) == room]
+            if page == 1 and room != "ops":
+                continue  # one message a page: one room is proof enough
+            backwards: list[StoredNotice] = []
+            chunk = await store.history(room, limit=page)
+            while chunk:
+                assert len(chunk) <= page
+                assert ids(chunk) == sorted(ids(chunk))
+                backwards[:0] = chunk
+                chunk = await store.history(room, before=chunk[0].id, limit=page)
+            assert backwards == expected
+            forwards: list[StoredNotice] = []
+            chunk = await store.history(room, after=0, limit=page)
+            while chunk:
+                assert len(chunk) <= page
+                forwards.extend(chunk)
+                chunk = await store.history(room, after=chunk[-1].id, limit=page)
+            assert forwards == expected
+        await store.close()
+
+    run(scenario())
+
+
+def test_history_pages_are_exact(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, [chat(i) for i in range(1, 21)] + [chat(21, "dev")])
+        assert ids(await store.history("general", limit=3)) == [18, 19, 20]
+        assert ids(await store.history("general", before=10, limit=3)) == [7, 8, 9]
+        assert ids(await store.history("general", after=10, limit=3)) == [11, 12, 13]
+        assert ids(await store.history("general", after=3, before=7)) == [4, 5, 6]
+        assert ids(await store.history("general", before=1)) == []
+        assert ids(await store.history("general", after=20)) == []
+        assert ids(await store.history("general", before=10_000, limit=2)) == [19, 20]
+        assert ids(await store.recent("general", 2)) == [19, 20]
+        assert ids(await store.history("dev")) == [21]
+        assert await store.history("nowhere") == []
+        assert await store.history("general", limit=0) == []
+        await store.close()
+
+    run(scenario())
+
+
+def test_room_names_keep_their_case_and_match_without_it(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, [chat(1, "Dev"), topic(2, "DEV", "Hi"), chat(3, "dev")])
+        page = await store.history("dev")
+        assert page == [chat(1, "Dev"), topic(2, "DEV", "Hi"), chat(3, "dev")]
+        await store.close()
+
+    run(scenario())
+
+
+def test_limit_is_capped(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, [chat(i, text=f"needle {i}") for i in range(1, MAX_PAGE + 101)])
+        newest = await store.history("general", limit=MAX_PAGE * 10)
+        assert ids(newest) == list(range(101, MAX_PAGE + 101))
+        oldest = await store.history("general", after=0, limit=10**9)
+        assert ids(oldest) == list(range(1, MAX_PAGE + 1))
+        assert len(await store.recent("general", MAX_PAGE + 50)) == MAX_PAGE
+        found = await store.search("general", "needle", MAX_PAGE * 2)
+        assert ids(found) == list(range(101, MAX_PAGE + 101))
+        await store.close()
+
+    run(scenario())
+
+
+def test_history_never_includes_private_messages(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, [chat(1), private(2, "alice", "general"), chat(3)])
+        assert ids(await store.history("general")) == [1, 3]
+        assert ids(await store.history("general", after=0)) == [1, 3]
+        assert ids(await store.search("general", "private", 10)) == []
+        await store.close()
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------- missed
+
+
+def test_missed_is_exactly_the_users_share_in_the_window(backend: Backend) -> None:
+    traffic = mixed_traffic(1500, seed=11)
+    last = traffic[-1].id
+
+    def expected(user: str, rooms: set[str], since: int, upto: int) -> list[StoredNotice]:
+        out: list[StoredNotice] = []
+        for n in traffic:
+            if not since < n.id <= upto:
+                continue
+            if isinstance(n, PrivateMessage):
+                if user in (n.username.casefold(), n.target.casefold()):
+                    out.append(n)
+            elif room_of(n) in rooms:
+                out.append(n)
+        return out
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, traffic)
+        cases = [
+            ("alice", {"general", "dev"}, 0, last),
+            ("bob", {"general"}, 100, 900),
+            ("carol", {"ops"}, last // 2, last),
+            ("alice", set(), 0, last),  # no rooms: private messages only
+            ("nobody", {"dev"}, 10, 20),
+            ("bob", {"dev", "ops", "general"}, last, last + 100),
+        ]
+        for user, rooms, since, upto in cases:
+            got = await store.missed(user, sorted(rooms), since, upto, 10**6)
+            assert got == expected(user, rooms, since, upto), (user, rooms, since, upto)
+        both = await store.missed("bob", ["general"], 0, last, 10**6)
+        assert any(isinstance(n, PrivateMessage) and n.username == "Bob" for n in both)
+        assert any(isinstance(n, PrivateMessage) and n.target == "Bob" for n in both)
+        capped = await store.missed("alice", ["general", "dev"], 0, last, 40)
+        assert capped == expected("alice", {"general", "dev"}, 0, last)[:40]
+        await store.close()
+
+    run(scenario())
+
+
+def test_missed_never_returns_uncommitted_or_other_peoples_privates(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(
+            store,
+            [
+                private(1, "alice", "bob"),
+                private(2, "bob", "alice"),
+                private(3, "bob", "carol"),
+                chat(4, "dev"),
+                chat(5),
+            ],
+        )
+        store.append(chat(6))
+        assert ids(await store.missed("alice", ["general"], 0, 6, 100)) == [1, 2, 5]
+        assert ids(await store.missed("carol", ["general", "dev"], 0, 6, 100)) == [3, 4, 5]
+        assert ids(await store.missed("dave", ["general"], 0, 6, 100)) == [5]
+        assert ids(await store.missed("alice", ["general"], 1, 4, 100)) == [2]
+        await store.commit()
+        assert ids(await store.missed("dave", ["general"], 0, 6, 100)) == [5, 6]
+        await store.close()
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_search_finds_words(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(
+            store,
+            [
+                chat(1, text="The quick brown fox"),
+                chat(2, text="jumps over the lazy dog"),
+                chat(3, "dev", text="a quick fix in dev"),
+                private(4, "alice", "bob", "quick private words"),
+                chat(5, text="QUICK, said the Dog! Don't wait."),
+                topic(6, "general", "quick topic"),
+                chat(7, text="Café déjà vu"),
+            ],
+        )
+
+        async def found(query: str, room: str = "general") -> list[int]:
+            return ids(await store.search(room, query, 50))
+
+        assert await found("quick") == [1, 5]
+        assert await found("Quick") == [1, 5]
+        assert await found("dog quick") == [5]
+        assert await found("quick dog") == [5]
+        assert await found("dog") == [2, 5]
+        assert await found("fox dog") == []
+        assert await found("quick", "dev") == [3]
+        assert await found("private") == []
+        assert await found("don't") == [5]
+        assert await found("café") == [7]
+        assert await found("absent") == []
+        assert await found("uick") == []  # a piece of a word is not a word
+        assert ids(await store.search("general", "quick", 1)) == [5]
+        await store.close()
+
+    run(scenario())
+
+
+NASTY = [
+    '"',
+    '""',
+    "'",
+    "AND",
+    "OR",
+    "NOT",
+    "a AND",
+    "OR b",
+    "NOT x",
+    "NEAR(a b)",
+    "NEAR(",
+    "*",
+    "a*",
+    "*a",
+    "^x",
+    "body:x",
+    "x:",
+    "(",
+    ")",
+    "(a OR b",
+    "-x",
+    "+",
+    "{a b}",
+    "\\",
+    '"unterminated',
+    'a" OR "b',
+    "'; DROP TABLE messages; --",
+    "%",
+    "_",
+    "\t",
+    "\u200b",
+    "😀",
+    "日本語",
+]
+
+
+def test_search_never_raises_on_user_text(backend: Backend) -> None:
+    rng = random.Random(7)
+    alphabet = "ab \"*^:()-+{}'ANDORNOT.,\\%_😀"
+    queries = NASTY + ["".join(rng.choices(alphabet, k=rng.randint(1, 12))) for _ in range(300)]
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(
+            store,
+            [chat(1, text="a b AND OR NOT NEAR x body 日本語"), chat(2, text='"quoted" *star*')],
+        )
+        for query in queries:
+            hits = await store.search("general", query, 10)
+            assert ids(hits) == sorted(set(ids(hits))), query
+        assert ids(await store.search("general", "NOT", 10)) == [1]
+        assert ids(await store.search("general", '"quoted"', 10)) == [2]
+        assert ids(await store.search("general", "star", 10)) == [2]
+        assert await store.search("general", "", 10) == []
+        assert await store.search("general", "   ", 10) == []
+        await store.close()
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------- rooms
+
+
+def test_rooms_topics_and_memberships_survive_reopen(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        store.save_room(RoomRecord("general"))
+        store.save_room(RoomRecord("Dev", "first"))
+        store.save_room(RoomRecord("ops"))
+        store.save_membership("alice", "dev", True)
+        store.save_membership("alice", "ops", True)
+        store.save_membership("bob", "dev", True)
+        await store.commit()
+        store.save_room(RoomRecord("Dev", "second"))
+        store.save_membership("alice", "ops", False)
+        store.save_membership("carol", "ops", True)
+        store.save_membership("carol", "ops", False)
+        store.save_membership("bob", "dev", True)  # again: no harm
+        await store.commit()
+        await store.close()
+        again = backend.store()
+        state = await again.open()
+        assert sorted((r.name, r.topic) for r in state.rooms) == [
+            ("Dev", "second"),
+            ("general", ""),
+            ("ops", ""),
+        ]
+        members = {user: rooms for user, rooms in state.memberships.items() if rooms}
+        assert members == {"alice": {"dev"}, "bob": {"dev"}}
+        await again.close()
+
+    run(scenario())
