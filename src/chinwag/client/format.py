@@ -1,0 +1,135 @@
+"""How the line client shows events: pure functions from an event to text lines.
+
+Kept apart from the I/O so every rendering rule is tested without a terminal or a server.
+Times are shown in the local time zone, as a person at the keyboard reads a clock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from chinwag.client.status import ClientEvent, Closed, Disconnected, Reconnected, Reconnecting
+from chinwag.protocol import events as ev
+from chinwag.protocol.native_client import UnreadableNotice
+
+
+def clock(timestamp: float) -> str:
+    """Unix seconds -> local HH:MM:SS (the current time when the server sent none)."""
+    return time.strftime("%H:%M:%S", time.localtime(timestamp or time.time()))
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+@dataclass(slots=True)
+class View:
+    """What rendering depends on: who we are and which room we look at."""
+
+    me: str
+    room: str
+
+    def tag(self, room: str) -> str:
+        """`#dev ` for a room other than the current one; nothing for the current one."""
+        return "" if room.casefold() == self.room.casefold() else f"#{room} "
+
+
+def stored_line(notice: ev.StoredNotice, view: View) -> str:
+    prefix = f"[{clock(notice.timestamp)}] "
+    if notice.history:
+        prefix = "(history) " + prefix
+    match notice:
+        case ev.ChatMessage():
+            return f"{prefix}{view.tag(notice.room)}{notice.username}: {notice.message}"
+        case ev.PrivateMessage():
+            sender = "you" if same_name(notice.username, view.me) else notice.username
+            target = "you" if same_name(notice.target, view.me) else notice.target
+            return f"{prefix}[private] {sender} -> {target}: {notice.message}"
+        case ev.TopicChanged():
+            if not notice.topic:
+                return f"{prefix}* {notice.username} cleared the topic of #{notice.room}"
+            return f"{prefix}* {notice.username} set the topic of #{notice.room}: {notice.topic}"
+    raise AssertionError(notice)  # pragma: no cover
+
+
+def _where(room: str) -> str:
+    return "the chat" if room == ev.DEFAULT_ROOM else f"#{room}"
+
+
+def welcome_lines(welcome: ev.Welcome) -> list[str]:
+    lines = [welcome.message or f"Welcome to the chat, {welcome.username}!"]
+    lines.append(f"Online: {', '.join(welcome.users) or 'nobody'}")
+    if len(welcome.rooms) > 1:
+        lines.append(f"Your rooms: {', '.join('#' + r for r in welcome.rooms)}")
+    lines.append("Type a message and press Enter. /help lists the commands, /quit leaves.")
+    return lines
+
+
+def event_lines(event: ClientEvent, view: View) -> list[str]:
+    """The lines to print for one event (none for what the user need not see)."""
+    match event:
+        case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged():
+            return [stored_line(event, view)]
+        case ev.UserJoined(room=room, username=name):
+            return [f"--> {name} joined {_where(room)}"]
+        case ev.UserLeft(room=room, username=name, reason=reason):
+            why = f" ({reason})" if reason and reason != "left the room" else ""
+            return [f"<-- {name} left {_where(room)}{why}"]
+        case ev.UserRenamed(old=old, new=new):
+            return [f"* {old} is now known as {new}"]
+        case ev.UserList(users=users, room=room):
+            where = "Online" if room is None else f"In #{room}"
+            return [f"{where} ({len(users)}): {', '.join(users)}"]
+        case ev.RoomList(rooms=rooms):
+            lines = [f"Rooms ({len(rooms)}):"]
+            for info in rooms:
+                topic = f" - {info.topic}" if info.topic else ""
+                lines.append(f"  #{info.room} ({info.users} online){topic}")
+            return lines
+        case ev.RoomJoined(room=room, topic=topic, users=users):
+            lines = [f"You are in #{room} ({len(users)} here: {', '.join(users)})"]
+            if topic:
+                lines.append(f"Topic of #{room}: {topic}")
+            return lines
+        case ev.RoomLeft(room=room):
+            return [f"You left #{room}"]
+        case ev.HistoryPage(room=room, messages=messages):
+            return _page(f"History of #{room}", messages, view)
+        case ev.SearchResults(room=room, query=query, messages=messages):
+            return _page(f"Search in #{room} for {query!r}", messages, view)
+        case ev.Error(message=message):
+            return [f"! {message}"]
+        case ev.Goodbye(message=message):
+            return [f"* Server: {message}"] if message else []
+        case ev.Welcome():
+            return welcome_lines(event)
+        case ev.PongReply() | ev.KeepAlive():
+            return []
+        case UnreadableNotice(reason=reason):
+            return [f"! The server sent something this client cannot read ({reason})"]
+        case Disconnected(reason=reason, reconnecting=reconnecting):
+            return [f"! Connection lost: {reason}" + ("" if reconnecting else ".")]
+        case Reconnecting(attempt=attempt, max_attempts=most, delay=delay):
+            of = f"/{most}" if most is not None else ""
+            return [f"* Reconnecting in {delay:.1f} s (attempt {attempt}{of})..."]
+        case Reconnected(since=since):
+            return [f"* Reconnected. Catching up on messages after #{since}."]
+        case Closed(reason=reason, by_user=by_user):
+            return [] if by_user else [f"! Disconnected: {reason}"]
+    return []  # pragma: no cover - every event type is matched above
+
+
+def _page(title: str, messages: tuple[ev.StoredNotice, ...], view: View) -> list[str]:
+    if not messages:
+        return [f"{title}: nothing found"]
+    # Inside a page every message is history by definition; the marker would be noise.
+    lines = [f"--- {title} ({len(messages)} messages) ---"]
+    for message in messages:
+        lines.append(stored_line(_live(message), view))
+    lines.append("--- end ---")
+    return lines
+
+
+def _live(message: ev.StoredNotice) -> ev.StoredNotice:
+    return replace(message, history=False) if message.history else message

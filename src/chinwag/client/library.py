@@ -1,0 +1,424 @@
+"""ChatClient: the asyncio client library every chinwag front end (line, TUI, web) builds on.
+
+It owns one connection at a time and hides what a front end should not have to think about:
+answering the server's keep-alive pings, matching `ping()` replies by token, remembering the
+highest message id seen (`last_id`), dropping messages seen twice, and reconnecting with
+backoff, rejoining with `since=last_id` so nothing said meanwhile is missed.
+
+Usage:
+
+    client = ChatClient()
+    welcome = await client.connect("127.0.0.1", 12345, "alice")
+    await client.chat("hello")
+    async for event in client:          # server notices and status events, in order
+        ...                             # ends with a `Closed` event
+
+Commands are fire-and-forget: their replies (a user list, a history page, an error) arrive
+in the event stream in the order the server sends them. The protocol has no request ids
+(except the ping token), so waiting for "the" reply would be guesswork once errors and
+broadcasts interleave; `ping()` is the one call that returns its answer.
+
+Concurrency: all state changes happen on the event loop's thread, inside `_handle` (called by
+the one pump task) or in `connect`/`close`; `_link` is None whenever no connection is usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+
+from chinwag.client.status import (
+    ClientEvent,
+    Closed,
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    ReconnectPolicy,
+)
+from chinwag.errors import ClientError, ConnectionClosed
+from chinwag.protocol import events as ev
+from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
+from chinwag.protocol.native_client import CLIENT_MAX_LINE, NativeClientCodec, ServerEvent
+
+READ_CHUNK = 1 << 16
+
+
+class JoinRefused(ClientError):
+    """The server answered our join with an error (name taken, invalid name...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class _Link:
+    """One open connection: its streams and its codec (a fresh codec per connection)."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    codec: NativeClientCodec
+
+    def send(self, command: ev.Command) -> None:
+        self.codec.send(command)
+        self.writer.write(self.codec.data_to_send())
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class ChatClient:
+    """A chinwag client connection that survives server restarts; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        reconnect: ReconnectPolicy | None = None,
+        max_line: int = CLIENT_MAX_LINE,
+        remember_ids: int = 10_000,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.policy = reconnect or ReconnectPolicy()
+        self.max_line = max_line
+        self.host = ""
+        self.port = 0
+        self.username: str | None = None
+        self.last_id = 0  # highest id of a chat/private/topic seen; rejoin asks for newer
+        self.keepalives_answered = 0
+        self.duplicates_dropped = 0
+        self._rooms: dict[str, str] = {}  # casefolded name -> name as the server spells it
+        self._link: _Link | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._events: asyncio.Queue[ClientEvent] = asyncio.Queue()
+        self._pings: dict[str, asyncio.Future[None]] = {}
+        self._ping_ids = itertools.count(1)
+        self._seen: deque[int] = deque(maxlen=max(1, remember_ids))
+        self._seen_set: set[int] = set()
+        self._stop = asyncio.Event()  # set by quit()/close(): no more reconnecting
+        self._finished = False
+        self._rng = rng or random.Random()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None
+
+    @property
+    def rooms(self) -> tuple[str, ...]:
+        """The rooms this user is in, as the server spells them."""
+        return tuple(self._rooms.values())
+
+    def in_room(self, room: str) -> bool:
+        return room.lstrip("#").casefold() in self._rooms
+
+    # ------------------------------------------------------------------ connecting
+
+    async def connect(self, host: str, port: int, username: str) -> ev.Welcome:
+        """Open the connection and join; raises JoinRefused, ClientError or OSError."""
+        if self._task is not None:
+            raise ClientError("this client is already connected; make a new one")
+        self.host, self.port = host, port
+        link, welcome, pending = await self._open(ev.Join(username))
+        self._adopt(link, welcome)
+        self.last_id = max(self.last_id, welcome.last_id)
+        for event in pending:
+            await self._handle(event)
+        self._task = asyncio.create_task(self._pump(link), name=f"chinwag-client-{username}")
+        return welcome
+
+    async def _open(self, join: ev.Join) -> tuple[_Link, ev.Welcome, list[ServerEvent]]:
+        """Connect and join; the welcome plus whatever arrived right behind it."""
+        timeout = self.policy.connect_timeout
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(self.host, self.port, limit=READ_CHUNK)
+        link = _Link(reader, writer, NativeClientCodec(max_line=self.max_line))
+        try:
+            async with asyncio.timeout(timeout):
+                link.send(join)
+                await writer.drain()
+                return link, *await self._await_welcome(link)
+        except BaseException:
+            link.close()
+            raise
+
+    async def _await_welcome(self, link: _Link) -> tuple[ev.Welcome, list[ServerEvent]]:
+        welcome: ev.Welcome | None = None
+        pending: list[ServerEvent] = []
+        while welcome is None:
+            data = await link.reader.read(READ_CHUNK)
+            if data:
+                link.codec.receive_data(data)
+            else:
+                link.codec.receive_eof()
+            for event in link.codec.events_received():
+                if welcome is not None:
+                    pending.append(event)
+                elif isinstance(event, ev.Welcome):
+                    welcome = event
+                elif isinstance(event, ev.Error):
+                    raise JoinRefused(str(event.code), event.message)
+                elif isinstance(event, ev.KeepAlive):
+                    link.send(ev.Pong())
+                elif not isinstance(event, ev.Goodbye):
+                    pending.append(event)
+            if not data and welcome is None:
+                raise ConnectionClosed("the server closed the connection before welcoming us")
+        return welcome, pending
+
+    def _adopt(self, link: _Link, welcome: ev.Welcome) -> None:
+        self._link = link
+        self.username = welcome.username or self.username
+        self._rooms = {r.casefold(): r for r in welcome.rooms or (DEFAULT_ROOM,)}
+
+    # ------------------------------------------------------------------ commands
+
+    async def _send(self, command: ev.Command) -> None:
+        link = self._link
+        if link is None:
+            raise ConnectionClosed("not connected to the server")
+        try:
+            link.send(command)
+            await link.writer.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            raise ConnectionClosed(f"could not send: {exc}") from exc
+
+    async def chat(self, message: str, room: str = DEFAULT_ROOM) -> None:
+        await self._send(ev.Chat(message, room))
+
+    async def private(self, target: str, message: str) -> None:
+        await self._send(ev.Private(target, message))
+
+    async def list_users(self, room: str | None = None) -> None:
+        await self._send(ev.ListUsers(room))
+
+    async def list_rooms(self) -> None:
+        await self._send(ev.ListRooms())
+
+    async def join_room(self, room: str) -> None:
+        await self._send(ev.JoinRoom(room))
+
+    async def leave_room(self, room: str) -> None:
+        await self._send(ev.LeaveRoom(room))
+
+    async def set_topic(self, room: str, topic: str) -> None:
+        await self._send(ev.SetTopic(room, topic))
+
+    async def history(
+        self, room: str, *, before: int | None = None, after: int | None = None, limit: int = 50
+    ) -> None:
+        await self._send(ev.History(room, before, after, limit))
+
+    async def search(self, room: str, query: str, limit: int = 50) -> None:
+        await self._send(ev.Search(room, query, limit))
+
+    async def rename(self, username: str) -> None:
+        await self._send(ev.Rename(username))
+
+    async def ping(self, timeout: float = 10.0) -> float:
+        """Round-trip time in seconds (perf_counter: uvloop's loop.time() ticks in whole ms)."""
+        loop = asyncio.get_running_loop()
+        token = f"rtt-{next(self._ping_ids)}"
+        answered: asyncio.Future[None] = loop.create_future()
+        self._pings[token] = answered
+        try:
+            start = time.perf_counter()
+            await self._send(ev.Ping(token))
+            async with asyncio.timeout(timeout):
+                await answered
+            return time.perf_counter() - start
+        finally:
+            self._pings.pop(token, None)
+
+    async def quit(self, message: str | None = None, timeout: float = 5.0) -> None:
+        """Say goodbye and wait (bounded) for the server to close; never reconnects after."""
+        self._stop.set()
+        if self._link is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await self._send(ev.Quit(message))
+            if self._task is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        await self.close()
+
+    async def close(self) -> None:
+        """Drop the connection now, stop reconnecting, end the event stream."""
+        self._stop.set()
+        if self._link is not None:
+            self._link.close()
+        task = self._task
+        if task is not None and not task.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), 2.0)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if task is None and not self._finished:
+            self._finish(Closed("closed", by_user=True))
+
+    async def __aenter__(self) -> ChatClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ the event stream
+
+    async def receive(self) -> ClientEvent:
+        """The next event; raises ConnectionClosed once the final `Closed` was handed out."""
+        if self._finished and self._events.empty():
+            raise ConnectionClosed("the client is closed")
+        return await self._events.get()
+
+    async def __aiter__(self) -> AsyncIterator[ClientEvent]:
+        while not (self._finished and self._events.empty()):
+            event = await self._events.get()
+            yield event
+            if isinstance(event, Closed):
+                return
+
+    # ------------------------------------------------------------------ the pump
+
+    async def _pump(self, link: _Link | None) -> None:
+        """Read the current link; when it drops, reconnect; end with one Closed event."""
+        closed = Closed("closed", by_user=True)
+        try:
+            while link is not None:
+                reason = await self._read(link)
+                self._link = None
+                link.close()
+                self._fail_pings(reason)
+                if self._stop.is_set():
+                    break
+                retry = self.policy.allows(1)
+                await self._emit(Disconnected(reason, reconnecting=retry))
+                if not retry:
+                    closed = Closed(reason, by_user=False)
+                    break
+                link, closed = await self._reconnect(reason)
+        finally:
+            if self._link is not None:  # cancelled mid-read by close()
+                self._link.close()
+                self._link = None
+            self._finish(closed)
+
+    async def _read(self, link: _Link) -> str:
+        """Pump one connection until it ends; the reason it ended."""
+        goodbye = ""
+        while True:
+            try:
+                data = await link.reader.read(READ_CHUNK)
+            except (ConnectionError, OSError) as exc:
+                return f"connection error: {exc}"
+            if data:
+                link.codec.receive_data(data)
+            else:
+                link.codec.receive_eof()
+            for event in link.codec.events_received():
+                if isinstance(event, ev.Goodbye):
+                    goodbye = event.message
+                await self._handle(event)
+            if not data:
+                return goodbye or "the server closed the connection"
+
+    async def _reconnect(self, reason: str) -> tuple[_Link | None, Closed]:
+        """Retry with backoff until joined again (a link) or out of attempts (None)."""
+        attempt = 0
+        while self.policy.allows(attempt + 1):
+            attempt += 1
+            delay = self.policy.delay(attempt, self._rng)
+            await self._emit(Reconnecting(attempt, self.policy.max_attempts, delay, reason))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            if self._stop.is_set():
+                return None, Closed("closed", by_user=True)
+            since = self.last_id
+            assert self.username is not None
+            try:
+                link, welcome, pending = await self._open(ev.Join(self.username, since))
+            except JoinRefused as exc:
+                if exc.code == ErrorCode.INVALID_NAME:
+                    return None, Closed(f"cannot rejoin: {exc.message}", by_user=False)
+                reason = exc.message  # e.g. our old session is not gone yet: try again
+                continue
+            except (OSError, ClientError, TimeoutError) as exc:
+                reason = str(exc) or type(exc).__name__
+                continue
+            if self._stop.is_set():  # close() was called while we were connecting
+                link.close()
+                return None, Closed("closed", by_user=True)
+            self._adopt(link, welcome)
+            await self._emit(Reconnected(welcome, since, attempt))
+            for event in pending:
+                await self._handle(event)
+            return link, Closed("closed", by_user=True)
+        return None, Closed(f"gave up after {attempt} attempts: {reason}", by_user=False)
+
+    def _finish(self, closed: Closed) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._fail_pings(closed.reason)
+        self._events.put_nowait(closed)
+
+    def _fail_pings(self, reason: str) -> None:
+        """A ping waiting on a lost connection will never be answered: fail it now."""
+        for answered in self._pings.values():
+            if not answered.done():
+                answered.set_exception(ConnectionClosed(reason))
+
+    async def _emit(self, event: ClientEvent) -> None:
+        await self._events.put(event)
+
+    async def _handle(self, event: ServerEvent) -> None:
+        """Update state from one server event; pass on what a front end should see."""
+        match event:
+            case ev.KeepAlive():
+                if self._link is not None:
+                    self._link.send(ev.Pong())
+                    self.keepalives_answered += 1
+                return
+            case ev.PongReply(token=str() as token) if token in self._pings:
+                answered = self._pings.pop(token)
+                if not answered.done():
+                    answered.set_result(None)
+                return
+            case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged():
+                if not self._first_sight(event.id):
+                    self.duplicates_dropped += 1
+                    return
+                self.last_id = max(self.last_id, event.id)
+            case ev.UserRenamed(old=old, new=new):
+                if self.username is not None and old.casefold() == self.username.casefold():
+                    self.username = new
+            case ev.RoomJoined(room=room):
+                self._rooms[room.casefold()] = room
+            case ev.RoomLeft(room=room):
+                self._rooms.pop(room.casefold(), None)
+        await self._emit(event)
+
+    def _first_sight(self, message_id: int) -> bool:
+        """Remember ids (a bounded window); False for one already seen."""
+        if message_id <= 0:
+            return True  # a server that does not number messages: nothing to dedupe
+        if message_id in self._seen_set:
+            return False
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(message_id)
+        self._seen_set.add(message_id)
+        return True

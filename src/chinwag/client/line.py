@@ -1,0 +1,312 @@
+"""`chinwag chat`: the line client, a thin front end over ChatClient.
+
+It asks for what the command line did not say (as seed 004's client does), then runs two
+things side by side: the event stream, rendered by chinwag.client.format, and the input
+loop, where a line is either a /command or a message to the current room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable
+
+from chinwag.client.format import View, event_lines, welcome_lines
+from chinwag.client.library import ChatClient, JoinRefused
+from chinwag.client.status import Closed
+from chinwag.client.terminal import LineInput, open_input
+from chinwag.errors import ClientError, ConnectionClosed
+from chinwag.protocol import events as ev
+from chinwag.protocol.events import DEFAULT_ROOM
+
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = 12345
+HISTORY_DEFAULT = 20
+
+HELP = """Commands:
+  /help                  this list
+  /quit, /exit, /q       leave the chat
+  /ping                  measure the round-trip time to the server
+  /users [#ROOM]         who is online (or in a room)
+  /msg NAME text         a private message to NAME
+  /rooms                 every room, with member counts and topics
+  /join ROOM             join (or create) a room and talk there
+  /leave [ROOM]          leave a room (default: the current one)
+  /switch ROOM           talk in another room you are in
+  /topic [#ROOM] text    set the topic of a room (default: the current one)
+  /history [N]           the last N messages of the current room (default 20)
+  /search words          search the current room's history
+  /nick NAME             change your name
+Anything else is sent to the current room; start it with // to send a leading /."""
+
+
+class LineChat:
+    """The commands and the rendering of one line-client session."""
+
+    def __init__(self, client: ChatClient, terminal: LineInput, me: str) -> None:
+        self.client = client
+        self.terminal = terminal
+        self.view = View(me=me, room=DEFAULT_ROOM)
+        self._switch_to: str | None = None  # a room we asked to join; switch on its reply
+        self._commands: dict[str, Callable[[str], Awaitable[None]]] = {
+            "help": self._help,
+            "ping": self._ping,
+            "users": self._users,
+            "msg": self._msg,
+            "rooms": self._rooms,
+            "join": self._join,
+            "leave": self._leave,
+            "switch": self._switch,
+            "topic": self._topic,
+            "history": self._history,
+            "search": self._search,
+            "nick": self._nick,
+        }
+
+    def prompt(self) -> str:
+        return f"{self.view.me}@{self.view.room}> "
+
+    def say(self, *lines: str) -> None:
+        for line in lines:
+            self.terminal.show(line)
+
+    # ------------------------------------------------------------------ events
+
+    async def show_events(self) -> Closed:
+        """Render the event stream until it ends; its final Closed event."""
+        async for event in self.client:
+            self.say(*event_lines(event, self.view))
+            self._follow(event)
+            if isinstance(event, Closed):
+                return event
+        return Closed("closed", by_user=True)  # pragma: no cover - the stream ends with Closed
+
+    def _follow(self, event: object) -> None:
+        """Keep the view (our name, our room) in step with what the server says."""
+        self.view.me = self.client.username or self.view.me
+        if isinstance(event, ev.RoomJoined) and self._switch_to == event.room.casefold():
+            self._switch_to = None
+            self.view.room = event.room
+            self.say(f"* Now talking in #{event.room}")
+        elif isinstance(event, ev.RoomLeft) and not self.client.in_room(self.view.room):
+            self.view.room = DEFAULT_ROOM
+            self.say(f"* Now talking in #{DEFAULT_ROOM}")
+
+    # ------------------------------------------------------------------ input
+
+    async def handle(self, line: str) -> bool:
+        """Act on one typed line; False when the user asked to leave."""
+        if not line.strip():
+            return True
+        try:
+            if line.startswith("//"):
+                await self.client.chat(line[1:], self.view.room)
+            elif line.startswith("/"):
+                name, _, rest = line[1:].partition(" ")
+                name = name.lower()
+                if name in ("quit", "exit", "q"):
+                    return False
+                command = self._commands.get(name)
+                if command is None:
+                    self.say(f"! Unknown command /{name}. Type /help for the list of commands.")
+                else:
+                    await command(rest.strip())
+            else:
+                await self.client.chat(line, self.view.room)
+        except ConnectionClosed:
+            self.say("! Not connected right now; that was not sent.")
+        return True
+
+    async def _help(self, rest: str) -> None:
+        self.say(*HELP.splitlines())
+
+    async def _ping(self, rest: str) -> None:
+        try:
+            rtt = await self.client.ping()
+        except TimeoutError:
+            self.say("! No pong from the server within 10 s")
+            return
+        self.say(f"Pong! Round-trip time: {rtt * 1000:.1f} ms")
+
+    async def _users(self, rest: str) -> None:
+        await self.client.list_users(rest.lstrip("#") or None)
+
+    async def _msg(self, rest: str) -> None:
+        target, _, text = rest.partition(" ")
+        if not target or not text.strip():
+            self.say("Usage: /msg NAME text")
+            return
+        await self.client.private(target, text.strip())
+
+    async def _rooms(self, rest: str) -> None:
+        await self.client.list_rooms()
+
+    async def _join(self, rest: str) -> None:
+        room = rest.lstrip("#").strip()
+        if not room or " " in room:
+            self.say("Usage: /join ROOM")
+            return
+        if self.client.in_room(room):
+            await self._switch(room)
+            return
+        self._switch_to = room.casefold()
+        await self.client.join_room(room)
+
+    async def _leave(self, rest: str) -> None:
+        await self.client.leave_room(rest.lstrip("#").strip() or self.view.room)
+
+    async def _switch(self, rest: str) -> None:
+        room = rest.lstrip("#").strip()
+        if not room:
+            self.say(f"Usage: /switch ROOM (you are in {self._my_rooms()})")
+        elif not self.client.in_room(room):
+            self.say(f"! You are not in #{room}; /join {room} first")
+        else:
+            self.view.room = next(r for r in self.client.rooms if r.casefold() == room.casefold())
+            self.say(f"* Now talking in #{self.view.room}")
+
+    async def _topic(self, rest: str) -> None:
+        first, _, text = rest.partition(" ")
+        room = self.view.room
+        if first.startswith("#") or (text and self.client.in_room(first)):
+            room, rest = first.lstrip("#"), text
+        if not rest.strip():
+            self.say("Usage: /topic [#ROOM] text")
+            return
+        await self.client.set_topic(room, rest.strip())
+
+    async def _history(self, rest: str) -> None:
+        try:
+            count = int(rest) if rest else HISTORY_DEFAULT
+        except ValueError:
+            count = 0
+        if count <= 0:
+            self.say("Usage: /history [N] (N a positive number)")
+            return
+        await self.client.history(self.view.room, limit=count)
+
+    async def _search(self, rest: str) -> None:
+        if not rest:
+            self.say("Usage: /search words")
+            return
+        await self.client.search(self.view.room, rest)
+
+    async def _nick(self, rest: str) -> None:
+        if not rest or " " in rest:
+            self.say("Usage: /nick NAME")
+            return
+        await self.client.rename(rest)
+
+    def _my_rooms(self) -> str:
+        return ", ".join("#" + r for r in self.client.rooms)
+
+
+# ---------------------------------------------------------------------- running
+
+
+def _ask(question: str) -> str | None:
+    """One answer from stdin; None at end of input."""
+    try:
+        return input(question).strip()
+    except EOFError:
+        return None
+
+
+def _ask_address(host: str | None, port: int | None) -> tuple[str, int] | None:
+    if host is None:
+        answer = _ask(f"Server host (default: {DEFAULT_HOST}): ")
+        if answer is None:
+            return None
+        host = answer or DEFAULT_HOST
+    while port is None:
+        answer = _ask(f"Server port (default: {DEFAULT_PORT}): ")
+        if answer is None:
+            return None
+        if not answer:
+            port = DEFAULT_PORT
+        elif answer.isdigit() and 0 < int(answer) < 65536:
+            port = int(answer)
+        else:
+            print("! A port is a number between 1 and 65535")
+    return host, port
+
+
+def _ask_user() -> str | None:
+    while True:
+        answer = _ask("Enter your username: ")
+        if answer != "":
+            return answer
+        print("! A username cannot be empty")
+
+
+async def _connect(host: str, port: int, user: str | None) -> tuple[ChatClient, ev.Welcome] | int:
+    """Join, asking again for a name the server refused (unless it came from --user)."""
+    asked = user is None
+    while True:
+        name = user if user is not None else _ask_user()
+        if name is None:
+            return 1
+        client = ChatClient()
+        try:
+            return client, await client.connect(host, port, name)
+        except JoinRefused as exc:
+            print(f"! {exc.message}", flush=True)
+            if not asked:
+                return 1
+            user = None
+        except (OSError, TimeoutError, ClientError) as exc:
+            print(f"! Cannot connect to {host}:{port}: {exc or type(exc).__name__}", flush=True)
+            return 1
+
+
+async def _chat(host: str, port: int, user: str | None) -> int:
+    joined = await _connect(host, port, user)
+    if isinstance(joined, int):
+        return joined
+    client, welcome = joined
+    chat: LineChat | None = None
+    terminal = open_input(lambda: chat.prompt() if chat else "> ")
+    chat = LineChat(client, terminal, welcome.username)
+    with terminal.session():
+        chat.say(*welcome_lines(welcome))
+        events = asyncio.create_task(chat.show_events())
+        try:
+            while True:
+                reading = asyncio.create_task(terminal.read())
+                await asyncio.wait({reading, events}, return_when=asyncio.FIRST_COMPLETED)
+                if events.done():
+                    reading.cancel()
+                    break
+                line = reading.result()
+                if line is None or not await chat.handle(line):
+                    await client.quit()
+                    break
+            try:
+                closed = await asyncio.wait_for(events, 10)
+            except TimeoutError:  # pragma: no cover - the stream ends once the client closes
+                closed = Closed("the event stream did not end", by_user=False)
+        finally:
+            await client.close()
+            if not events.done():
+                events.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await events
+    if closed.by_user:
+        chat.say("Bye!")
+        return 0
+    return 1
+
+
+def run_line_client(*, host: str | None, port: int | None, user: str | None) -> int:
+    """The `chinwag chat` command; its exit status (0 after /quit, 1 when cut off)."""
+    print("chinwag chat")
+    print("=" * 30)
+    address = _ask_address(host, port)
+    if address is None:
+        return 1
+    try:
+        return asyncio.run(_chat(*address, user))
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130

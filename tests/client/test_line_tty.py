@@ -1,0 +1,111 @@
+"""The terminal path of `chinwag chat` through a pty: incoming messages leave typing intact."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import re
+import struct
+import sys
+import termios
+
+import pytest
+
+from chinwag.client.library import ChatClient
+from chinwag.protocol import events as ev
+from tests.client.support import expect
+from tests.helpers import TIMEOUT, running_server
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pty")
+
+ANSI = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-Za-z]|[=>78])")
+
+
+class Terminal:
+    """The master side of a pty, with everything the child wrote kept for inspection."""
+
+    def __init__(self, master: int) -> None:
+        self.master = master
+        self.output = bytearray()
+        self._more = asyncio.Event()
+        asyncio.get_running_loop().add_reader(master, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:  # EIO once the child is gone
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(self.master)
+        self.output += data
+        self._more.set()
+
+    def text(self, start: int = 0) -> str:
+        """What the screen received since `start`, escape sequences removed."""
+        return ANSI.sub(b"", bytes(self.output[start:])).decode(errors="replace")
+
+    async def wait_for(self, pattern: str, start: int = 0) -> int:
+        """Wait until the regex `pattern` matches what came after byte `start`; the count then."""
+        async with asyncio.timeout(TIMEOUT * 2):
+            while not re.search(pattern, self.text(start), re.DOTALL):
+                self._more.clear()
+                await self._more.wait()
+        return len(self.output)
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def close(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.master)
+        os.close(self.master)
+
+
+def test_incoming_messages_do_not_garble_the_line_being_typed():
+    async def scenario():
+        async with running_server() as server:
+            master, slave = os.openpty()
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+            env = {**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+            argv = ["--host", "127.0.0.1", "--port", str(server.port), "--user", "alice"]
+            proc = await asyncio.create_subprocess_exec(
+                *[sys.executable, "-m", "chinwag", "chat", *argv],
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                start_new_session=True,
+            )
+            os.close(slave)
+            screen = Terminal(master)
+            bob = ChatClient()
+            try:
+                await screen.wait_for("alice@general>")
+                await bob.connect("127.0.0.1", server.port, "bob")
+                screen.type("hello wor")
+                mark = await screen.wait_for("hello wor")
+                await bob.chat("incoming while you type")
+                # The message gets a line of its own, then the prompt and the half-typed text
+                # are drawn again below it, intact.
+                await screen.wait_for(
+                    r"\] bob: incoming while you type\r\n.*alice@general> hello wor", mark
+                )
+                screen.type("ld\r")
+                said = await expect(bob, ev.ChatMessage)
+                while said.username != "alice":
+                    said = await expect(bob, ev.ChatMessage)
+                assert said.message == "hello world"
+                screen.type("/quit\r")
+                async with asyncio.timeout(TIMEOUT * 2):
+                    assert await proc.wait() == 0
+            except BaseException:
+                print(repr(bytes(screen.output)))  # shown by pytest when the test fails
+                raise
+            finally:
+                await bob.close()
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                screen.close()
+
+    asyncio.run(scenario())
