@@ -35,6 +35,6 @@ def test_listen_specs_and_classic_ports():
 
 
 @pytest.mark.parametrize("bad", [{"port": "x"}, {"listen": ["x=pipe"]}, {"nonsense": 1}])
-def test_bad_settings_are_config_errors(bad: dict):
+def test_bad_settings_are_config_errors(bad: dict[str, object]):
     with pytest.raises(ConfigError):
         load_config(environ={}, overrides=bad)

@@ -126,7 +126,7 @@ def test_any_bytes_parse_or_raise_the_protocol_error(chunks: list[bytes], max_li
         for chunk in chunks:
             codec.receive_data(chunk)
             for event in codec.events_received():
-                assert isinstance(event, ev.Command.__args__)  # type: ignore[attr-defined]
+                assert isinstance(event, ev.Command.__args__)
         codec.receive_eof()
         codec.events_received()
     except RemoteProtocolError:
@@ -152,7 +152,7 @@ def test_any_bytes_parse_or_raise_the_protocol_error(chunks: list[bytes], max_li
     ),
     st.sampled_from(["join", "chat", "private", "history", "search", "ping", "topic", "x"]),
 )
-def test_any_json_object_decodes_to_a_command(obj: dict, kind: str):
+def test_any_json_object_decodes_to_a_command(obj: dict[str, object], kind: str):
     obj["type"] = kind
     result = decode(json.dumps(obj).encode())
-    assert isinstance(result, ev.Command.__args__)  # type: ignore[attr-defined]
+    assert isinstance(result, ev.Command.__args__)

@@ -85,7 +85,8 @@ def test_flood_is_answered_with_rate_limit_errors_and_nothing_acknowledged_is_lo
             alice, bob = await joined(server.port, "alice", "bob")
             burst = b"".join(b'{"type": "chat", "message": "m%d"}\n' % i for i in range(200))
             await alice.send_raw(burst)
-            echoed, limited = [], 0
+            echoed: list[str] = []
+            limited = 0
             while len(echoed) + limited < 200:
                 reply = await alice.json()
                 if reply["type"] == "chat":
@@ -186,7 +187,7 @@ def test_many_clients_all_receive_every_message():
                 for k in range(10):
                     await sender.send({"type": "chat", "message": f"{n}:{k}"})
             for client in clients:
-                got = []
+                got: list[str] = []
                 while len(got) < 50:
                     msg = await client.json()
                     if msg["type"] == "chat":

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from chinwag.protocol.basic import BasicCodec
 from chinwag.protocol.codec import Codec
+from chinwag.protocol.detect import DetectingCodec
 from chinwag.protocol.native import NativeCodec
+from chinwag.protocol.pipe import PipeCodec
+from chinwag.protocol.plain import PlainCodec
+from chinwag.protocol.typed import TypedCodec
 
 CodecFactory = Callable[..., Codec]
 
 DIALECTS: dict[str, CodecFactory] = {
-    "native": NativeCodec,
-    "auto": NativeCodec,  # until dialect detection lands, the default port speaks native
+    "native": NativeCodec,  # JSON lines (seed 004 and more)
+    "typed": TypedCodec,  # seed 000
+    "plain": PlainCodec,  # seed 001: netcat and telnet; greets first on its own port
+    "pipe": PipeCodec,  # seed 002
+    "basic": BasicCodec,  # seed 003
+    "auto": DetectingCodec,  # the first line picks native, basic, pipe or plain
 }
 
 

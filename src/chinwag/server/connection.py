@@ -94,6 +94,8 @@ class Connection(asyncio.Protocol):
         greeting = self.codec.greeting()
         if greeting:
             self.queue(greeting, 0)
+        # A dialect may act before the client speaks (plain joins its users at once).
+        self._run(self.codec.events_received())
 
     def data_received(self, data: bytes) -> None:
         self.last_seen = self.server.loop.time()
