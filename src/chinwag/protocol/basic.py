@@ -9,45 +9,15 @@ not get its own message back: the seed's clients show what they typed themselves
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 import orjson
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.codec import Codec
+from chinwag.protocol.common import NAME_ERRORS, EchoFreeCodec, describe, load_object, text_field
 from chinwag.protocol.events import ErrorCode
 
 SERVER_NAME = "[server]"
-# Errors that leave a client unnamed: its next line may try another name.
-NAME_ERRORS = frozenset({ErrorCode.NAME_TAKEN, ErrorCode.INVALID_NAME})
-
-JsonObject = dict[str, Any]
-
-
-def load_object(line: bytes) -> JsonObject | ev.BadInput:
-    """One line as a JSON object, or the BadInput that explains why it is not one."""
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            return ev.BadInput(ErrorCode.BAD_UTF8, "Line is not valid UTF-8")
-        return ev.BadInput(ErrorCode.BAD_JSON, "Line is not valid JSON")
-    if not isinstance(obj, dict):
-        return ev.BadInput(ErrorCode.NOT_OBJECT, "Line must be a JSON object")
-    return obj
-
-
-def text_field(obj: JsonObject, key: str) -> str | ev.BadInput:
-    """A required string field, or the BadInput that names what is wrong with it."""
-    value = obj.get(key)
-    if value is None:
-        return ev.BadInput(ErrorCode.MISSING_FIELD, f"Missing field '{key}'")
-    if not isinstance(value, str):
-        return ev.BadInput(ErrorCode.INVALID_FIELD, f"Field '{key}' must be a string")
-    return value
 
 
 def _line(username: str, message: str, **extra: Any) -> bytes:
@@ -69,7 +39,7 @@ def _stored(notice: ev.StoredNotice) -> bytes:
     return _system(f"{notice.username} set the topic of {notice.room} to: {notice.topic}")
 
 
-class BasicCodec(Codec):
+class BasicCodec(EchoFreeCodec):
     """Seed 003's two-field JSON objects."""
 
     dialect = "basic"
@@ -111,16 +81,6 @@ class BasicCodec(Codec):
 
     # ------------------------------------------------------------------ encoding
 
-    def share_key(self, notice: ev.Notice) -> Hashable | None:
-        if isinstance(notice, ev.Welcome | ev.Error | ev.PrivateMessage):
-            return None
-        if isinstance(notice, ev.ChatMessage) and self._is_own_echo(notice):
-            return None
-        return BasicCodec
-
-    def _is_own_echo(self, notice: ev.ChatMessage) -> bool:
-        return not notice.history and notice.username == self.username
-
     def encode(self, notice: ev.Notice) -> bytes:
         match notice:
             case ev.ChatMessage():
@@ -150,41 +110,3 @@ class BasicCodec(Codec):
             case ev.KeepAlive():
                 return b""  # the dialect has no way to answer; TCP keep-alive covers it
         return _system(describe(notice))
-
-
-def describe(notice: ev.Notice) -> str:
-    """One human sentence for a notice a dialect has no shape of its own for."""
-    match notice:
-        case ev.UserJoined():
-            where = "" if notice.room == ev.DEFAULT_ROOM else f" ({notice.room})"
-            return f"{notice.username} joined the chat{where}"
-        case ev.UserLeft():
-            where = "" if notice.room == ev.DEFAULT_ROOM else f" ({notice.room})"
-            return f"{notice.username} left the chat{where}"
-        case ev.UserRenamed():
-            return f"{notice.old} is now known as {notice.new}"
-        case ev.UserList():
-            where = "online" if notice.room is None else f"in {notice.room}"
-            return f"Users {where}: {', '.join(notice.users)}"
-        case ev.RoomList():
-            return "Rooms: " + ", ".join(f"{r.room} ({r.users})" for r in notice.rooms)
-        case ev.RoomJoined():
-            topic = f" - topic: {notice.topic}" if notice.topic else ""
-            return f"You are in room {notice.room}{topic}"
-        case ev.RoomLeft():
-            return f"You left room {notice.room}"
-        case ev.TopicChanged():
-            return f"{notice.username} set the topic of {notice.room} to: {notice.topic}"
-        case ev.Welcome():
-            return notice.message
-        case ev.PongReply():
-            return "Pong"
-        case ev.Error() | ev.Goodbye():
-            return notice.message
-        case ev.HistoryPage() | ev.SearchResults():
-            return f"{len(notice.messages)} messages from {notice.room}"
-        case ev.ChatMessage() | ev.PrivateMessage():
-            return f"{notice.username}: {notice.message}"
-        case ev.KeepAlive():
-            return "Ping"
-    raise AssertionError(f"unhandled notice {notice!r}")  # pragma: no cover

@@ -18,8 +18,9 @@ from collections.abc import Hashable
 from typing import Any
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.basic import BasicCodec, load_object
+from chinwag.protocol.basic import BasicCodec
 from chinwag.protocol.codec import Codec
+from chinwag.protocol.common import load_object
 from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.framing import LineTooLong
 from chinwag.protocol.native import NativeCodec, encode_notice

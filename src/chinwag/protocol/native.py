@@ -13,9 +13,9 @@ import orjson
 from chinwag.errors import RemoteProtocolError
 from chinwag.protocol import events as ev
 from chinwag.protocol.codec import Codec
+from chinwag.protocol.common import JsonObject, load_object
 from chinwag.protocol.events import ErrorCode
 
-JsonObject = dict[str, Any]
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
 
 
@@ -89,16 +89,9 @@ _PARSERS: dict[str, Callable[[JsonObject], ev.Command]] = {
 
 def decode_command(line: bytes) -> ev.Command:
     """One native line -> one command; bad input becomes a BadInput, never an exception."""
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            return ev.BadInput(ErrorCode.BAD_UTF8, "Line is not valid UTF-8")
-        return ev.BadInput(ErrorCode.BAD_JSON, "Line is not valid JSON")
-    if not isinstance(obj, dict):
-        return ev.BadInput(ErrorCode.NOT_OBJECT, "Line must be a JSON object")
+    obj = load_object(line)
+    if isinstance(obj, ev.BadInput):
+        return obj
     kind = obj.get("type")
     if kind is None:
         return ev.BadInput(ErrorCode.MISSING_FIELD, "Missing field 'type'")

@@ -13,17 +13,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.basic import describe
 from chinwag.protocol.codec import Codec
+from chinwag.protocol.common import describe, flat
 from chinwag.protocol.events import ErrorCode
 
 _USAGE = "use USER|name, MSG|text, PRIVATE|name|text, DIR, PING or QUIT"
 _NOT_JOINED = "Register first with USER|name"
-
-
-def flat(text: str) -> str:
-    """Text made safe for one line: a line break inside it would forge another line."""
-    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
 def _line(*fields: str) -> bytes:

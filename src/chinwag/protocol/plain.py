@@ -17,14 +17,11 @@ first line, which is then the user's first message.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
 from typing import Any
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.basic import describe
-from chinwag.protocol.codec import Codec
+from chinwag.protocol.common import EchoFreeCodec, describe, flat
 from chinwag.protocol.events import ErrorCode
-from chinwag.protocol.pipe import flat
 
 EOL = b"\r\n"
 GREETING = "Hello! This is chinwag. Type a message and press Enter; /help lists the commands."
@@ -61,7 +58,7 @@ def _stored(notice: ev.StoredNotice) -> bytes:
     return _server(describe(notice))
 
 
-class PlainCodec(Codec):
+class PlainCodec(EchoFreeCodec):
     """Seed 001's bare text lines, with a handful of slash commands."""
 
     dialect = "plain"
@@ -132,18 +129,6 @@ class PlainCodec(Codec):
         self._emit(ev.Private(match.group(1), message))
 
     # ------------------------------------------------------------------ encoding
-
-    def share_key(self, notice: ev.Notice) -> Hashable | None:
-        if isinstance(notice, ev.Welcome | ev.PrivateMessage):
-            return None
-        if isinstance(notice, ev.ChatMessage) and self._is_own_echo(notice):
-            return None
-        if isinstance(notice, ev.UserRenamed) and notice.old == self.username:
-            return None
-        return PlainCodec
-
-    def _is_own_echo(self, notice: ev.ChatMessage) -> bool:
-        return not notice.history and notice.username == self.username
 
     def encode(self, notice: ev.Notice) -> bytes:
         match notice:

@@ -10,14 +10,18 @@ Everything the seed has no type for (joins, errors, goodbyes) is a `system` mess
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
 from typing import Any
 
 import orjson
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.basic import NAME_ERRORS, describe, load_object, text_field
-from chinwag.protocol.codec import Codec
+from chinwag.protocol.common import (
+    NAME_ERRORS,
+    EchoFreeCodec,
+    describe,
+    load_object,
+    text_field,
+)
 from chinwag.protocol.events import ErrorCode
 
 _NOT_JOINED = "Send your username as a line of its own first"
@@ -60,7 +64,7 @@ def _stored(notice: ev.StoredNotice) -> bytes:
     return _system(describe(notice), notice.timestamp)
 
 
-class TypedCodec(Codec):
+class TypedCodec(EchoFreeCodec):
     """Seed 000's typed JSON objects, after a bare username line."""
 
     dialect = "typed"
@@ -125,18 +129,6 @@ class TypedCodec(Codec):
         self._emit(ev.Join(text))
 
     # ------------------------------------------------------------------ encoding
-
-    def share_key(self, notice: ev.Notice) -> Hashable | None:
-        if isinstance(notice, ev.Welcome | ev.Error | ev.PrivateMessage):
-            return None
-        if isinstance(notice, ev.ChatMessage) and self._is_own_echo(notice):
-            return None
-        if isinstance(notice, ev.UserRenamed) and notice.old == self.username:
-            return None
-        return TypedCodec
-
-    def _is_own_echo(self, notice: ev.ChatMessage) -> bool:
-        return not notice.history and notice.username == self.username
 
     def encode(self, notice: ev.Notice) -> bytes:
         match notice:
