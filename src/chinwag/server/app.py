@@ -10,15 +10,22 @@ from typing import Any
 from chinwag.config import ServerConfig
 from chinwag.engine.delivery import Delivery
 from chinwag.engine.engine import Engine
+from chinwag.engine.session import Session
 from chinwag.errors import StoreError
 from chinwag.protocol.dialects import codec_factory
-from chinwag.protocol.events import Goodbye, KeepAlive
+from chinwag.protocol.events import Goodbye, KeepAlive, UserJoined, UserLeft
 from chinwag.server.connection import Connection
 from chinwag.storage.base import Store
 
 log = logging.getLogger("chinwag.server")
 
+_PRESENCE = (UserJoined, UserLeft)
+
 COMMIT_RETRY = 0.25  # seconds between attempts after a failed commit
+# Join/leave notices to a big audience are written at most this often (docs/performance.md):
+# one write per member per PRESENCE_DELAY instead of one per member per join.
+PRESENCE_AUDIENCE = 100
+PRESENCE_DELAY = 0.02
 
 
 def open_store(config: ServerConfig) -> Store:
@@ -43,6 +50,9 @@ class ChatServer:
         self.ports: dict[int, str] = {}  # bound port -> dialect
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
+        self._lazy = False  # dispatching presence to a big audience: flush on a timer
+        self._lazy_timer: asyncio.TimerHandle | None = None
+        self._lazy_dirty: set[Connection] = set()  # owed only presence, flushed on the timer
         self._committing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -135,11 +145,18 @@ class ChatServer:
 
     def dispatch(self, deliveries: Iterable[Delivery]) -> None:
         """Encode each notice once per dialect and queue it for every recipient."""
+        urgent = False
         for delivery in deliveries:
             notice = delivery.notice
             exclude = delivery.exclude
             needs = delivery.durable_id
             cache: dict[Any, bytes] = {}
+            self._lazy = type(notice) in _PRESENCE and len(delivery.to) > PRESENCE_AUDIENCE
+            if not self._lazy and self._lazy_dirty and not urgent:
+                if len(delivery.to) > PRESENCE_AUDIENCE:
+                    urgent = True  # flush every connection owed presence this iteration
+                else:  # only these recipients must not wait for the presence timer
+                    self._promote(delivery.to)
             for session in delivery.to:
                 if session is exclude:
                     continue
@@ -160,10 +177,42 @@ class ChatServer:
                 for session in delivery.to:
                     if session.outlet is not None:
                         session.outlet.close(delivery.close)
+        self._lazy = False
+        if urgent:  # a recipient already owed presence: write it all out this iteration
+            self._flush_lazy(soon=True)
 
     def mark_dirty(self, conn: Connection) -> None:
+        if self._lazy:
+            self._lazy_dirty.add(conn)
+            if self._lazy_timer is None:
+                self._lazy_timer = self.loop.call_later(PRESENCE_DELAY, self._flush_lazy)
+            return
         self._dirty.append(conn)
         if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _promote(self, sessions: Iterable[Session]) -> None:
+        lazy = self._lazy_dirty
+        for session in sessions:
+            conn = session.outlet
+            if conn in lazy:
+                lazy.discard(conn)
+                self._dirty.append(conn)
+                if not self._flush_scheduled:
+                    self._flush_scheduled = True
+                    self.loop.call_soon(self._flush)
+
+    def _flush_lazy(self, soon: bool = False) -> None:
+        """Move the connections owed presence to the next flush (now, or this iteration)."""
+        if self._lazy_timer is not None:
+            self._lazy_timer.cancel()
+            self._lazy_timer = None
+        self._dirty.extend(self._lazy_dirty)
+        self._lazy_dirty = set()
+        if not soon:
+            self._flush()
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
 

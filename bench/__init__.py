@@ -1,0 +1,1 @@
+"""chinwag's own fan-out benchmark: `python -m bench` (see docs/performance.md)."""

@@ -1,0 +1,215 @@
+"""The parent side of a load run: start the server, drive the generator processes, report.
+
+Phases, each bounded in time: connect and join every client; (optionally) wait until
+every join notice has arrived; send for `duration`; drain until every expected delivery
+has arrived; close. Server CPU and RSS are read from /proc at the phase edges.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import tempfile
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from bench.proc import cpu_seconds, rss_bytes
+from bench.profile import Profiler
+from bench.server import ServerProcess
+from bench.stats import merge, percentiles_ms
+from bench.worker import ClientSpec, WorkerSpec, worker_main
+
+REPLY_TIMEOUT = 180.0  # any one phase of a worker
+DRAIN_TIMEOUT = 15.0
+SETTLE = 0.3  # seconds between the end of joins and the RSS reading
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSpec:
+    name: str
+    clients: int
+    rooms: int = 1  # 1: everyone in `general`; K > 1: client i also joins room r{i % K}
+    senders: int = 0
+    duration: float = 0.0
+    window: int = 0  # > 0: as fast as this many unacknowledged messages per sender allow
+    rate: float = 0.0  # else: this many messages per second per sender
+    procs: int = 1  # generator processes
+    wait_notices: bool = False  # wait for every user_joined notice before measuring
+    data: str = "disk"  # "disk" (a temporary --data folder) or ":memory:"
+    server_args: tuple[str, ...] = ()
+
+
+def room_of(spec: LoadSpec, index: int) -> str:
+    return "general" if spec.rooms <= 1 else f"r{index % spec.rooms}"
+
+
+def plan(spec: LoadSpec) -> list[list[ClientSpec]]:
+    """Clients dealt round-robin to processes; senders are the first `senders` clients."""
+    shards: list[list[ClientSpec]] = [[] for _ in range(spec.procs)]
+    for i in range(spec.clients):
+        sender = i if i < spec.senders else -1
+        shards[i % spec.procs].append(ClientSpec(f"b{i}", room_of(spec, i), sender))
+    return shards
+
+
+def expected_notices(spec: LoadSpec) -> int:
+    """user_joined notices the clients receive when all join (each goes to earlier members)."""
+    n = spec.clients
+    total = n * (n - 1) // 2  # general
+    if spec.rooms > 1:
+        for r in range(spec.rooms):
+            m = len(range(r, n, spec.rooms))
+            total += m * (m - 1) // 2
+    return total
+
+
+class Generators:
+    """The generator processes and their pipes."""
+
+    def __init__(
+        self, port: int, shards: list[list[ClientSpec]], window: int = 0, rate: float = 0.0
+    ) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs: list[BaseProcess] = []
+        for shard in shards:
+            mine, theirs = ctx.Pipe()
+            wspec = WorkerSpec(port, tuple(shard), window, rate)
+            proc = ctx.Process(target=worker_main, args=(wspec, theirs), daemon=True)
+            proc.start()
+            theirs.close()
+            self.pipes.append(mine)
+            self.procs.append(proc)
+
+    def ask(self, commands: list[dict[str, Any]], timeout: float = REPLY_TIMEOUT) -> list[Any]:
+        for pipe, command in zip(self.pipes, commands, strict=True):
+            pipe.send(command)
+        replies = []
+        deadline = time.monotonic() + timeout
+        for pipe in self.pipes:
+            if not pipe.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(
+                    f"a generator did not answer {commands[0]['cmd']} in {timeout} s"
+                )
+            replies.append(pipe.recv())
+        return replies
+
+    def ask_all(self, command: dict[str, Any], timeout: float = REPLY_TIMEOUT) -> list[Any]:
+        return self.ask([command] * len(self.pipes), timeout)
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send({"cmd": "close"})
+        for proc in self.procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+        for pipe in self.pipes:
+            pipe.close()
+
+
+def run_load(spec: LoadSpec, workdir: Path | None = None) -> dict[str, Any]:
+    """One run of one scenario; returns its report (a flat dict)."""
+    with tempfile.TemporaryDirectory(prefix="chinwag-bench-", dir=workdir) as tmp:
+        data = spec.data if spec.data == ":memory:" else str(Path(tmp) / "data")
+        with ServerProcess(data, Path(tmp) / "server.log", spec.server_args) as server:
+            gens = Generators(server.port, plan(spec), spec.window, spec.rate)
+            try:
+                report = _drive(spec, server.pid, gens)
+            finally:
+                gens.close()
+            if server.proc is not None and server.proc.poll() is not None:
+                report["server_exit"] = server.proc.returncode
+            log = (Path(tmp) / "server.log").read_text(errors="replace")
+            report["server_warnings"] = log.count(" - WARNING - ") + log.count(" - ERROR - ")
+    return report
+
+
+def _drive(spec: LoadSpec, pid: int, gens: Generators) -> dict[str, Any]:
+    report: dict[str, Any] = {"scenario": spec.name, "clients": spec.clients, "rooms": spec.rooms,
+                              "senders": spec.senders, "procs": spec.procs}  # fmt: skip
+    gens.ask_all({"cmd": "counts"})  # every generator is up
+    rss0, cpu0 = rss_bytes(pid), cpu_seconds(pid)
+    profiler = Profiler(pid, f"{spec.name}-join") if not spec.senders else None
+    began = time.monotonic()
+    joined = gens.ask_all({"cmd": "connect", "timeout": REPLY_TIMEOUT - 5})
+    report["connect_s"] = round(time.monotonic() - began, 3)
+    report["connected"] = sum(r["connected"] for r in joined)
+    report["connect_failed"] = sum(r["failed"] for r in joined)
+    report["connect_errors"] = [e for r in joined for e in r["errors"]][:3]
+    report["gen_connect_cpu_s"] = round(sum(r["cpu"] for r in joined), 3)
+    if spec.wait_notices:
+        want = expected_notices(spec)
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        got = 0
+        while time.monotonic() < deadline:
+            got = sum(r["joined"] for r in gens.ask_all({"cmd": "counts"}))
+            if got >= want:
+                break
+            time.sleep(0.05)
+        report["notices_expected"], report["notices_received"] = want, got
+        report["quiet_s"] = round(time.monotonic() - began, 3)
+    report["server_join_cpu_s"] = round(cpu_seconds(pid) - cpu0, 3)
+    if profiler is not None:
+        profiler.stop()
+    time.sleep(SETTLE)
+    rss1 = rss_bytes(pid)
+    report["server_rss_mb"] = round(rss1 / 2**20, 1)
+    report["rss_per_conn_kb"] = round((rss1 - rss0) / max(1, report["connected"]) / 1024, 2)
+    if spec.senders and spec.duration > 0:
+        report.update(_send(spec, pid, gens))
+    return report
+
+
+def _send(spec: LoadSpec, pid: int, gens: Generators) -> dict[str, Any]:
+    start = time.monotonic() + 0.3
+    for pipe in gens.pipes:
+        pipe.send({"cmd": "send", "start": start, "duration": spec.duration})
+    time.sleep(max(0.0, start - time.monotonic()))
+    profiler = Profiler(pid, spec.name)
+    cpu0 = cpu_seconds(pid)
+    time.sleep(max(0.0, start + spec.duration - time.monotonic()))
+    cpu1 = cpu_seconds(pid)
+    profiler.stop()
+    rss = rss_bytes(pid)
+    sent_replies = []
+    for pipe in gens.pipes:
+        if not pipe.poll(REPLY_TIMEOUT):
+            raise TimeoutError("a generator did not finish sending")
+        sent_replies.append(pipe.recv())
+    sent: dict[str, int] = {}
+    for reply in sent_replies:
+        for room, count in reply["sent"].items():
+            sent[room] = sent.get(room, 0) + count
+    members = [{} for _ in gens.pipes]  # type: list[dict[str, int]]
+    for index, shard in enumerate(plan(spec)):
+        for client in shard:
+            members[index][client.room] = members[index].get(client.room, 0) + 1
+    expected = [sum(sent.get(room, 0) * m for room, m in mine.items()) for mine in members]
+    drained = gens.ask(
+        [{"cmd": "drain", "expected": e, "timeout": DRAIN_TIMEOUT} for e in expected]
+    )
+    received = sum(r["received"] for r in drained)
+    window_deliveries = sum(r["window_chat"] for r in sent_replies)
+    server_cpu = cpu1 - cpu0
+    hist = merge(r["latency"] for r in drained)
+    out: dict[str, Any] = {
+        "messages_sent": sum(sent.values()),
+        "expected": sum(expected),
+        "received": received,
+        "loss": sum(expected) - received,
+        "deliveries_per_s": round(window_deliveries / spec.duration),
+        "server_cpu_pct": round(100 * server_cpu / spec.duration, 1),
+        "server_cpu_s_per_m": round(server_cpu / max(1, window_deliveries) * 1e6, 4),
+        "server_rss_send_mb": round(rss / 2**20, 1),
+        "gen_cpu_pct": round(100 * sum(r["cpu"] for r in sent_replies) / spec.duration, 1),
+    }
+    for key, value in percentiles_ms(hist, (50, 95, 99)).items():
+        out[f"{key}_ms"] = value
+    return out

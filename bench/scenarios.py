@@ -1,0 +1,105 @@
+"""Scenarios A, B, C, C1, D of issue 5, their targets and the comparison table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.load import LoadSpec
+
+
+def load_specs(quick: bool) -> dict[str, LoadSpec]:
+    """The load scenarios; `quick` shrinks them to a smoke run of a few seconds each."""
+    t = 2.0 if quick else 10.0
+    many = 500 if quick else 5000
+    return {
+        "A": LoadSpec("A", clients=100, senders=10, duration=t, window=100),
+        "A20": LoadSpec("A20", clients=100, senders=10, duration=t, window=20),
+        "B": LoadSpec("B", clients=200 if quick else 1000, senders=5, duration=t, rate=20.0),
+        "C": LoadSpec("C", clients=many, rooms=50, procs=2, wait_notices=True),
+        "C1": LoadSpec("C1", clients=many, rooms=1, procs=2, wait_notices=True),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    scenario: str
+    label: str
+    key: str
+    unit: str
+    goal: float
+    higher_is_better: bool = False
+    references: str = ""  # ngircd / InspIRCd / 40-line relay, from the issue
+
+    def met(self, value: float) -> bool:
+        return value >= self.goal if self.higher_is_better else value <= self.goal
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("A", "server CPU-s per million deliveries", "server_cpu_s_per_m", "s", 0.10,
+           references="0.19 / 0.20 / 0.03"),
+    Target("A20", "p99 latency, window 20", "p99_ms", "ms", 8.0,
+           references="49 / 44 / 7.5 ms"),
+    Target("B", "loss", "loss", "", 0, references="0 / 0 / 0"),
+    Target("B", "p99 latency", "p99_ms", "ms", 8.0, references="8.7 / 10.9 / 14.6 ms"),
+    Target("B", "server CPU at 100,000 deliveries/s", "server_cpu_pct", "%", 55.0,
+           references="73 / 63 / 63 %"),
+    Target("C", "RSS per idle joined connection", "rss_per_conn_kb", "KB", 2.3,
+           references="2.8 / 2.3 / 1.5 KB"),
+    Target("C", "time to connect and join all", "connect_s", "s", 3.0,
+           references="6.0 / 5.9 / 0.5 s"),
+    Target("C1", "server CPU, all joining one room", "server_join_cpu_s", "s", 4.0,
+           references="173 / 8 / 0.15 s"),
+    Target("C1", "RSS per connection", "rss_per_conn_kb", "KB", 4.0,
+           references="5.2 / 7.3 / 1.5 KB"),
+    Target("D", "durable writes/s, echo after commit", "durable_writes_per_s", "/s", 20_000,
+           higher_is_better=True, references="ergo ~1,000/s"),
+)  # fmt: skip
+
+# Figures shown without a target, for context.
+EXTRA: dict[str, tuple[tuple[str, str], ...]] = {
+    "A": (("deliveries/s", "deliveries_per_s"), ("generator CPU %", "gen_cpu_pct")),
+    "A20": (("deliveries/s", "deliveries_per_s"), ("p50 ms", "p50_ms")),
+    "B": (("deliveries/s", "deliveries_per_s"), ("p50 ms", "p50_ms"), ("gen CPU %", "gen_cpu_pct")),
+    "C": (("clients", "connected"), ("notices", "notices_received"), ("quiet s", "quiet_s")),
+    "C1": (("clients", "connected"), ("connect s", "connect_s"), ("quiet s", "quiet_s")),
+    "D": (("history p50 ms (wire)", "wire_p50_ms"), ("history p99 ms (wire)", "wire_p99_ms"),
+          ("history p50 ms (store)", "store_p50_ms"), ("history p99 ms (store)", "store_p99_ms")),
+}  # fmt: skip
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(medians: dict[str, dict[str, Any]], fmt: Callable[[Any], str] = _fmt) -> str:
+    """A markdown table: every target of the issue beside the measured median."""
+    lines = [
+        "| scenario | figure | chinwag (median) | target | met | ngircd / InspIRCd / relay |",
+        "|---|---|---|---|---|---|",
+    ]
+    for target in TARGETS:
+        report = medians.get(target.scenario)
+        if report is None:
+            continue
+        value = report.get(target.key)
+        sign = ">=" if target.higher_is_better else "<="
+        met = "-" if value is None else ("yes" if target.met(value) else "no")
+        lines.append(
+            f"| {target.scenario} | {target.label} | {fmt(value)} {target.unit} |"
+            f" {sign} {fmt(target.goal)} {target.unit} | {met} | {target.references} |"
+        )
+    for scenario, extras in EXTRA.items():
+        report = medians.get(scenario)
+        if report is None:
+            continue
+        for label, key in extras:
+            lines.append(f"| {scenario} | {label} | {fmt(report.get(key))} | | | |")
+    return "\n".join(lines)

@@ -1,0 +1,22 @@
+"""The load generator's core on a tiny configuration: no loss, a well-formed report.
+
+No timing assertions: the benchmark is a program with a report, not a test.
+"""
+
+from bench.load import LoadSpec, run_load
+from bench.scenarios import table
+from bench.stats import median_report
+
+
+def test_tiny_windowed_run_loses_nothing():
+    spec = LoadSpec("smoke", clients=5, senders=1, duration=1.0, window=5, data=":memory:")
+    report = run_load(spec)
+    assert report["connected"] == 5 and report["connect_failed"] == 0
+    assert report["messages_sent"] > 0
+    assert report["expected"] == 5 * report["messages_sent"]
+    assert report["loss"] == 0 and report["received"] == report["expected"]
+    for key in ("deliveries_per_s", "server_cpu_pct", "server_rss_mb", "rss_per_conn_kb",
+                "gen_cpu_pct", "connect_s", "p50_ms", "p95_ms", "p99_ms"):  # fmt: skip
+        assert isinstance(report[key], int | float), key
+    assert report["p50_ms"] <= report["p95_ms"] <= report["p99_ms"]
+    assert "| B |" not in table({"A": median_report([report])})
