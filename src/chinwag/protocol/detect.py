@@ -62,6 +62,12 @@ class DetectingCodec(Codec):
         """The dialect chosen, once the first line has come."""
         return None if self._inner is None else self._inner.dialect
 
+    @property
+    def inner(self) -> Codec | None:
+        """The codec chosen. It shares this codec's line splitter, so a caller may drop this
+        shell and feed the inner codec directly from the next byte on."""
+        return self._inner
+
     def _receive_item(self, item: bytes | LineTooLong) -> None:
         inner = self._inner
         if inner is None:
@@ -76,6 +82,7 @@ class DetectingCodec(Codec):
             self._bad(ErrorCode.BAD_UTF8, "Line is not valid UTF-8")
             return
         self._inner = self._make(dialect)
+        self._inner._splitter = self._splitter  # a partial next line carries over
         self._receive_item(line)
 
     def _make(self, dialect: str) -> Codec:

@@ -10,11 +10,10 @@ from typing import Any
 from chinwag.config import ServerConfig
 from chinwag.engine.delivery import Delivery
 from chinwag.engine.engine import Engine
-from chinwag.engine.session import Session
 from chinwag.errors import StoreError
 from chinwag.protocol.dialects import codec_factory
 from chinwag.protocol.events import Goodbye, KeepAlive, UserJoined, UserLeft
-from chinwag.server.connection import Connection
+from chinwag.server.connection import DUE, LAZY, Connection
 from chinwag.storage.base import Store
 
 log = logging.getLogger("chinwag.server")
@@ -50,9 +49,8 @@ class ChatServer:
         self.ports: dict[int, str] = {}  # bound port -> dialect
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
-        self._lazy = False  # dispatching presence to a big audience: flush on a timer
-        self._lazy_timer: asyncio.TimerHandle | None = None
-        self._lazy_dirty: set[Connection] = set()  # owed only presence, flushed on the timer
+        self._presence_timer: asyncio.TimerHandle | None = None
+        self._presence_owed: list[Connection] = []  # owed only presence (state LAZY)
         self._committing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -145,18 +143,12 @@ class ChatServer:
 
     def dispatch(self, deliveries: Iterable[Delivery]) -> None:
         """Encode each notice once per dialect and queue it for every recipient."""
-        urgent = False
         for delivery in deliveries:
             notice = delivery.notice
             exclude = delivery.exclude
             needs = delivery.durable_id
+            lazy = type(notice) in _PRESENCE and len(delivery.to) > PRESENCE_AUDIENCE
             cache: dict[Any, bytes] = {}
-            self._lazy = type(notice) in _PRESENCE and len(delivery.to) > PRESENCE_AUDIENCE
-            if not self._lazy and self._lazy_dirty and not urgent:
-                if len(delivery.to) > PRESENCE_AUDIENCE:
-                    urgent = True  # flush every connection owed presence this iteration
-                else:  # only these recipients must not wait for the presence timer
-                    self._promote(delivery.to)
             for session in delivery.to:
                 if session is exclude:
                     continue
@@ -172,49 +164,36 @@ class ChatServer:
                     if data is None:
                         data = cache[key] = codec.encode(notice)
                 if data:
-                    conn.queue(data, needs)
+                    conn.queue(data, needs, lazy)
             if delivery.close is not None:
                 for session in delivery.to:
                     if session.outlet is not None:
                         session.outlet.close(delivery.close)
-        self._lazy = False
-        if urgent:  # a recipient already owed presence: write it all out this iteration
-            self._flush_lazy(soon=True)
 
-    def mark_dirty(self, conn: Connection) -> None:
-        if self._lazy:
-            self._lazy_dirty.add(conn)
-            if self._lazy_timer is None:
-                self._lazy_timer = self.loop.call_later(PRESENCE_DELAY, self._flush_lazy)
+    def mark_dirty(self, conn: Connection, lazy: bool = False) -> None:
+        """A connection is owed bytes: write them at the next flush, or on the presence timer.
+
+        Join/leave notices to a room of thousands would otherwise cost every member one
+        write per join; on the timer each member gets one write per PRESENCE_DELAY.
+        """
+        if lazy:
+            self._presence_owed.append(conn)
+            if self._presence_timer is None:
+                self._presence_timer = self.loop.call_later(PRESENCE_DELAY, self._presence_due)
             return
         self._dirty.append(conn)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
 
-    def _promote(self, sessions: Iterable[Session]) -> None:
-        lazy = self._lazy_dirty
-        for session in sessions:
-            conn = session.outlet
-            if conn in lazy:
-                lazy.discard(conn)
+    def _presence_due(self) -> None:
+        self._presence_timer = None
+        owed, self._presence_owed = self._presence_owed, []
+        for conn in owed:
+            if conn.dirty == LAZY:  # not flushed or promoted since
+                conn.dirty = DUE
                 self._dirty.append(conn)
-                if not self._flush_scheduled:
-                    self._flush_scheduled = True
-                    self.loop.call_soon(self._flush)
-
-    def _flush_lazy(self, soon: bool = False) -> None:
-        """Move the connections owed presence to the next flush (now, or this iteration)."""
-        if self._lazy_timer is not None:
-            self._lazy_timer.cancel()
-            self._lazy_timer = None
-        self._dirty.extend(self._lazy_dirty)
-        self._lazy_dirty = set()
-        if not soon:
-            self._flush()
-        elif not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.loop.call_soon(self._flush)
+        self._flush()
 
     def _flush(self) -> None:
         """Once per loop iteration: commit what the engine wrote, then write out.

@@ -9,17 +9,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections import deque
 from typing import TYPE_CHECKING, Any, cast
 
 from chinwag.engine.session import Session
 from chinwag.protocol.codec import Codec
+from chinwag.protocol.detect import DetectingCodec
 from chinwag.protocol.events import Command, Pong
 
 if TYPE_CHECKING:
     from chinwag.server.app import ChatServer
 
 log = logging.getLogger("chinwag.server")
+
+# Output states of a connection (Connection.dirty).
+CLEAN = 0  # nothing owed
+LAZY = 1  # owed only presence notices, written when the presence timer fires
+DUE = 2  # written at the next flush (this loop iteration, or after the commit it waits for)
 
 
 def _tune_socket(transport: asyncio.BaseTransport, keepalive_idle: float) -> None:
@@ -47,6 +52,7 @@ class Connection(asyncio.Protocol):
         "closed",
         "codec",
         "corked",
+        "detecting",
         "dirty",
         "last_seen",
         "needs",
@@ -63,16 +69,17 @@ class Connection(asyncio.Protocol):
     def __init__(self, server: ChatServer, codec: Codec) -> None:
         self.server = server
         self.codec = codec
+        self.detecting = isinstance(codec, DetectingCodec)
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         self.peer = "?"
         self.out: list[bytes] = []
         self.out_size = 0
         self.needs = 0  # highest message id the queued bytes depend on
-        self.dirty = False
+        self.dirty = CLEAN
         self.corked: list[tuple[bytes, int]] | None = None  # output held during an async command
         self.busy = False  # an async command is running; later commands wait in backlog
-        self.backlog: deque[Command] = deque()
+        self.backlog: list[Command] = []  # a list: an empty deque costs 600 bytes
         self.closed = False
         self.close_reason: str | None = None
         self.answers_pings = False
@@ -100,8 +107,25 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_seen = self.server.loop.time()
         self.pinged = False
-        self.codec.receive_data(data)
-        self._run(self.codec.events_received())
+        codec = self.codec
+        codec.receive_data(data)
+        commands = codec.events_received()
+        if self.detecting:
+            self._settle_dialect()
+        self._run(commands)
+
+    def _settle_dialect(self) -> None:
+        """Once detected, talk to the chosen codec directly: one codec per connection."""
+        codec = self.codec
+        assert isinstance(codec, DetectingCodec)
+        inner = codec.inner
+        if inner is None:
+            return
+        self.codec = inner
+        self.detecting = False
+        if self.session is not None:
+            self.session.dialect = inner.dialect
+        log.debug("%s speaks %s", self.peer, inner.dialect)
 
     def eof_received(self) -> bool:
         self.codec.receive_eof()
@@ -165,13 +189,17 @@ class Connection(asyncio.Protocol):
             return
         assert self.transport is not None
         self.transport.resume_reading()
-        backlog, self.backlog = list(self.backlog), deque()
+        backlog, self.backlog = self.backlog, []
         self._run(backlog)
 
     # ------------------------------------------------------------------ output
 
-    def queue(self, data: bytes, needs: int) -> None:
-        """Owe these bytes to the client; they leave once `needs` is durable."""
+    def queue(self, data: bytes, needs: int, lazy: bool = False) -> None:
+        """Owe these bytes to the client; they leave once `needs` is durable.
+
+        `lazy` bytes (presence to a big room) may wait for the presence timer, unless
+        something else is owed too, which takes them along at the next flush.
+        """
         if self.closed:
             return
         if self.corked is not None:
@@ -181,15 +209,15 @@ class Connection(asyncio.Protocol):
         self.out_size += len(data)
         if needs > self.needs:
             self.needs = needs
-        if not self.dirty:
-            self.dirty = True
-            self.server.mark_dirty(self)
+        if self.dirty != DUE and (not lazy or self.dirty == CLEAN):
+            self.dirty = LAZY if lazy else DUE
+            self.server.mark_dirty(self, lazy)
         if self.out_size > self.server.config.max_buffer:
             self.abort("send buffer overflow: client is not reading")
 
     def flush(self) -> None:
         """Write what is queued in one call (called by the server after a commit)."""
-        self.dirty = False
+        self.dirty = CLEAN
         self.needs = 0
         if self.closed or self.transport is None:
             return
