@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chinwag.engine.engine import Limits
+from chinwag.engine.limits import Limits
 from chinwag.errors import ConfigError
 
 # The seed documents' own ports (see docs/protocol.md, "Ports").

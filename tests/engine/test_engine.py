@@ -6,7 +6,8 @@ from collections.abc import Iterable
 import pytest
 
 from chinwag.engine.delivery import Delivery
-from chinwag.engine.engine import Engine, Limits
+from chinwag.engine.engine import Engine
+from chinwag.engine.limits import Limits
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode

@@ -9,57 +9,32 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
 from chinwag.engine.delivery import Delivery
+from chinwag.engine.limits import Limits, as_history, error_reply, wall_clock
 from chinwag.engine.names import (
     NAME_RULE,
-    ROOM_RULE,
-    normalize_room,
     room_key,
     user_key,
     valid_username,
 )
 from chinwag.engine.ratelimit import TokenBucket
 from chinwag.engine.room import Room
+from chinwag.engine.rooms import RoomCommands
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
-from chinwag.storage.base import MAX_PAGE, RoomRecord, Store
+from chinwag.storage.base import RoomRecord, Store
 
 log = logging.getLogger("chinwag.engine")
-
-
-def wall_clock() -> float:
-    """Unix time in seconds, to the millisecond (what `timestamp` fields carry)."""
-    return round(time.time(), 3)
-
-
-@dataclass(slots=True)
-class Limits:
-    """Every rule with a number in it; all are settings (see chinwag.config)."""
-
-    message_rate: float = 5.0  # chat/private/topic per second per session (0: unlimited)
-    message_burst: float = 20.0
-    command_rate: float = 50.0  # any command per second per session (0: unlimited)
-    command_burst: float = 200.0
-    history_on_join: int = 20  # messages replayed when joining a room
-    replay_limit: int = 5000  # most messages replayed to a client rejoining with `since`
-    max_rooms_per_user: int = 100
-    max_topic: int = 300
 
 
 Handler = Callable[[Session, Any], list[Delivery]]
 
 
-def _error(session: Session, code: ErrorCode, message: str) -> list[Delivery]:
-    return [Delivery(ev.Error(code, message), (session,))]
-
-
-class Engine:
+class Engine(RoomCommands):
     def __init__(
         self,
         store: Store,
@@ -111,9 +86,6 @@ class Engine:
             for room in self.rooms.values():
                 room.recent.extend(await self.store.recent(room.key, self.limits.history_on_join))
 
-    def _new_room(self, name: str, topic: str = "") -> Room:
-        return Room(name, topic, recent_size=max(1, self.limits.history_on_join))
-
     def open_session(self, *, peer: str, dialect: str, outlet: object = None) -> Session:
         now = self.clock()
         lim = self.limits
@@ -158,22 +130,22 @@ class Engine:
         """Handle a synchronous command (see is_async) and say what to deliver."""
         now = self.clock()
         if not session.commands.take(now):
-            return _error(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
+            return error_reply(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
         entry = self._table.get(type(command))
         if entry is None:  # an async command sent the wrong way: a bug in the caller
             raise TypeError(f"{type(command).__name__} must go through handle_async")
         handler, needs_join = entry
         if needs_join and session.key is None:
-            return _error(session, ErrorCode.NOT_JOINED, "Join first with a username")
+            return error_reply(session, ErrorCode.NOT_JOINED, "Join first with a username")
         return handler(session, command)
 
     async def handle_async(self, session: Session, command: ev.Command) -> list[Delivery]:
         if not session.commands.take(self.clock()):
-            return _error(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
+            return error_reply(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
         if isinstance(command, ev.Join):
             return await self._join_since(session, command)
         if session.key is None:
-            return _error(session, ErrorCode.NOT_JOINED, "Join first with a username")
+            return error_reply(session, ErrorCode.NOT_JOINED, "Join first with a username")
         if isinstance(command, ev.History):
             return await self._history(session, command)
         if isinstance(command, ev.Search):
@@ -185,7 +157,7 @@ class Engine:
     def _claim_name(self, session: Session, requested: str | None) -> list[Delivery] | None:
         """Give the session its name; an error delivery if it cannot have it."""
         if session.key is not None:
-            return _error(
+            return error_reply(
                 session, ErrorCode.ALREADY_JOINED, f"Already joined as {session.username}"
             )
         if requested is None:
@@ -194,10 +166,10 @@ class Engine:
                 if user_key(requested) not in self.users:
                     break
         elif not valid_username(requested):
-            return _error(session, ErrorCode.INVALID_NAME, NAME_RULE)
+            return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
         key = user_key(requested)
         if key in self.users:
-            return _error(session, ErrorCode.NAME_TAKEN, "Username already taken")
+            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
         session.username = requested
         session.key = key
         self.users[key] = session
@@ -273,7 +245,7 @@ class Engine:
                 out.append(
                     Delivery(ev.RoomJoined(room.name, room.topic, room.usernames()), (session,))
                 )
-        out.extend(Delivery(_as_history(m), (session,)) for m in missed)
+        out.extend(Delivery(as_history(m), (session,)) for m in missed)
         log.info(
             "%s rejoined from %s since %d (%d missed)",
             session.username,
@@ -283,10 +255,6 @@ class Engine:
         )
         return out + notices
 
-    def _replay_recent(self, session: Session, room: Room) -> list[Delivery]:
-        # The ring may hold messages not yet committed: they leave once durable.
-        return [Delivery(_as_history(m), (session,), durable_id=m.id) for m in room.recent]
-
     # ------------------------------------------------------------------ messages
 
     def _next_id(self) -> int:
@@ -295,20 +263,12 @@ class Engine:
 
     def _content_allowed(self, session: Session, text: str) -> list[Delivery] | None:
         if not text.strip():
-            return _error(session, ErrorCode.EMPTY_MESSAGE, "Message is empty")
+            return error_reply(session, ErrorCode.EMPTY_MESSAGE, "Message is empty")
         if not session.messages.take(self.clock()):
-            return _error(
+            return error_reply(
                 session, ErrorCode.RATE_LIMITED, "You are sending too fast; message not sent"
             )
         return None
-
-    def _member_room(self, session: Session, name: str) -> Room | list[Delivery]:
-        room = session.rooms.get(room_key(name.lstrip("#")))
-        if room is None:
-            if room_key(name.lstrip("#")) in self.rooms:
-                return _error(session, ErrorCode.NOT_IN_ROOM, f"You are not in room {name}")
-            return _error(session, ErrorCode.UNKNOWN_ROOM, f"No room named {name}")
-        return room
 
     def _chat(self, session: Session, command: ev.Chat) -> list[Delivery]:
         room = self._member_room(session, command.room)
@@ -328,7 +288,7 @@ class Engine:
     def _private(self, session: Session, command: ev.Private) -> list[Delivery]:
         target = self.users.get(user_key(command.target))
         if target is None:
-            return _error(
+            return error_reply(
                 session, ErrorCode.UNKNOWN_USER, f"No user named {command.target} is online"
             )
         refused = self._content_allowed(session, command.message)
@@ -350,7 +310,7 @@ class Engine:
             return [Delivery(ev.UserList(names), (session,))]
         room = self.rooms.get(room_key(command.room.lstrip("#")))
         if room is None:
-            return _error(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
+            return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
         return [
             Delivery(
                 ev.UserList(tuple(sorted(room.usernames(), key=str.casefold)), room.name),
@@ -366,15 +326,15 @@ class Engine:
         return [Delivery(ev.Goodbye(f"Goodbye, {name}!"), (session,), close="quit")]
 
     def _bad_input(self, session: Session, command: ev.BadInput) -> list[Delivery]:
-        return _error(session, command.code, command.message)
+        return error_reply(session, command.code, command.message)
 
     def _rename(self, session: Session, command: ev.Rename) -> list[Delivery]:
         if not valid_username(command.username):
-            return _error(session, ErrorCode.INVALID_NAME, NAME_RULE)
+            return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
         new_key = user_key(command.username)
         holder = self.users.get(new_key)
         if holder is not None and holder is not session:
-            return _error(session, ErrorCode.NAME_TAKEN, "Username already taken")
+            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
         assert session.key is not None and session.username is not None
         old = session.username
         del self.users[session.key]
@@ -390,122 +350,3 @@ class Engine:
             audience.update(room.members)
         log.info("%s is now known as %s", old, command.username)
         return [Delivery(ev.UserRenamed(old, command.username, self.clock()), audience)]
-
-    # ------------------------------------------------------------------ rooms
-
-    def _join_room(self, session: Session, command: ev.JoinRoom) -> list[Delivery]:
-        name = normalize_room(command.room)
-        if name is None:
-            return _error(session, ErrorCode.INVALID_ROOM, ROOM_RULE)
-        key = room_key(name)
-        assert session.key is not None and session.username is not None
-        room = self.rooms.get(key)
-        if room is None:
-            room = self.rooms[key] = self._new_room(name)
-            self.store.save_room(RoomRecord(name))
-            log.info("%s created room %s", session.username, name)
-        already = key in session.rooms
-        if not already and len(session.rooms) >= self.limits.max_rooms_per_user:
-            return _error(session, ErrorCode.INVALID_ROOM, "You are in too many rooms already")
-        out = [
-            Delivery(
-                ev.RoomJoined(
-                    room.name,
-                    room.topic,
-                    room.usernames() + (() if already else (session.username,)),
-                ),
-                (session,),
-            )
-        ]
-        if already:
-            return out
-        room.members[session] = None
-        session.rooms[key] = room
-        saved = self.memberships.setdefault(session.key, set())
-        if key not in saved:
-            saved.add(key)
-            self.store.save_membership(session.key, key, True)
-        out.extend(self._replay_recent(session, room))
-        out.append(
-            Delivery(
-                ev.UserJoined(room.name, session.username, self.clock()), room.members, session
-            )
-        )
-        return out
-
-    def _leave_room(self, session: Session, command: ev.LeaveRoom) -> list[Delivery]:
-        room = self._member_room(session, command.room)
-        if not isinstance(room, Room):
-            return room
-        if room.key == DEFAULT_ROOM:
-            return _error(session, ErrorCode.INVALID_ROOM, f"Everyone stays in {DEFAULT_ROOM}")
-        assert session.key is not None and session.username is not None
-        del session.rooms[room.key]
-        room.members.pop(session, None)
-        self.memberships.get(session.key, set()).discard(room.key)
-        self.store.save_membership(session.key, room.key, False)
-        return [
-            Delivery(ev.RoomLeft(room.name), (session,)),
-            Delivery(
-                ev.UserLeft(room.name, session.username, self.clock(), "left the room"),
-                room.members,
-            ),
-        ]
-
-    def _list_rooms(self, session: Session, command: ev.ListRooms) -> list[Delivery]:
-        infos = tuple(
-            ev.RoomInfo(r.name, len(r.members), r.topic)
-            for r in sorted(self.rooms.values(), key=lambda r: r.key)
-        )
-        return [Delivery(ev.RoomList(infos), (session,))]
-
-    def _set_topic(self, session: Session, command: ev.SetTopic) -> list[Delivery]:
-        room = self._member_room(session, command.room)
-        if not isinstance(room, Room):
-            return room
-        topic = command.topic.strip()
-        if len(topic) > self.limits.max_topic:
-            return _error(
-                session,
-                ErrorCode.INVALID_FIELD,
-                f"Topics are at most {self.limits.max_topic} characters",
-            )
-        if not session.messages.take(self.clock()):
-            return _error(
-                session, ErrorCode.RATE_LIMITED, "You are sending too fast; topic not set"
-            )
-        assert session.username is not None
-        notice = ev.TopicChanged(self._next_id(), room.name, session.username, topic, self.clock())
-        room.topic = topic
-        self.store.append(notice)
-        self.store.save_room(RoomRecord(room.name, topic))
-        room.recent.append(notice)
-        return [Delivery(notice, room.members, durable_id=notice.id)]
-
-    # ------------------------------------------------------------------ store reads
-
-    async def _history(self, session: Session, command: ev.History) -> list[Delivery]:
-        room = self._member_room(session, command.room)
-        if not isinstance(room, Room):
-            return room
-        limit = max(1, min(command.limit, MAX_PAGE))
-        rows = await self.store.history(
-            room.key, before=command.before, after=command.after, limit=limit
-        )
-        page = tuple(_as_history(m) for m in rows)
-        return [Delivery(ev.HistoryPage(room.name, page), (session,))]
-
-    async def _search(self, session: Session, command: ev.Search) -> list[Delivery]:
-        room = self._member_room(session, command.room)
-        if not isinstance(room, Room):
-            return room
-        if not command.query.strip():
-            return _error(session, ErrorCode.INVALID_FIELD, "Search for at least one word")
-        limit = max(1, min(command.limit, MAX_PAGE))
-        rows = await self.store.search(room.key, command.query, limit)
-        found = tuple(_as_history(m) for m in rows)
-        return [Delivery(ev.SearchResults(room.name, command.query, found), (session,))]
-
-
-def _as_history(notice: ev.StoredNotice) -> ev.StoredNotice:
-    return notice if notice.history else replace(notice, history=True)

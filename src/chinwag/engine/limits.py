@@ -1,0 +1,38 @@
+"""The numbers behind the chat rules, and small helpers every handler module shares."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from chinwag.engine.delivery import Delivery
+from chinwag.engine.session import Session
+from chinwag.protocol import events as ev
+from chinwag.protocol.events import ErrorCode
+
+
+def wall_clock() -> float:
+    """Unix time in seconds, to the millisecond (what `timestamp` fields carry)."""
+    return round(time.time(), 3)
+
+
+@dataclass(slots=True)
+class Limits:
+    """Every rule with a number in it; all are settings (see chinwag.config)."""
+
+    message_rate: float = 5.0  # chat/private/topic per second per session (0: unlimited)
+    message_burst: float = 20.0
+    command_rate: float = 50.0  # any command per second per session (0: unlimited)
+    command_burst: float = 200.0
+    history_on_join: int = 20  # messages replayed when joining a room
+    replay_limit: int = 5000  # most messages replayed to a client rejoining with `since`
+    max_rooms_per_user: int = 100
+    max_topic: int = 300
+
+
+def error_reply(session: Session, code: ErrorCode, message: str) -> list[Delivery]:
+    return [Delivery(ev.Error(code, message), (session,))]
+
+
+def as_history(notice: ev.StoredNotice) -> ev.StoredNotice:
+    return notice if notice.history else replace(notice, history=True)

@@ -1,0 +1,161 @@
+"""Room commands (join, leave, list, topic) and the store reads (history, search).
+
+A mixin of `Engine`: it shares the engine's state, declared below, and its rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from chinwag.engine.delivery import Delivery
+from chinwag.engine.limits import Limits, as_history, error_reply
+from chinwag.engine.names import ROOM_RULE, normalize_room, room_key
+from chinwag.engine.room import Room
+from chinwag.engine.session import Session
+from chinwag.protocol import events as ev
+from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
+from chinwag.storage.base import MAX_PAGE, RoomRecord, Store
+
+log = logging.getLogger("chinwag.engine")
+
+
+class RoomCommands:
+    store: Store
+    limits: Limits
+    clock: Callable[[], float]
+    rooms: dict[str, Room]
+    memberships: dict[str, set[str]]
+
+    def _next_id(self) -> int:
+        raise NotImplementedError
+
+    def _new_room(self, name: str, topic: str = "") -> Room:
+        return Room(name, topic, recent_size=max(1, self.limits.history_on_join))
+
+    def _member_room(self, session: Session, name: str) -> Room | list[Delivery]:
+        room = session.rooms.get(room_key(name.lstrip("#")))
+        if room is None:
+            if room_key(name.lstrip("#")) in self.rooms:
+                return error_reply(session, ErrorCode.NOT_IN_ROOM, f"You are not in room {name}")
+            return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {name}")
+        return room
+
+    def _replay_recent(self, session: Session, room: Room) -> list[Delivery]:
+        # The ring may hold messages not yet committed: they leave once durable.
+        return [Delivery(as_history(m), (session,), durable_id=m.id) for m in room.recent]
+
+    # ------------------------------------------------------------------ rooms
+
+    def _join_room(self, session: Session, command: ev.JoinRoom) -> list[Delivery]:
+        name = normalize_room(command.room)
+        if name is None:
+            return error_reply(session, ErrorCode.INVALID_ROOM, ROOM_RULE)
+        key = room_key(name)
+        assert session.key is not None and session.username is not None
+        room = self.rooms.get(key)
+        if room is None:
+            room = self.rooms[key] = self._new_room(name)
+            self.store.save_room(RoomRecord(name))
+            log.info("%s created room %s", session.username, name)
+        already = key in session.rooms
+        if not already and len(session.rooms) >= self.limits.max_rooms_per_user:
+            return error_reply(session, ErrorCode.INVALID_ROOM, "You are in too many rooms already")
+        out = [
+            Delivery(
+                ev.RoomJoined(
+                    room.name,
+                    room.topic,
+                    room.usernames() + (() if already else (session.username,)),
+                ),
+                (session,),
+            )
+        ]
+        if already:
+            return out
+        room.members[session] = None
+        session.rooms[key] = room
+        saved = self.memberships.setdefault(session.key, set())
+        if key not in saved:
+            saved.add(key)
+            self.store.save_membership(session.key, key, True)
+        out.extend(self._replay_recent(session, room))
+        out.append(
+            Delivery(
+                ev.UserJoined(room.name, session.username, self.clock()), room.members, session
+            )
+        )
+        return out
+
+    def _leave_room(self, session: Session, command: ev.LeaveRoom) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        if room.key == DEFAULT_ROOM:
+            return error_reply(session, ErrorCode.INVALID_ROOM, f"Everyone stays in {DEFAULT_ROOM}")
+        assert session.key is not None and session.username is not None
+        del session.rooms[room.key]
+        room.members.pop(session, None)
+        self.memberships.get(session.key, set()).discard(room.key)
+        self.store.save_membership(session.key, room.key, False)
+        return [
+            Delivery(ev.RoomLeft(room.name), (session,)),
+            Delivery(
+                ev.UserLeft(room.name, session.username, self.clock(), "left the room"),
+                room.members,
+            ),
+        ]
+
+    def _list_rooms(self, session: Session, command: ev.ListRooms) -> list[Delivery]:
+        infos = tuple(
+            ev.RoomInfo(r.name, len(r.members), r.topic)
+            for r in sorted(self.rooms.values(), key=lambda r: r.key)
+        )
+        return [Delivery(ev.RoomList(infos), (session,))]
+
+    def _set_topic(self, session: Session, command: ev.SetTopic) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        topic = command.topic.strip()
+        if len(topic) > self.limits.max_topic:
+            return error_reply(
+                session,
+                ErrorCode.INVALID_FIELD,
+                f"Topics are at most {self.limits.max_topic} characters",
+            )
+        if not session.messages.take(self.clock()):
+            return error_reply(
+                session, ErrorCode.RATE_LIMITED, "You are sending too fast; topic not set"
+            )
+        assert session.username is not None
+        notice = ev.TopicChanged(self._next_id(), room.name, session.username, topic, self.clock())
+        room.topic = topic
+        self.store.append(notice)
+        self.store.save_room(RoomRecord(room.name, topic))
+        room.recent.append(notice)
+        return [Delivery(notice, room.members, durable_id=notice.id)]
+
+    # ------------------------------------------------------------------ store reads
+
+    async def _history(self, session: Session, command: ev.History) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        limit = max(1, min(command.limit, MAX_PAGE))
+        rows = await self.store.history(
+            room.key, before=command.before, after=command.after, limit=limit
+        )
+        page = tuple(as_history(m) for m in rows)
+        return [Delivery(ev.HistoryPage(room.name, page), (session,))]
+
+    async def _search(self, session: Session, command: ev.Search) -> list[Delivery]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        if not command.query.strip():
+            return error_reply(session, ErrorCode.INVALID_FIELD, "Search for at least one word")
+        limit = max(1, min(command.limit, MAX_PAGE))
+        rows = await self.store.search(room.key, command.query, limit)
+        found = tuple(as_history(m) for m in rows)
+        return [Delivery(ev.SearchResults(room.name, command.query, found), (session,))]
