@@ -24,6 +24,9 @@ class Codec(ABC):
     """One connection's translator between its wire dialect and chinwag events."""
 
     dialect: ClassVar[str]
+    # True when encode() never depends on the connection: every client of this dialect gets
+    # the same bytes for a notice, and the fan-out may skip share_key() for it.
+    always_shared: ClassVar[bool] = False
 
     __slots__ = ("_events", "_splitter", "eof", "username")
 

@@ -242,6 +242,7 @@ class NativeCodec(Codec):
     """JSON lines: `{"type": ...}` objects both ways."""
 
     dialect = "native"
+    always_shared = True
     __slots__ = ()
 
     def _receive_line(self, line: bytes) -> None:

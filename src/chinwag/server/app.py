@@ -21,10 +21,16 @@ log = logging.getLogger("chinwag.server")
 _PRESENCE = (UserJoined, UserLeft)
 
 COMMIT_RETRY = 0.25  # seconds between attempts after a failed commit
-# Join/leave notices to a big audience are written at most this often (docs/performance.md):
-# one write per member per PRESENCE_DELAY instead of one per member per join.
+# Join/leave notices to a room of more than PRESENCE_AUDIENCE members wait for a timer: one
+# write per member per delay instead of one per member per join. The delay grows with the
+# room (20 ms at 100 members, capped at 100 ms), because so does the rate of joins.
 PRESENCE_AUDIENCE = 100
 PRESENCE_DELAY = 0.02
+PRESENCE_MAX_DELAY = 0.1
+
+
+def presence_delay(audience: int) -> float:
+    return min(PRESENCE_MAX_DELAY, PRESENCE_DELAY * audience / PRESENCE_AUDIENCE)
 
 
 def open_store(config: ServerConfig) -> Store:
@@ -51,6 +57,7 @@ class ChatServer:
         self._flush_scheduled = False
         self._presence_timer: asyncio.TimerHandle | None = None
         self._presence_owed: list[Connection] = []  # owed only presence (state LAZY)
+        self._presence_delay = PRESENCE_DELAY
         self._committing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -148,7 +155,12 @@ class ChatServer:
             exclude = delivery.exclude
             needs = delivery.durable_id
             lazy = type(notice) in _PRESENCE and len(delivery.to) > PRESENCE_AUDIENCE
+            if lazy:
+                self._presence_delay = presence_delay(len(delivery.to))
             cache: dict[Any, bytes] = {}
+            # Fast path: most recipients share one always-shared codec class (native).
+            fast_class: type | None = None
+            fast_data = b""
             for session in delivery.to:
                 if session is exclude:
                     continue
@@ -156,13 +168,18 @@ class ChatServer:
                 if conn is None or conn.closed:
                     continue
                 codec = conn.codec
-                key = codec.share_key(notice)
-                if key is None:
-                    data = codec.encode(notice)
+                if codec.__class__ is fast_class:
+                    data = fast_data
                 else:
-                    data = cache.get(key)  # type: ignore[assignment]
-                    if data is None:
-                        data = cache[key] = codec.encode(notice)
+                    key = codec.share_key(notice)
+                    if key is None:
+                        data = codec.encode(notice)
+                    else:
+                        data = cache.get(key)  # type: ignore[assignment]
+                        if data is None:
+                            data = cache[key] = codec.encode(notice)
+                        if codec.always_shared:
+                            fast_class, fast_data = codec.__class__, data
                 if data:
                     conn.queue(data, needs, lazy)
             if delivery.close is not None:
@@ -174,12 +191,13 @@ class ChatServer:
         """A connection is owed bytes: write them at the next flush, or on the presence timer.
 
         Join/leave notices to a room of thousands would otherwise cost every member one
-        write per join; on the timer each member gets one write per PRESENCE_DELAY.
+        write per join; on the timer each member gets one write per presence delay.
         """
         if lazy:
             self._presence_owed.append(conn)
             if self._presence_timer is None:
-                self._presence_timer = self.loop.call_later(PRESENCE_DELAY, self._presence_due)
+                delay = self._presence_delay
+                self._presence_timer = self.loop.call_later(delay, self._presence_due)
             return
         self._dirty.append(conn)
         if not self._flush_scheduled:
