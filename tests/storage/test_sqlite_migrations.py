@@ -73,6 +73,10 @@ def test_a_version_1_database_opens_with_its_data(tmp_path: Path) -> None:
         assert state.memberships == {"alice": {"dev"}}
         assert [m.id for m in await store.history("general")] == [7]
         assert [m.id for m in await store.search("general", "kept", 10)] == [7]
+        # messages written after the upgrade are indexed once, by the store
+        store.append(ChatMessage(8, "general", "bob", "kept again", 2.0))
+        await store.commit()
+        assert [m.id for m in await store.search("general", "kept", 10)] == [7, 8]
         await store.close()
 
     asyncio.run(scenario())
@@ -150,11 +154,11 @@ def test_a_failed_migration_changes_nothing(
 
     async def scenario() -> None:
         store = SQLiteStore(path)
-        with pytest.raises(StoreError, match="version 2"):
+        with pytest.raises(StoreError, match=f"version {CURRENT + 1}"):
             await store.open()
 
     asyncio.run(scenario())
-    assert user_version(path) == 1
+    assert user_version(path) == CURRENT  # the good migrations stay, the broken one left nothing
     assert "accounts" not in tables(path)
     # Nothing holds the file: a fixed chinwag opens it and finds the old data intact.
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS)

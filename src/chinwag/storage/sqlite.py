@@ -172,6 +172,11 @@ class SQLiteStore(Store):
                     " target, target_key, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     messages,
                 )
+                db.execute(
+                    "INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages"
+                    " WHERE id >= ? AND kind = 'chat'",
+                    (messages[0][0],),
+                )
             if rooms:
                 db.executemany(
                     "INSERT INTO rooms (key, name, topic) VALUES (?, ?, ?) ON CONFLICT (key)"
