@@ -12,15 +12,15 @@ Decoding never raises on remote input: a line that cannot be accepted becomes a
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Hashable
 from typing import ClassVar
 
 from chinwag.protocol.events import BadInput, Command, ErrorCode, Notice
-from chinwag.protocol.framing import DEFAULT_MAX_LINE, LineSplitter, LineTooLong
+from chinwag.protocol.framing import DEFAULT_MAX_LINE, LineReceiver, LineTooLong
 
 
-class Codec(ABC):
+class Codec(LineReceiver[Command]):
     """One connection's translator between its wire dialect and chinwag events."""
 
     dialect: ClassVar[str]
@@ -28,33 +28,12 @@ class Codec(ABC):
     # the same bytes for a notice, and the fan-out may skip share_key() for it.
     always_shared: ClassVar[bool] = False
 
-    __slots__ = ("_events", "_splitter", "eof", "username")
+    __slots__ = ("username",)
 
     def __init__(self, *, max_line: int = DEFAULT_MAX_LINE) -> None:
-        self._splitter = LineSplitter(max_line)
-        self._events: list[Command] = []
-        self.eof = False
+        super().__init__(max_line)
         # The name the server gave this connection, learnt from the notices it encodes.
         self.username: str | None = None
-
-    @property
-    def max_line(self) -> int:
-        return self._splitter.max_line
-
-    def receive_data(self, data: bytes) -> None:
-        for item in self._splitter.feed(data):
-            self._receive_item(item)
-
-    def receive_eof(self) -> None:
-        self.eof = True
-        last = self._splitter.finish()
-        if last is not None:
-            self._receive_item(last)
-
-    def events_received(self) -> list[Command]:
-        events = self._events
-        self._events = []
-        return events
 
     def buffered(self) -> int:
         """Bytes held for an unfinished line (bounded by max_line)."""

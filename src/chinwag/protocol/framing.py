@@ -7,8 +7,10 @@ next newline.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 DEFAULT_MAX_LINE = 64 * 1024
 
@@ -74,3 +76,42 @@ class LineSplitter:
         line = bytes(self._buffer).rstrip(b"\r")
         self._buffer.clear()
         return line if len(line) <= self.max_line else LineTooLong(len(line))
+
+
+E = TypeVar("E")
+
+
+class LineReceiver(ABC, Generic[E]):
+    """The receiving half every codec shares, server side and client side:
+    bytes in, bounded lines through `_receive_item`, events of type E out."""
+
+    __slots__ = ("_events", "_splitter", "eof")
+
+    def __init__(self, max_line: int) -> None:
+        self._splitter = LineSplitter(max_line)
+        self._events: list[E] = []
+        self.eof = False
+
+    @property
+    def max_line(self) -> int:
+        return self._splitter.max_line
+
+    def receive_data(self, data: bytes) -> None:
+        for item in self._splitter.feed(data):
+            self._receive_item(item)
+
+    def receive_eof(self) -> None:
+        self.eof = True
+        last = self._splitter.finish()
+        if last is not None:
+            self._receive_item(last)
+
+    def events_received(self) -> list[E]:
+        """Drain the events decoded so far."""
+        events = self._events
+        self._events = []
+        return events
+
+    @abstractmethod
+    def _receive_item(self, item: bytes | LineTooLong) -> None:
+        """Decode one complete line (or an oversized one) into events."""

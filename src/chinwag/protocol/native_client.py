@@ -26,7 +26,7 @@ import orjson
 from chinwag.errors import LocalProtocolError
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
-from chinwag.protocol.framing import LineSplitter, LineTooLong
+from chinwag.protocol.framing import LineReceiver, LineTooLong
 
 JsonObject = dict[str, Any]
 
@@ -259,16 +259,14 @@ def decode_notice(line: bytes) -> ServerEvent:
 # --------------------------------------------------------------------------- the codec
 
 
-class NativeClientCodec:
+class NativeClientCodec(LineReceiver[ServerEvent]):
     """One client connection's translator; holds no socket, so it is tested without one."""
 
-    __slots__ = ("_events", "_outgoing", "_splitter", "eof")
+    __slots__ = ("_outgoing",)
 
     def __init__(self, *, max_line: int = CLIENT_MAX_LINE) -> None:
-        self._splitter = LineSplitter(max_line)
-        self._events: list[ServerEvent] = []
+        super().__init__(max_line)
         self._outgoing = bytearray()
-        self.eof = False
 
     def send(self, command: ev.Command) -> None:
         """Queue a command; the bytes wait in data_to_send()."""
@@ -280,21 +278,6 @@ class NativeClientCodec:
         data = bytes(self._outgoing)
         self._outgoing.clear()
         return data
-
-    def receive_data(self, data: bytes) -> None:
-        for item in self._splitter.feed(data):
-            self._receive_item(item)
-
-    def receive_eof(self) -> None:
-        self.eof = True
-        last = self._splitter.finish()
-        if last is not None:
-            self._receive_item(last)
-
-    def events_received(self) -> list[ServerEvent]:
-        events = self._events
-        self._events = []
-        return events
 
     def _receive_item(self, item: bytes | LineTooLong) -> None:
         if isinstance(item, LineTooLong):
