@@ -17,6 +17,8 @@ class Delivery:
     returned, so they see the state the handler left behind.
     `durable_id` is the message id that must be committed before these bytes leave.
     `close` (a reason) asks the server to close the recipients once the notice is written.
+    `room` is the room key when `to` is that room's member dict: the server may then batch
+    the room's deliveries (see server/fanout.py).
     """
 
     notice: Notice
@@ -24,3 +26,4 @@ class Delivery:
     exclude: Session | None = None
     durable_id: int = 0
     close: str | None = None
+    room: str | None = None

@@ -109,7 +109,11 @@ class Engine(RoomCommands):
         for room in session.rooms.values():
             room.members.pop(session, None)
             out.append(
-                Delivery(ev.UserLeft(room.name, session.username, now, reason), room.members)
+                Delivery(
+                    ev.UserLeft(room.name, session.username, now, reason),
+                    room.members,
+                    room=room.key,
+                )
             )
         session.rooms = {}
         log.info("%s left (%s)", session.username, reason or "disconnected")
@@ -187,7 +191,12 @@ class Engine(RoomCommands):
             room.members[session] = None
             session.rooms[key] = room
             out.append(
-                Delivery(ev.UserJoined(room.name, session.username, now), room.members, session)
+                Delivery(
+                    ev.UserJoined(room.name, session.username, now),
+                    room.members,
+                    session,
+                    room=room.key,
+                )
             )
         return out
 
@@ -283,7 +292,7 @@ class Engine(RoomCommands):
         )
         self.store.append(notice)
         room.recent.append(notice)
-        return [Delivery(notice, room.members, durable_id=notice.id)]
+        return [Delivery(notice, room.members, durable_id=notice.id, room=room.key)]
 
     def _private(self, session: Session, command: ev.Private) -> list[Delivery]:
         target = self.users.get(user_key(command.target))

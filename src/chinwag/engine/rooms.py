@@ -82,7 +82,10 @@ class RoomCommands:
         out.extend(self._replay_recent(session, room))
         out.append(
             Delivery(
-                ev.UserJoined(room.name, session.username, self.clock()), room.members, session
+                ev.UserJoined(room.name, session.username, self.clock()),
+                room.members,
+                session,
+                room=room.key,
             )
         )
         return out
@@ -103,6 +106,7 @@ class RoomCommands:
             Delivery(
                 ev.UserLeft(room.name, session.username, self.clock(), "left the room"),
                 room.members,
+                room=room.key,
             ),
         ]
 
@@ -134,7 +138,7 @@ class RoomCommands:
         self.store.append(notice)
         self.store.save_room(RoomRecord(room.name, topic))
         room.recent.append(notice)
-        return [Delivery(notice, room.members, durable_id=notice.id)]
+        return [Delivery(notice, room.members, durable_id=notice.id, room=room.key)]
 
     # ------------------------------------------------------------------ store reads
 

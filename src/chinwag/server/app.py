@@ -10,10 +10,21 @@ from typing import Any
 from chinwag.config import ServerConfig
 from chinwag.engine.delivery import Delivery
 from chinwag.engine.engine import Engine
+from chinwag.engine.session import Session
 from chinwag.errors import StoreError
 from chinwag.protocol.dialects import codec_factory
-from chinwag.protocol.events import Goodbye, KeepAlive, UserJoined, UserLeft
-from chinwag.server.connection import DUE, LAZY, Connection
+from chinwag.protocol.events import (
+    Chat,
+    Command,
+    Goodbye,
+    KeepAlive,
+    Notice,
+    UserJoined,
+    UserLeft,
+)
+from chinwag.server.connection import Connection
+from chinwag.server.fanout import PresenceLog, Run, encode_for
+from chinwag.server.memory import release_free_memory
 from chinwag.storage.base import Store
 
 log = logging.getLogger("chinwag.server")
@@ -21,16 +32,20 @@ log = logging.getLogger("chinwag.server")
 _PRESENCE = (UserJoined, UserLeft)
 
 COMMIT_RETRY = 0.25  # seconds between attempts after a failed commit
-# Join/leave notices to a room of more than PRESENCE_AUDIENCE members wait for a timer: one
-# write per member per delay instead of one per member per join. The delay grows with the
-# room (20 ms at 100 members, capped at 100 ms), because so does the rate of joins.
-PRESENCE_AUDIENCE = 100
-PRESENCE_DELAY = 0.02
-PRESENCE_MAX_DELAY = 0.1
+# Join/leave notices to a room of more than PRESENCE_AUDIENCE members wait for the presence
+# tick: one write per member per tick, whatever the rooms and the joins, instead of one per
+# member per join. The delay grows with the room (0.2 ms a member: 2 ms at 10, 20 ms at
+# 100, capped at 150 ms), because so does the rate of joins.
+PRESENCE_AUDIENCE = 10
+PRESENCE_DELAY_PER_MEMBER = 0.0002
+PRESENCE_MAX_DELAY = 0.15
+# A tick that wrote this many bytes left the allocator holding the buffers of the writes
+# the kernel could not take at once; give those pages back (see memory.py).
+TRIM_AFTER = 4 << 20
 
 
 def presence_delay(audience: int) -> float:
-    return min(PRESENCE_MAX_DELAY, PRESENCE_DELAY * audience / PRESENCE_AUDIENCE)
+    return min(PRESENCE_MAX_DELAY, PRESENCE_DELAY_PER_MEMBER * audience)
 
 
 def open_store(config: ServerConfig) -> Store:
@@ -55,9 +70,9 @@ class ChatServer:
         self.ports: dict[int, str] = {}  # bound port -> dialect
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
+        self._run: Run | None = None  # room deliveries waiting to be queued as one
+        self.presence_logs: dict[str, PresenceLog] = {}  # room key -> presence since the last tick
         self._presence_timer: asyncio.TimerHandle | None = None
-        self._presence_owed: list[Connection] = []  # owed only presence (state LAZY)
-        self._presence_delay = PRESENCE_DELAY
         self._committing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -108,6 +123,8 @@ class ChatServer:
         log.info("Shutting down: %s", reason)
         for listener in self.listeners:
             listener.close()
+        if self._run is not None:
+            self._end_run()
         goodbye = Goodbye(reason)
         conns = list(self.connections)
         for conn in conns:
@@ -141,77 +158,168 @@ class ChatServer:
     def connection_lost(self, conn: Connection, reason: str) -> None:
         self.connections.discard(conn)
         if conn.session is not None:
+            if self._run is not None:
+                self._end_run()
             self.dispatch(self.engine.close_session(conn.session, reason))
         log.info("%s disconnected (%s): %s", conn.peer, conn.name, reason)
         if not self.connections:
             self._drained.set()
 
+    # ------------------------------------------------------------------ commands
+
+    def handle(self, session: Session, command: Command) -> None:
+        """Run a synchronous command and deliver what it says."""
+        if type(command) is not Chat:
+            self.before_change(session)
+        self.dispatch(self.engine.handle(session, command))
+
+    async def handle_async(self, session: Session, command: Command) -> list[Delivery]:
+        self.before_change(session)
+        return await self.engine.handle_async(session, command)
+
+    def before_change(self, session: Session) -> None:
+        """Before the engine may change who is in which room: settle what is batched.
+
+        A run reads its room's members when it ends, and a presence log owes a member
+        what came while it was in the room, so both must see the membership of then.
+        """
+        if self._run is not None:
+            self._end_run()
+        if self.presence_logs:
+            cache: dict[Any, bytes] = {}
+            owed = b"".join([log.settle(session, cache) for log in self.presence_logs.values()])
+            if owed and session.outlet is not None:
+                session.outlet.queue(owed, 0)
+
     # ------------------------------------------------------------------ fan-out
 
     def dispatch(self, deliveries: Iterable[Delivery]) -> None:
-        """Encode each notice once per dialect and queue it for every recipient."""
+        """Queue each delivery for its recipients, batching what a room is owed.
+
+        Back-to-back deliveries to one room audience become a `Run`, queued to each member
+        once; join/leave notices of a big room go to its `PresenceLog` until the presence
+        tick. Anything else ends the run first, so every connection keeps the order.
+        """
         for delivery in deliveries:
-            notice = delivery.notice
-            exclude = delivery.exclude
-            needs = delivery.durable_id
-            lazy = type(notice) in _PRESENCE and len(delivery.to) > PRESENCE_AUDIENCE
-            if lazy:
-                self._presence_delay = presence_delay(len(delivery.to))
-            cache: dict[Any, bytes] = {}
-            # Fast path: most recipients share one always-shared codec class (native).
-            fast_class: type | None = None
-            fast_data = b""
-            for session in delivery.to:
-                if session is exclude:
+            room = delivery.room
+            if room is not None and delivery.close is None:
+                if type(delivery.notice) in _PRESENCE and len(delivery.to) > PRESENCE_AUDIENCE:
+                    self._log_presence(room, delivery)
                     continue
-                conn: Connection | None = session.outlet
-                if conn is None or conn.closed:
+                run = self._run
+                if run is not None and run.takes(delivery):
                     continue
-                codec = conn.codec
-                if codec.__class__ is fast_class:
-                    data = fast_data
-                else:
-                    key = codec.share_key(notice)
-                    if key is None:
-                        data = codec.encode(notice)
-                    else:
-                        data = cache.get(key)  # type: ignore[assignment]
-                        if data is None:
-                            data = cache[key] = codec.encode(notice)
-                        if codec.always_shared:
-                            fast_class, fast_data = codec.__class__, data
-                if data:
-                    conn.queue(data, needs, lazy)
+                if run is not None:
+                    self._end_run()
+                self._run = Run(delivery)
+                self._schedule_flush()
+                continue
+            if self._run is not None:
+                self._end_run()
+            self._deliver([delivery.notice], delivery.to, delivery.exclude, delivery.durable_id)
             if delivery.close is not None:
                 for session in delivery.to:
                     if session.outlet is not None:
                         session.outlet.close(delivery.close)
 
-    def mark_dirty(self, conn: Connection, lazy: bool = False) -> None:
-        """A connection is owed bytes: write them at the next flush, or on the presence timer.
+    def _end_run(self) -> None:
+        run, self._run = self._run, None
+        if run is not None:
+            self._deliver(run.notices, run.to, run.exclude, run.needs)
 
-        Join/leave notices to a room of thousands would otherwise cost every member one
-        write per join; on the timer each member gets one write per presence delay.
-        """
-        if lazy:
-            self._presence_owed.append(conn)
-            if self._presence_timer is None:
-                delay = self._presence_delay
-                self._presence_timer = self.loop.call_later(delay, self._presence_due)
-            return
+    def _deliver(
+        self,
+        notices: list[Notice],
+        to: Iterable[Session],
+        exclude: Session | None,
+        needs: int,
+    ) -> None:
+        """Encode once per dialect (or per connection where the codec says so) and queue."""
+        cache: dict[Any, bytes] = {}
+        # Fast path: most recipients share one always-shared codec class (native).
+        fast_class: type | None = None
+        fast_data = b""
+        for session in to:
+            if session is exclude:
+                continue
+            conn: Connection | None = session.outlet
+            if conn is None or conn.closed:
+                continue
+            codec = conn.codec
+            if codec.__class__ is fast_class:
+                data = fast_data
+            elif codec.always_shared:
+                data = cache.get(codec.__class__)  # type: ignore[assignment]
+                if data is None:
+                    data = cache[codec.__class__] = encode_for(codec, notices, 0, cache)
+                fast_class, fast_data = codec.__class__, data
+            else:
+                data = encode_for(codec, notices, 0, cache)
+            if data:
+                conn.queue(data, needs)
+
+    def _log_presence(self, room: str, delivery: Delivery) -> None:
+        """A join/leave in a big room: one entry in its log instead of a write per member."""
+        if self._run is not None:
+            self._end_run()
+        log = self.presence_logs.get(room)
+        if log is None:
+            log = self.presence_logs[room] = PresenceLog(delivery.to)
+            # One tick for all rooms, as late as the biggest pending room allows: a member
+            # of several rooms is then written once per tick, not once per room.
+            due = self.loop.time() + presence_delay(len(delivery.to))
+            timer = self._presence_timer
+            if timer is None or timer.when() < due:
+                if timer is not None:
+                    timer.cancel()
+                self._presence_timer = self.loop.call_at(due, self._presence_due)
+        log.append(delivery)
+
+    def owed_presence(self, session: Session | None) -> bytes:
+        """Presence a connection is owed, to go out before anything else it is sent now."""
+        if session is None:
+            return b""
+        outlet = session.outlet
+        if outlet is None:
+            return b""
+        cache: dict[Any, bytes] = {}
+        owed = b""
+        for key in session.rooms:
+            log = self.presence_logs.get(key)
+            if log is not None:
+                owed += log.owed(session, outlet.codec, cache)
+        return owed
+
+    def _presence_due(self) -> None:
+        """The presence tick: every member of every logged room gets what it is owed."""
+        self._presence_timer = None
+        if self._run is not None:
+            self._end_run()
+        logs, self.presence_logs = self.presence_logs, {}
+        written = 0
+        for log in logs.values():
+            cache: dict[Any, bytes] = {}
+            for session in log.to:
+                conn = session.outlet
+                if conn is None or conn.closed:
+                    continue
+                data = log.owed(session, conn.codec, cache)
+                if data:
+                    written += len(data)
+                    conn.queue(data, 0)
+        self._flush()
+        if written > TRIM_AFTER:
+            release_free_memory()
+
+    def mark_dirty(self, conn: Connection) -> None:
+        """A connection is owed bytes: write them at the next flush."""
         self._dirty.append(conn)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
-
-    def _presence_due(self) -> None:
-        self._presence_timer = None
-        owed, self._presence_owed = self._presence_owed, []
-        for conn in owed:
-            if conn.dirty == LAZY:  # not flushed or promoted since
-                conn.dirty = DUE
-                self._dirty.append(conn)
-        self._flush()
 
     def _flush(self) -> None:
         """Once per loop iteration: commit what the engine wrote, then write out.
@@ -220,6 +328,8 @@ class ChatServer:
         message is durable; a connection waiting on a commit keeps its order.
         """
         self._flush_scheduled = False
+        if self._run is not None:
+            self._end_run()
         store = self.store
         if store.pending and not self._committing:
             try:
@@ -270,6 +380,8 @@ class ChatServer:
 
     def sweep(self) -> None:
         """Ping silent clients, drop dead ones and those that never joined."""
+        if self._run is not None:
+            self._end_run()
         now = self.loop.time()
         cfg = self.config
         stamp = self.engine.clock()

@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chinwag.server")
 
-# Output states of a connection (Connection.dirty).
-CLEAN = 0  # nothing owed
-LAZY = 1  # owed only presence notices, written when the presence timer fires
-DUE = 2  # written at the next flush (this loop iteration, or after the commit it waits for)
-
 
 def _tune_socket(transport: asyncio.BaseTransport, keepalive_idle: float) -> None:
     sock = transport.get_extra_info("socket")
@@ -76,7 +71,7 @@ class Connection(asyncio.Protocol):
         self.out: list[bytes] = []
         self.out_size = 0
         self.needs = 0  # highest message id the queued bytes depend on
-        self.dirty = CLEAN
+        self.dirty = False  # in the server's list of connections to write at the next flush
         self.corked: list[tuple[bytes, int]] | None = None  # output held during an async command
         self.busy = False  # an async command is running; later commands wait in backlog
         self.backlog: list[Command] = []  # a list: an empty deque costs 600 bytes
@@ -151,7 +146,8 @@ class Connection(asyncio.Protocol):
         if self.busy or self.backlog:
             self.backlog.extend(commands)
             return
-        engine = self.server.engine
+        server = self.server
+        engine = server.engine
         session = self.session
         assert session is not None
         for index, command in enumerate(commands):
@@ -163,7 +159,7 @@ class Connection(asyncio.Protocol):
                 self.backlog.extend(commands[index + 1 :])
                 self._start_async(command)
                 return
-            self.server.dispatch(engine.handle(session, command))
+            server.handle(session, command)
 
     def _start_async(self, command: Command) -> None:
         """Run a store-reading command; hold this client's input and output meanwhile."""
@@ -176,7 +172,7 @@ class Connection(asyncio.Protocol):
     async def _finish_async(self, command: Command) -> None:
         assert self.session is not None
         try:
-            deliveries = await self.server.engine.handle_async(self.session, command)
+            deliveries = await self.server.handle_async(self.session, command)
         except Exception:
             log.exception("%s: %s failed", self.peer, type(command).__name__)
             deliveries = []
@@ -194,14 +190,13 @@ class Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ output
 
-    def queue(self, data: bytes, needs: int, lazy: bool = False) -> None:
-        """Owe these bytes to the client; they leave once `needs` is durable.
-
-        `lazy` bytes (presence to a big room) may wait for the presence timer, unless
-        something else is owed too, which takes them along at the next flush.
-        """
+    def queue(self, data: bytes, needs: int) -> None:
+        """Owe these bytes to the client; they leave once `needs` is durable."""
         if self.closed:
             return
+        server = self.server
+        if server.presence_logs:  # presence batched for a big room goes out first, in order
+            data = server.owed_presence(self.session) + data
         if self.corked is not None:
             self.corked.append((data, needs))
             return
@@ -209,15 +204,15 @@ class Connection(asyncio.Protocol):
         self.out_size += len(data)
         if needs > self.needs:
             self.needs = needs
-        if self.dirty != DUE and (not lazy or self.dirty == CLEAN):
-            self.dirty = LAZY if lazy else DUE
-            self.server.mark_dirty(self, lazy)
-        if self.out_size > self.server.config.max_buffer:
+        if not self.dirty:
+            self.dirty = True
+            server.mark_dirty(self)
+        if self.out_size > server.config.max_buffer:
             self.abort("send buffer overflow: client is not reading")
 
     def flush(self) -> None:
         """Write what is queued in one call (called by the server after a commit)."""
-        self.dirty = CLEAN
+        self.dirty = False
         self.needs = 0
         if self.closed or self.transport is None:
             return
