@@ -149,6 +149,19 @@ def test_command_flood_is_limited_too():
     assert isinstance(notices[2], ev.Error) and notices[2].code == ErrorCode.RATE_LIMITED
 
 
+def test_limits_count_from_first_use_and_chat_and_topic_share_one():
+    engine, clock = make_engine(message_rate=1, message_burst=2, command_rate=0)
+    alice = connect(engine, "alice")
+    clock.now += 3600.0  # an hour idle saves up no more than the burst
+    assert isinstance(engine.handle(alice, ev.Chat("x"))[0].notice, ev.ChatMessage)
+    assert isinstance(engine.handle(alice, ev.SetTopic("general", "t"))[0].notice, ev.TopicChanged)
+    refused = engine.handle(alice, ev.Chat("x"))[0].notice
+    assert isinstance(refused, ev.Error) and refused.code == ErrorCode.RATE_LIMITED
+    assert alice.commands is None  # a limit that is off keeps no bucket
+    for _ in range(300):
+        assert not isinstance(engine.handle(alice, ev.Ping())[0].notice, ev.Error)
+
+
 def test_quit_says_goodbye_and_asks_to_close():
     engine, _ = make_engine()
     alice = connect(engine, "alice")

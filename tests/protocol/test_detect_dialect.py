@@ -78,6 +78,32 @@ def test_the_limit_holds_after_detection():
     assert events[2] == ev.ListUsers()
 
 
+def test_the_chosen_codec_takes_over_an_unfinished_line():
+    # A server drops the detecting shell once decided and feeds the chosen codec directly.
+    codec = DetectingCodec(max_line=32)
+    codec.receive_data(b'{"type":"join","username":"a"}\n{"type":"pi')
+    assert codec.events_received() == [ev.Join("a")]
+    inner = codec.inner
+    assert inner is not None and inner.buffered() == len(b'{"type":"pi')
+    inner.receive_data(b'ng"}\n{"type":"pong"}')
+    assert inner.events_received() == [ev.Ping()]
+    inner.receive_eof()
+    assert inner.events_received() == [ev.Pong()]
+
+
+def test_the_shell_keeps_working_after_the_choice():
+    codec = DetectingCodec(max_line=10)
+    codec.receive_data(b"USER|pe")
+    codec.receive_data(b"te\nMSG|" + b"x" * 20)
+    assert codec.events_received() == [ev.Join("pete")]
+    codec.receive_data(b"\nMSG|h")
+    (too_long,) = codec.events_received()
+    assert isinstance(too_long, ev.BadInput) and too_long.code == ErrorCode.LINE_TOO_LONG
+    assert codec.buffered() == len(b"MSG|h")
+    codec.receive_eof()
+    assert codec.events_received() == [ev.Chat("h")] and codec.eof
+
+
 def test_a_first_line_that_is_not_utf8_is_answered_in_native_form():
     codec = DetectingCodec()
     codec.receive_data(b"\xff\xfe\n")

@@ -49,9 +49,11 @@ class Engine(RoomCommands):
         self.name = name
         self.rooms: dict[str, Room] = {}
         self.users: dict[str, Session] = {}  # user key -> joined session
-        self.memberships: dict[str, set[str]] = {}  # user key -> room keys, persistent
+        # user key -> room keys, persistent. Tuples (shared, see _shared), not sets: most
+        # users have a room or two, and an empty set alone is 216 bytes.
+        self.memberships: dict[str, tuple[str, ...]] = {}
+        self._shared_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.last_id = 0
-        self._session_ids = itertools.count(1)
         self._guest_numbers = itertools.count(1)
         self._table: dict[type, tuple[Handler, bool]] = {
             # command type: (handler, needs a joined session)
@@ -76,7 +78,9 @@ class Engine(RoomCommands):
         """Load rooms, memberships and the tail of each room's history from the store."""
         state = await self.store.open()
         self.last_id = state.last_id
-        self.memberships = state.memberships
+        self.memberships = {
+            user: self._shared(tuple(sorted(keys))) for user, keys in state.memberships.items()
+        }
         for record in state.rooms:
             self.rooms[room_key(record.name)] = self._new_room(record.name, record.topic)
         if DEFAULT_ROOM not in self.rooms:
@@ -87,16 +91,7 @@ class Engine(RoomCommands):
                 room.recent.extend(await self.store.recent(room.key, self.limits.history_on_join))
 
     def open_session(self, *, peer: str, dialect: str, outlet: object = None) -> Session:
-        now = self.clock()
-        lim = self.limits
-        return Session(
-            next(self._session_ids),
-            peer=peer,
-            dialect=dialect,
-            messages=TokenBucket(lim.message_rate, lim.message_burst, now),
-            commands=TokenBucket(lim.command_rate, lim.command_burst, now),
-            outlet=outlet,
-        )
+        return Session(peer=peer, dialect=dialect, outlet=outlet)
 
     def close_session(self, session: Session, reason: str = "") -> list[Delivery]:
         """The connection is gone: leave every room and tell the others."""
@@ -106,7 +101,7 @@ class Engine(RoomCommands):
         out: list[Delivery] = []
         now = self.clock()
         assert session.username is not None
-        for room in session.rooms.values():
+        for room in self._rooms_of(session):
             room.members.pop(session, None)
             out.append(
                 Delivery(
@@ -115,7 +110,7 @@ class Engine(RoomCommands):
                     room=room.key,
                 )
             )
-        session.rooms = {}
+        session.rooms = ()
         log.info("%s left (%s)", session.username, reason or "disconnected")
         return out
 
@@ -130,10 +125,19 @@ class Engine(RoomCommands):
             isinstance(command, ev.Join) and command.since is not None
         )
 
+    def _take_command(self, session: Session, now: float) -> bool:
+        """A command token; the bucket is made at first use (see TokenBucket)."""
+        bucket = session.commands
+        if bucket is None:
+            lim = self.limits
+            if lim.command_rate <= 0:
+                return True
+            bucket = session.commands = TokenBucket(lim.command_rate, lim.command_burst, now)
+        return bucket.take(now)
+
     def handle(self, session: Session, command: ev.Command) -> list[Delivery]:
         """Handle a synchronous command (see is_async) and say what to deliver."""
-        now = self.clock()
-        if not session.commands.take(now):
+        if not self._take_command(session, self.clock()):
             return error_reply(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
         entry = self._table.get(type(command))
         if entry is None:  # an async command sent the wrong way: a bug in the caller
@@ -144,7 +148,7 @@ class Engine(RoomCommands):
         return handler(session, command)
 
     async def handle_async(self, session: Session, command: ev.Command) -> list[Delivery]:
-        if not session.commands.take(self.clock()):
+        if not self._take_command(session, self.clock()):
             return error_reply(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
         if isinstance(command, ev.Join):
             return await self._join_since(session, command)
@@ -172,6 +176,8 @@ class Engine(RoomCommands):
         elif not valid_username(requested):
             return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
         key = user_key(requested)
+        if key == requested:
+            key = requested  # one string, not two, when the name is already case-folded
         if key in self.users:
             return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
         session.username = requested
@@ -182,14 +188,13 @@ class Engine(RoomCommands):
     def _enter_rooms(self, session: Session, now: float) -> list[Delivery]:
         """Put a freshly named session into general and its saved rooms."""
         assert session.key is not None and session.username is not None
-        keys = [DEFAULT_ROOM, *sorted(self.memberships.get(session.key, set()) - {DEFAULT_ROOM})]
+        saved = self.memberships.get(session.key, ())
+        keys = [DEFAULT_ROOM, *sorted(k for k in saved if k != DEFAULT_ROOM)]
+        rooms = [room for room in map(self.rooms.get, keys) if room is not None]
+        session.rooms = self._shared(tuple(room.key for room in rooms))
         out: list[Delivery] = []
-        for key in keys:
-            room = self.rooms.get(key)
-            if room is None:
-                continue
+        for room in rooms:
             room.members[session] = None
-            session.rooms[key] = room
             out.append(
                 Delivery(
                     ev.UserJoined(room.name, session.username, now),
@@ -207,7 +212,7 @@ class Engine(RoomCommands):
             username=session.username,
             message=f"Welcome to {self.name}, {session.username}!",
             users=general.usernames(),
-            rooms=tuple(r.name for r in session.rooms.values()),
+            rooms=tuple(r.name for r in self._rooms_of(session)),
             last_id=self.last_id,
             timestamp=now,
         )
@@ -219,7 +224,7 @@ class Engine(RoomCommands):
         now = self.clock()
         notices = self._enter_rooms(session, now)
         out = [Delivery(self._welcome(session, now), (session,))]
-        for room in session.rooms.values():
+        for room in self._rooms_of(session):
             if room.key != DEFAULT_ROOM:
                 out.append(
                     Delivery(ev.RoomJoined(room.name, room.topic, room.usernames()), (session,))
@@ -249,7 +254,7 @@ class Engine(RoomCommands):
             session.key, list(session.rooms), since, upto, self.limits.replay_limit
         )
         out = [Delivery(self._welcome(session, now), (session,))]
-        for room in session.rooms.values():
+        for room in self._rooms_of(session):
             if room.key != DEFAULT_ROOM:
                 out.append(
                     Delivery(ev.RoomJoined(room.name, room.topic, room.usernames()), (session,))
@@ -273,7 +278,7 @@ class Engine(RoomCommands):
     def _content_allowed(self, session: Session, text: str) -> list[Delivery] | None:
         if not text.strip():
             return error_reply(session, ErrorCode.EMPTY_MESSAGE, "Message is empty")
-        if not session.messages.take(self.clock()):
+        if not self._take_message(session, self.clock()):
             return error_reply(
                 session, ErrorCode.RATE_LIMITED, "You are sending too fast; message not sent"
             )
@@ -350,12 +355,13 @@ class Engine(RoomCommands):
         session.username, session.key = command.username, new_key
         self.users[new_key] = session
         # The new name keeps the rooms the session is in now.
-        saved = self.memberships.setdefault(new_key, set())
-        for key in session.rooms.keys() - saved:
-            saved.add(key)
+        saved = self.memberships.get(new_key, ())
+        added = tuple(key for key in session.rooms if key not in saved)
+        for key in added:
             self.store.save_membership(new_key, key, True)
+        self.memberships[new_key] = self._shared(saved + added)
         audience: dict[Session, None] = {session: None}
-        for room in session.rooms.values():
+        for room in self._rooms_of(session):
             audience.update(room.members)
         log.info("%s is now known as %s", old, command.username)
         return [Delivery(ev.UserRenamed(old, command.username, self.clock()), audience)]

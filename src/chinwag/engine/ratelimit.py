@@ -4,7 +4,11 @@ from __future__ import annotations
 
 
 class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up; rate <= 0 disables the limit."""
+    """`rate` tokens a second, at most `burst` saved up; rate <= 0 disables the limit.
+
+    A new bucket is full, so one made at a session's first command behaves exactly like one
+    made when it connected: the engine makes them lazily, and never for a disabled limit.
+    """
 
     __slots__ = ("_stamp", "_tokens", "burst", "rate")
 

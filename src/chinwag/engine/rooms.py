@@ -11,6 +11,7 @@ from collections.abc import Callable
 from chinwag.engine.delivery import Delivery
 from chinwag.engine.limits import Limits, as_history, error_reply
 from chinwag.engine.names import ROOM_RULE, normalize_room, room_key
+from chinwag.engine.ratelimit import TokenBucket
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
@@ -19,13 +20,17 @@ from chinwag.storage.base import MAX_PAGE, RoomRecord, Store
 
 log = logging.getLogger("chinwag.engine")
 
+# Distinct tuples of room keys kept for sharing before the table starts afresh (see _shared).
+MAX_SHARED_KEYS = 10_000
+
 
 class RoomCommands:
     store: Store
     limits: Limits
     clock: Callable[[], float]
     rooms: dict[str, Room]
-    memberships: dict[str, set[str]]
+    memberships: dict[str, tuple[str, ...]]
+    _shared_keys: dict[tuple[str, ...], tuple[str, ...]]
 
     def _next_id(self) -> int:
         raise NotImplementedError
@@ -33,13 +38,39 @@ class RoomCommands:
     def _new_room(self, name: str, topic: str = "") -> Room:
         return Room(name, topic, recent_size=max(1, self.limits.history_on_join))
 
+    def _take_message(self, session: Session, now: float) -> bool:
+        """A token for content (chat, private, topic); the bucket is made at first use."""
+        bucket = session.messages
+        if bucket is None:
+            lim = self.limits
+            if lim.message_rate <= 0:
+                return True
+            bucket = session.messages = TokenBucket(lim.message_rate, lim.message_burst, now)
+        return bucket.take(now)
+
+    def _shared(self, keys: tuple[str, ...]) -> tuple[str, ...]:
+        """An equal tuple of room keys if one is in use already, else `keys`.
+
+        Thousands of users sit in the same few rooms: they then hold one tuple between them
+        (a tuple of two keys is 56 bytes). Emptying the table when it is full only stops new
+        tuples from being shared, so it stays bounded whatever rooms users make.
+        """
+        table = self._shared_keys
+        if len(table) >= MAX_SHARED_KEYS:
+            table.clear()
+        return table.setdefault(keys, keys)
+
+    def _rooms_of(self, session: Session) -> list[Room]:
+        """The rooms a session is in, general first."""
+        return [self.rooms[key] for key in session.rooms]
+
     def _member_room(self, session: Session, name: str) -> Room | list[Delivery]:
-        room = session.rooms.get(room_key(name.lstrip("#")))
-        if room is None:
-            if room_key(name.lstrip("#")) in self.rooms:
+        key = room_key(name.lstrip("#"))
+        if key not in session.rooms:
+            if key in self.rooms:
                 return error_reply(session, ErrorCode.NOT_IN_ROOM, f"You are not in room {name}")
             return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {name}")
-        return room
+        return self.rooms[key]
 
     def _replay_recent(self, session: Session, room: Room) -> list[Delivery]:
         # The ring may hold messages not yet committed: they leave once durable.
@@ -58,6 +89,7 @@ class RoomCommands:
             room = self.rooms[key] = self._new_room(name)
             self.store.save_room(RoomRecord(name))
             log.info("%s created room %s", session.username, name)
+        key = room.key  # the room's own string: sessions and memberships share it
         already = key in session.rooms
         if not already and len(session.rooms) >= self.limits.max_rooms_per_user:
             return error_reply(session, ErrorCode.INVALID_ROOM, "You are in too many rooms already")
@@ -74,10 +106,10 @@ class RoomCommands:
         if already:
             return out
         room.members[session] = None
-        session.rooms[key] = room
-        saved = self.memberships.setdefault(session.key, set())
+        session.rooms = self._shared((*session.rooms, key))
+        saved = self.memberships.get(session.key, ())
         if key not in saved:
-            saved.add(key)
+            self.memberships[session.key] = self._shared((*saved, key))
             self.store.save_membership(session.key, key, True)
         out.extend(self._replay_recent(session, room))
         out.append(
@@ -97,9 +129,11 @@ class RoomCommands:
         if room.key == DEFAULT_ROOM:
             return error_reply(session, ErrorCode.INVALID_ROOM, f"Everyone stays in {DEFAULT_ROOM}")
         assert session.key is not None and session.username is not None
-        del session.rooms[room.key]
+        session.rooms = self._shared(tuple(k for k in session.rooms if k != room.key))
         room.members.pop(session, None)
-        self.memberships.get(session.key, set()).discard(room.key)
+        saved = self.memberships.get(session.key, ())
+        if room.key in saved:
+            self.memberships[session.key] = self._shared(tuple(k for k in saved if k != room.key))
         self.store.save_membership(session.key, room.key, False)
         return [
             Delivery(ev.RoomLeft(room.name), (session,)),
@@ -128,7 +162,7 @@ class RoomCommands:
                 ErrorCode.INVALID_FIELD,
                 f"Topics are at most {self.limits.max_topic} characters",
             )
-        if not session.messages.take(self.clock()):
+        if not self._take_message(session, self.clock()):
             return error_reply(
                 session, ErrorCode.RATE_LIMITED, "You are sending too fast; topic not set"
             )

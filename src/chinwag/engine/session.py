@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chinwag.engine.ratelimit import TokenBucket
 
-if TYPE_CHECKING:
-    from chinwag.engine.room import Room
-
 
 class Session:
-    """One connected client. `outlet` belongs to the server layer; the engine never uses it."""
+    """One connected client. `outlet` belongs to the server layer; the engine never uses it.
+
+    There is one per connection, so every field costs 8 bytes a connection or more; it has
+    no id of its own for that reason (the peer tells connections apart in logs).
+    """
 
     __slots__ = (
         "commands",
         "dialect",
-        "id",
         "key",
         "messages",
         "outlet",
@@ -25,24 +25,19 @@ class Session:
         "username",
     )
 
-    def __init__(
-        self,
-        session_id: int,
-        *,
-        peer: str,
-        dialect: str,
-        messages: TokenBucket,
-        commands: TokenBucket,
-        outlet: Any = None,
-    ) -> None:
-        self.id = session_id
+    def __init__(self, *, peer: str, dialect: str, outlet: Any = None) -> None:
         self.peer = peer
         self.dialect = dialect
         self.username: str | None = None
         self.key: str | None = None
-        self.rooms: dict[str, Room] = {}
-        self.messages = messages
-        self.commands = commands
+        # Keys of the rooms it is in, general first (Engine.rooms has the rooms). A tuple,
+        # not a dict (two keys: 56 bytes, a dict of two: 184), which sessions in the same
+        # rooms share (RoomCommands._shared). Replaced, never mutated.
+        self.rooms: tuple[str, ...] = ()
+        # Rate-limit buckets, made at first use by the engine (none while a limit is off):
+        # most connections idle, and two buckets are 128 bytes a connection.
+        self.messages: TokenBucket | None = None
+        self.commands: TokenBucket | None = None
         self.outlet = outlet
 
     @property
@@ -50,4 +45,4 @@ class Session:
         return self.username is not None
 
     def __repr__(self) -> str:
-        return f"<Session {self.id} {self.username or '-'} {self.peer} {self.dialect}>"
+        return f"<Session {self.username or '-'} {self.peer} {self.dialect}>"

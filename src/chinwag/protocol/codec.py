@@ -37,7 +37,7 @@ class Codec(LineReceiver[Command]):
 
     def buffered(self) -> int:
         """Bytes held for an unfinished line (bounded by max_line)."""
-        return self._splitter.pending()
+        return self.pending()
 
     def greeting(self) -> bytes:
         """Bytes to send unasked when a connection opens (most dialects: none)."""

@@ -64,9 +64,29 @@ class DetectingCodec(Codec):
 
     @property
     def inner(self) -> Codec | None:
-        """The codec chosen. It shares this codec's line splitter, so a caller may drop this
-        shell and feed the inner codec directly from the next byte on."""
+        """The codec chosen. It holds any unfinished line once receive_data returns, so a
+        caller may drop this shell and feed the inner codec directly from the next byte on."""
         return self._inner
+
+    def receive_data(self, data: bytes) -> None:
+        inner = self._inner
+        if inner is not None:  # decided earlier: the chosen codec splits its own lines
+            inner.receive_data(data)
+            self._take_events(inner)
+            return
+        super().receive_data(data)
+        inner = self._inner
+        if inner is not None:  # decided within these bytes: the unfinished line moves over
+            inner._buffer, self._buffer = self._buffer, None
+            inner._dropped, self._dropped = self._dropped, None
+
+    def buffered(self) -> int:
+        return self.pending() if self._inner is None else self._inner.buffered()
+
+    def _take_events(self, inner: Codec) -> None:
+        events = inner.events_received()
+        if events:
+            self._events.extend(events)
 
     def _receive_item(self, item: bytes | LineTooLong) -> None:
         inner = self._inner
@@ -74,7 +94,7 @@ class DetectingCodec(Codec):
             super()._receive_item(item)  # a line goes to _receive_line; too long stays undecided
             return
         inner._receive_item(item)
-        self._events.extend(inner.events_received())
+        self._take_events(inner)
 
     def _receive_line(self, line: bytes) -> None:
         dialect = sniff(line)
@@ -82,7 +102,6 @@ class DetectingCodec(Codec):
             self._bad(ErrorCode.BAD_UTF8, "Line is not valid UTF-8")
             return
         self._inner = self._make(dialect)
-        self._inner._splitter = self._splitter  # a partial next line carries over
         self._receive_item(line)
 
     def _make(self, dialect: str) -> Codec:
@@ -96,7 +115,13 @@ class DetectingCodec(Codec):
         return NativeCodec(max_line=max_line)
 
     def receive_eof(self) -> None:
-        super().receive_eof()
+        inner = self._inner
+        if inner is not None:  # decided earlier: the chosen codec holds the unfinished line
+            self.eof = True
+            inner.receive_eof()
+            self._take_events(inner)
+            return
+        super().receive_eof()  # the last line may still decide
         if self._inner is not None:
             self._inner.eof = True
 
