@@ -15,3 +15,22 @@ def test_two_users_chat():
             assert isinstance(seen["id"], int) and isinstance(seen["timestamp"], float)
 
     asyncio.run(scenario())
+
+
+def test_accepted_sockets_have_keepalive_and_nodelay():
+    """Keep-alive is set on the listener and inherited: half-open peers are found."""
+    import socket
+
+    async def scenario():
+        async with running_server(keepalive_interval=42) as server:
+            (alice,) = await joined(server.port, "alice")
+            (conn,) = server.connections
+            assert conn.transport is not None
+            sock = conn.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+            if hasattr(socket, "TCP_KEEPIDLE"):
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 42
+            await alice.close()
+
+    asyncio.run(scenario())

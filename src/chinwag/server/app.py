@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
@@ -46,6 +47,19 @@ TRIM_AFTER = 4 << 20
 
 def presence_delay(audience: int) -> float:
     return min(PRESENCE_MAX_DELAY, PRESENCE_DELAY_PER_MEMBER * audience)
+
+
+def keep_alive(sock: socket.socket, idle: float) -> None:
+    """TCP keep-alive, set on a listening socket: accepted sockets inherit it (Linux).
+
+    The kernel then finds half-open peers of every dialect, even those that cannot pong.
+    (uvloop and asyncio set TCP_NODELAY on each connection themselves.)
+    """
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, max(1, int(idle)))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
 
 
 def open_store(config: ServerConfig) -> Store:
@@ -99,6 +113,7 @@ class ChatServer:
             )
             self.listeners.append(listener)
             for sock in listener.sockets:
+                keep_alive(sock, self.config.keepalive_interval)
                 port = sock.getsockname()[1]
                 self.ports[port] = spec.dialect
                 log.info("Chat server started on %s:%d (%s)", self.config.host, port, spec.dialect)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import TYPE_CHECKING, Any, cast
 
 from chinwag.engine.session import Session
@@ -20,22 +19,6 @@ if TYPE_CHECKING:
     from chinwag.server.app import ChatServer
 
 log = logging.getLogger("chinwag.server")
-
-
-def _tune_socket(transport: asyncio.BaseTransport, keepalive_idle: float) -> None:
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # The kernel finds half-open peers of every dialect, even those that cannot pong.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        if hasattr(socket, "TCP_KEEPIDLE"):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, max(1, int(keepalive_idle)))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
-    except OSError:  # pragma: no cover - a socket that is already gone
-        pass
 
 
 class Connection(asyncio.Protocol):
@@ -68,13 +51,15 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         self.peer = "?"
-        self.out: list[bytes] = []
+        # Lists only while there is something in them: an empty list is 56 bytes, and most
+        # connections are idle most of the time.
+        self.out: list[bytes] | None = None
         self.out_size = 0
         self.needs = 0  # highest message id the queued bytes depend on
         self.dirty = False  # in the server's list of connections to write at the next flush
         self.corked: list[tuple[bytes, int]] | None = None  # output held during an async command
         self.busy = False  # an async command is running; later commands wait in backlog
-        self.backlog: list[Command] = []  # a list: an empty deque costs 600 bytes
+        self.backlog: list[Command] | None = None  # commands waiting for an async one
         self.closed = False
         self.close_reason: str | None = None
         self.answers_pings = False
@@ -88,7 +73,6 @@ class Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        _tune_socket(transport, self.server.config.keepalive_interval)
         self.session = self.server.engine.open_session(
             peer=self.peer, dialect=self.codec.dialect, outlet=self
         )
@@ -144,7 +128,7 @@ class Connection(asyncio.Protocol):
 
     def _run(self, commands: list[Command]) -> None:
         if self.busy or self.backlog:
-            self.backlog.extend(commands)
+            self._hold(commands)
             return
         server = self.server
         engine = server.engine
@@ -156,10 +140,17 @@ class Connection(asyncio.Protocol):
             if type(command) is Pong:
                 self.answers_pings = True
             if engine.is_async(command):
-                self.backlog.extend(commands[index + 1 :])
+                self._hold(commands[index + 1 :])
                 self._start_async(command)
                 return
             server.handle(session, command)
+
+    def _hold(self, commands: list[Command]) -> None:
+        if not commands:
+            return
+        if self.backlog is None:
+            self.backlog = []
+        self.backlog.extend(commands)
 
     def _start_async(self, command: Command) -> None:
         """Run a store-reading command; hold this client's input and output meanwhile."""
@@ -185,8 +176,9 @@ class Connection(asyncio.Protocol):
             return
         assert self.transport is not None
         self.transport.resume_reading()
-        backlog, self.backlog = self.backlog, []
-        self._run(backlog)
+        backlog, self.backlog = self.backlog, None
+        if backlog:
+            self._run(backlog)
 
     # ------------------------------------------------------------------ output
 
@@ -200,7 +192,11 @@ class Connection(asyncio.Protocol):
         if self.corked is not None:
             self.corked.append((data, needs))
             return
-        self.out.append(data)
+        out = self.out
+        if out is None:
+            self.out = [data]
+        else:
+            out.append(data)
         self.out_size += len(data)
         if needs > self.needs:
             self.needs = needs
@@ -216,9 +212,10 @@ class Connection(asyncio.Protocol):
         self.needs = 0
         if self.closed or self.transport is None:
             return
-        if self.out:
-            data = self.out[0] if len(self.out) == 1 else b"".join(self.out)
-            self.out = []
+        out = self.out
+        if out:
+            data = out[0] if len(out) == 1 else b"".join(out)
+            self.out = None
             self.out_size = 0
             self.transport.write(data)
             if self.transport.get_write_buffer_size() > self.server.config.max_buffer:
@@ -243,7 +240,7 @@ class Connection(asyncio.Protocol):
             return
         log.warning("%s: dropping %s: %s", self.peer, self.name, reason)
         self.close_reason = reason
-        self.out = []
+        self.out = None
         self.out_size = 0
         if self.transport is not None:
             self.transport.abort()
