@@ -14,8 +14,8 @@ def load_specs(quick: bool) -> dict[str, LoadSpec]:
     t = 2.0 if quick else 10.0
     many = 500 if quick else 5000
     return {
-        "A": LoadSpec("A", clients=100, senders=10, duration=t, window=100),
-        "A20": LoadSpec("A20", clients=100, senders=10, duration=t, window=20),
+        "A": LoadSpec("A", clients=100, senders=10, duration=t, window=100, procs=2),
+        "A20": LoadSpec("A20", clients=100, senders=10, duration=t, window=20, procs=2),
         "B": LoadSpec("B", clients=200 if quick else 1000, senders=5, duration=t, rate=20.0),
         "C": LoadSpec("C", clients=many, rooms=50, procs=2, wait_notices=True),
         "C1": LoadSpec("C1", clients=many, rooms=1, procs=2, wait_notices=True),
