@@ -20,7 +20,7 @@ from chinwag.engine.names import (
     user_key,
     valid_username,
 )
-from chinwag.engine.ratelimit import TokenBucket
+from chinwag.engine.ratelimit import take_lazily
 from chinwag.engine.room import Room
 from chinwag.engine.rooms import RoomCommands
 from chinwag.engine.session import Session
@@ -127,14 +127,11 @@ class Engine(RoomCommands):
         )
 
     def _take_command(self, session: Session, now: float) -> bool:
-        """A command token; the bucket is made at first use (see TokenBucket)."""
-        bucket = session.commands
-        if bucket is None:
-            lim = self.limits
-            if lim.command_rate <= 0:
-                return True
-            bucket = session.commands = TokenBucket(lim.command_rate, lim.command_burst, now)
-        return bucket.take(now)
+        lim = self.limits
+        granted, session.commands = take_lazily(
+            session.commands, lim.command_rate, lim.command_burst, now
+        )
+        return granted
 
     def handle(self, session: Session, command: ev.Command) -> list[Delivery]:
         """Handle a synchronous command (see is_async) and say what to deliver."""

@@ -28,3 +28,17 @@ class TokenBucket:
             return False
         self._tokens = tokens - cost
         return True
+
+
+def take_lazily(
+    bucket: TokenBucket | None, rate: float, burst: float, now: float
+) -> tuple[bool, TokenBucket | None]:
+    """Take a token, making the bucket at first use; no bucket at all while rate <= 0.
+
+    Returns whether the token was granted and the bucket to keep (idle sessions keep None).
+    """
+    if bucket is None:
+        if rate <= 0:
+            return True, None
+        bucket = TokenBucket(rate, burst, now)
+    return bucket.take(now), bucket

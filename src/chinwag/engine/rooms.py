@@ -11,7 +11,7 @@ from collections.abc import Callable
 from chinwag.engine.delivery import Delivery
 from chinwag.engine.limits import Limits, as_history, error_reply
 from chinwag.engine.names import ROOM_RULE, normalize_room, room_key
-from chinwag.engine.ratelimit import TokenBucket
+from chinwag.engine.ratelimit import take_lazily
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
@@ -39,14 +39,12 @@ class RoomCommands:
         return Room(name, topic, recent_size=max(1, self.limits.history_on_join))
 
     def _take_message(self, session: Session, now: float) -> bool:
-        """A token for content (chat, private, topic); the bucket is made at first use."""
-        bucket = session.messages
-        if bucket is None:
-            lim = self.limits
-            if lim.message_rate <= 0:
-                return True
-            bucket = session.messages = TokenBucket(lim.message_rate, lim.message_burst, now)
-        return bucket.take(now)
+        """A token for content (chat, private, topic): one bucket for all three."""
+        lim = self.limits
+        granted, session.messages = take_lazily(
+            session.messages, lim.message_rate, lim.message_burst, now
+        )
+        return granted
 
     def _shared(self, keys: tuple[str, ...]) -> tuple[str, ...]:
         """An equal tuple of room keys if one is in use already, else `keys`.

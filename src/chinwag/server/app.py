@@ -138,8 +138,7 @@ class ChatServer:
         log.info("Shutting down: %s", reason)
         for listener in self.listeners:
             listener.close()
-        if self._run is not None:
-            self._end_run()
+        self._end_run()
         goodbye = Goodbye(reason)
         conns = list(self.connections)
         for conn in conns:
@@ -173,8 +172,7 @@ class ChatServer:
     def connection_lost(self, conn: Connection, reason: str) -> None:
         self.connections.discard(conn)
         if conn.session is not None:
-            if self._run is not None:
-                self._end_run()
+            self._end_run()
             self.dispatch(self.engine.close_session(conn.session, reason))
         log.info("%s disconnected (%s): %s", conn.peer, conn.name, reason)
         if not self.connections:
@@ -198,8 +196,7 @@ class ChatServer:
         A run reads its room's members when it ends, and a presence log owes a member
         what came while it was in the room, so both must see the membership of then.
         """
-        if self._run is not None:
-            self._end_run()
+        self._end_run()
         if self.presence_logs:
             cache: dict[Any, bytes] = {}
             owed = b"".join([log.settle(session, cache) for log in self.presence_logs.values()])
@@ -275,8 +272,7 @@ class ChatServer:
 
     def _log_presence(self, room: str, delivery: Delivery) -> None:
         """A join/leave in a big room: one entry in its log instead of a write per member."""
-        if self._run is not None:
-            self._end_run()
+        self._end_run()
         log = self.presence_logs.get(room)
         if log is None:
             log = self.presence_logs[room] = PresenceLog(delivery.to)
@@ -308,8 +304,7 @@ class ChatServer:
     def _presence_due(self) -> None:
         """The presence tick: every member of every logged room gets what it is owed."""
         self._presence_timer = None
-        if self._run is not None:
-            self._end_run()
+        self._end_run()
         logs, self.presence_logs = self.presence_logs, {}
         written = 0
         for log in logs.values():
@@ -395,8 +390,7 @@ class ChatServer:
 
     def sweep(self) -> None:
         """Ping silent clients, drop dead ones and those that never joined."""
-        if self._run is not None:
-            self._end_run()
+        self._end_run()
         now = self.loop.time()
         cfg = self.config
         stamp = self.engine.clock()
