@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,30 @@ from chinwag.config import ServerConfig
 from chinwag.server.app import ChatServer
 
 TIMEOUT = 5.0  # seconds any single expected reply may take before a test fails
+# What `LineClient.until` may skip: presence, which comes and goes around anything a test
+# waits for, and the server's keep-alive pings. Content never is skipped.
+NOISE = frozenset({"user_joined", "user_left", "nick", "ping"})
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on right now (for servers run as processes)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Until something accepts on the port (bounded); fails if the process exits first."""
+    async with asyncio.timeout(20):
+        while True:
+            assert proc is None or proc.poll() is None, "server exited early"
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
 
 
 def needs_service(available: bool, reason: str) -> None:
@@ -84,13 +110,32 @@ class LineClient:
         assert isinstance(obj, dict), obj
         return obj
 
-    async def until(self, kind: str, timeout: float = TIMEOUT) -> dict[str, Any]:
-        """Skip native messages until one of type `kind` arrives."""
+    async def until(
+        self, kind: str, timeout: float = TIMEOUT, skip: frozenset[str] = NOISE
+    ) -> dict[str, Any]:
+        """The next native message of type `kind`, skipping only `skip` types on the way.
+
+        Anything else arriving first fails the test: a message nobody expected (a leaked
+        private message, say) must never be skipped silently.
+        """
         async with asyncio.timeout(timeout):
             while True:
                 obj = await self.json(timeout)
                 if obj.get("type") == kind:
                     return obj
+                if obj.get("type") not in skip:
+                    raise AssertionError(f"waiting for {kind!r}, got {obj!r}")
+
+    async def settle(self, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+        """Everything the server owes this client now: a ping's pong comes after all of it."""
+        await self.send({"type": "ping", "token": "settle"})
+        seen: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while True:
+                obj = await self.json(timeout)
+                if obj.get("type") == "pong" and obj.get("token") == "settle":
+                    return seen
+                seen.append(obj)
 
     async def join(self, username: str, **extra: Any) -> dict[str, Any]:
         await self.send({"type": "join", "username": username, **extra})

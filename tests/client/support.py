@@ -1,61 +1,63 @@
-"""Helpers for client tests: waiting for events, free ports, subprocess servers."""
+"""Helpers for client tests: waiting for events strictly, subprocess servers."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import TypeVar
 
 from chinwag.client.library import ChatClient
-from chinwag.client.status import ClientEvent
+from chinwag.client.status import ClientEvent, Disconnected, Reconnecting
+from chinwag.protocol import events as ev
 from tests.helpers import TIMEOUT
 
 E = TypeVar("E")
 
 
-async def expect(client: ChatClient, kind: type[E], timeout: float = TIMEOUT) -> E:
-    """Skip events until one of type `kind` arrives (bounded)."""
+# What `expect` may skip on its way: presence, which comes and goes around anything a test
+# waits for, and status events. Content (messages, answers, errors) is never skipped.
+NOISE: tuple[type, ...] = (
+    ev.UserJoined,
+    ev.UserLeft,
+    ev.UserRenamed,
+    Disconnected,
+    Reconnecting,
+)
+
+
+async def expect(
+    client: ChatClient, kind: type[E], timeout: float = TIMEOUT, skip: tuple[type, ...] = NOISE
+) -> E:
+    """The next event of type `kind`, skipping only `skip` kinds on the way (bounded).
+
+    Anything else arriving first fails the test: a leaked private message would arrive
+    exactly where a lenient wait would drop it.
+    """
     async with asyncio.timeout(timeout):
         while True:
             event = await client.receive()
             if isinstance(event, kind):
                 return event
+            if not isinstance(event, skip):
+                raise AssertionError(f"waiting for {kind.__name__}, got {event!r}")
 
 
 async def collect(client: ChatClient, kind: type[E], count: int) -> list[E]:
     return [await expect(client, kind) for _ in range(count)]
 
 
-async def drain(client: ChatClient, quiet: float = 0.2) -> list[ClientEvent]:
-    """Every event that arrives until the stream has been quiet for `quiet` seconds."""
+async def settle(client: ChatClient) -> list[ClientEvent]:
+    """Every event the server owed the client until now: a ping's answer comes after all of
+    them, so this is exact (no quiet window to guess)."""
+    await client.ping()
     events: list[ClientEvent] = []
     while True:
         try:
-            events.append(await asyncio.wait_for(client.receive(), quiet))
-        except TimeoutError:
+            events.append(client._events.get_nowait())
+        except asyncio.QueueEmpty:
             return events
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None) -> None:
-    async with asyncio.timeout(20):
-        while True:
-            assert proc is None or proc.poll() is None, "server exited early"
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            return
 
 
 def start_server_process(port: int, data: Path) -> subprocess.Popen[bytes]:

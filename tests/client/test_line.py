@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from chinwag.client.library import ChatClient
-from tests.client.support import free_port, start_server_process, stop_process, wait_for_port
-from tests.helpers import TIMEOUT, running_server
+from tests.client.support import start_server_process, stop_process
+from tests.helpers import TIMEOUT, free_port, running_server, wait_for_port
 
 
 class ChatProcess:

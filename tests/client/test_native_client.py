@@ -21,6 +21,7 @@ from chinwag.protocol.native_client import (
 COMMANDS: list[ev.Command] = [
     ev.Join("alice"),
     ev.Join("alice", since=42),
+    ev.Join("alice", since=42, rooms=("dev", "ops")),
     ev.Chat("hello", "general"),
     ev.Chat("in dev", "dev"),
     ev.Private("bob", "psst"),

@@ -6,8 +6,8 @@ from pathlib import Path
 from chinwag.client.library import ChatClient
 from chinwag.client.status import Disconnected, Reconnected, Reconnecting, ReconnectPolicy
 from chinwag.protocol import events as ev
-from tests.client.support import collect, expect, free_port
-from tests.helpers import TIMEOUT, running_server
+from tests.client.support import collect, expect
+from tests.helpers import TIMEOUT, free_port, running_server
 
 FAST = ReconnectPolicy(max_attempts=200, initial_delay=0.02, max_delay=0.2)
 
@@ -36,6 +36,7 @@ def test_rejoin_with_since_gets_each_missed_message_once_in_order(tmp_path: Path
             await bob.chat("before the restart")
             before = await expect(alice, ev.ChatMessage)
             await server.shutdown()
+            await expect(alice, ev.Goodbye)
             lost = await expect(alice, Disconnected)
             assert lost.reconnecting
             await expect(alice, Reconnecting)
@@ -78,6 +79,7 @@ def test_reconnect_retries_while_the_old_name_is_still_held(tmp_path: Path):
         async with running_server(data=tmp_path, port=port) as server:
             await alice.connect("127.0.0.1", port, "alice")
             await server.shutdown()
+            await expect(alice, ev.Goodbye)
             await expect(alice, Disconnected)
         async with running_server(data=tmp_path, port=port):
             squatter = ChatClient(reconnect=ReconnectPolicy(enabled=False))

@@ -3,17 +3,13 @@ import orjson
 from chinwag.protocol import events as ev
 from chinwag.protocol.basic import SERVER_NAME, BasicCodec
 from chinwag.protocol.events import ErrorCode
-
-
-def feed(codec: BasicCodec, data: bytes) -> list[ev.Command]:
-    codec.receive_data(data)
-    return codec.events_received()
+from tests.protocol.support import addressed, feed
 
 
 def joined(name: str = "carol") -> BasicCodec:
     codec = BasicCodec()
     feed(codec, orjson.dumps({"username": name, "message": ""}) + b"\n")
-    codec.encode(ev.Welcome(name, f"Welcome, {name}!", (name,), ("general",), 0, 1.0))
+    addressed(codec, ev.Welcome(name, f"Welcome, {name}!", (name,), ("general",), 0, 1.0), name)
     return codec
 
 
@@ -39,11 +35,17 @@ def test_later_lines_cannot_change_the_speaker():
 def test_a_refused_name_lets_the_next_line_try_again():
     codec = BasicCodec()
     feed(codec, b'{"username":"carol","message":""}\n')
-    codec.encode(ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"))
+    addressed(codec, ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"), None)
     assert feed(codec, b'{"username":"carol2","message":"x"}\n') == [
         ev.Join("carol2"),
         ev.Chat("x"),
     ]
+
+
+def test_a_name_error_after_the_welcome_does_not_ask_for_a_name_again():
+    codec = joined("carol")
+    addressed(codec, ev.Error(ErrorCode.INVALID_NAME, "Bad name"), "carol")
+    assert feed(codec, b'{"username":"dave","message":"x"}\n') == [ev.Chat("x")]
 
 
 def test_bad_lines_become_bad_input():
@@ -63,12 +65,13 @@ def test_bad_lines_become_bad_input():
 
 
 def test_everything_goes_out_as_username_and_message():
-    carol, dave = joined("carol"), joined("dave")
+    codec = joined("dave")
     chat = ev.ChatMessage(1, "general", "carol", "hey", 1.0)
-    assert orjson.loads(dave.encode(chat)) == {"username": "carol", "message": "hey"}
-    assert carol.encode(chat) == b""
-    joined_line = orjson.loads(dave.encode(ev.UserJoined("general", "erin", 1.0)))
+    assert orjson.loads(codec.render(chat, "dave")) == {"username": "carol", "message": "hey"}
+    assert codec.render(chat, "carol") == b""
+    joined_line = orjson.loads(codec.render(ev.UserJoined("general", "erin", 1.0), "dave"))
     assert joined_line == {"username": SERVER_NAME, "message": "erin joined the chat"}
-    error = orjson.loads(dave.encode(ev.Error(ErrorCode.EMPTY_MESSAGE, "Message is empty")))
-    assert error["username"] == SERVER_NAME and error["error"] == "empty_message"
-    assert dave.encode(ev.KeepAlive(1.0)) == b""
+    error = ev.Error(ErrorCode.EMPTY_MESSAGE, "Message is empty")
+    decoded = orjson.loads(addressed(codec, error, "dave"))
+    assert decoded["username"] == SERVER_NAME and decoded["error"] == "empty_message"
+    assert codec.render(ev.KeepAlive(1.0), "dave") == b""

@@ -4,6 +4,9 @@ from chinwag.protocol import events as ev
 from chinwag.protocol.detect import DetectingCodec, sniff
 from chinwag.protocol.dialects import DIALECTS, codec_factory
 from chinwag.protocol.events import ErrorCode
+from chinwag.protocol.native import NativeCodec
+from chinwag.protocol.pipe import PipeCodec
+from tests.protocol.support import Lines, addressed, feed
 
 
 @pytest.mark.parametrize(
@@ -28,93 +31,115 @@ def test_sniff(line: bytes, dialect: str | None):
 
 def test_nothing_is_sent_before_the_first_line():
     codec = DetectingCodec()
+    lines = Lines(codec)
     assert codec.greeting() == b""
-    codec.receive_data(b"Hello Wor")
-    assert codec.events_received() == [] and codec.detected is None
+    assert lines.feed(b"Hello Wor") == [] and codec.detected is None
 
 
 def test_plain_first_line_is_the_first_message():
     codec = DetectingCodec()
-    codec.receive_data(b"Hello World\n/users\n")
+    assert feed(codec, b"Hello World\n/users\n") == [
+        ev.Join(None),
+        ev.Chat("Hello World"),
+        ev.ListUsers(),
+    ]
     assert codec.detected == "plain"
-    assert codec.events_received() == [ev.Join(None), ev.Chat("Hello World"), ev.ListUsers()]
 
 
 def test_basic_first_line_names_and_speaks():
     codec = DetectingCodec()
-    codec.receive_data(b'{"username":"carol","message":"hey"}\n')
-    assert codec.events_received() == [ev.Join("carol"), ev.Chat("hey")]
+    assert feed(codec, b'{"username":"carol","message":"hey"}\n') == [
+        ev.Join("carol"),
+        ev.Chat("hey"),
+    ]
     welcome = ev.Welcome("carol", "Welcome!", ("carol",), ("general",), 0, 1.0)
-    assert b'"username":"[server]"' in codec.encode(welcome)
-    assert codec.username == "carol"
+    assert b'"username":"[server]"' in addressed(codec, welcome, "carol")
+    assert feed(codec, b'{"username":"x","message":"again"}\n') == [ev.Chat("again")]
+
+
+def test_a_refused_name_reaches_the_chosen_codec():
+    codec = DetectingCodec()
+    assert feed(codec, b'{"username":"carol","message":""}\n') == [ev.Join("carol")]
+    addressed(codec, ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"), None)
+    assert feed(codec, b'{"username":"carol2","message":""}\n') == [ev.Join("carol2")]
 
 
 def test_native_and_pipe_are_delegated_whole():
     native = DetectingCodec()
-    native.receive_data(b'{"type":"join","username":"a"}\n{"type":"ping"}\n')
-    assert native.events_received() == [ev.Join("a"), ev.Ping()]
+    assert feed(native, b'{"type":"join","username":"a"}\n{"type":"ping"}\n') == [
+        ev.Join("a"),
+        ev.Ping(),
+    ]
     pipe = DetectingCodec()
-    pipe.receive_data(b"USER|pete\nMSG|hi\n")
-    assert pipe.events_received() == [ev.Join("pete"), ev.Chat("hi")]
-    assert pipe.encode(ev.Error(ErrorCode.EMPTY_MESSAGE, "Message is empty")) == (
-        b"ERROR|Message is empty\n"
-    )
+    assert feed(pipe, b"USER|pete\nMSG|hi\n") == [ev.Join("pete"), ev.Chat("hi")]
+    error = ev.Error(ErrorCode.EMPTY_MESSAGE, "Message is empty")
+    assert addressed(pipe, error, "pete") == b"ERROR|Message is empty\n"
+    own = ev.ChatMessage(1, "general", "pete", "hi", 1.0)
+    assert pipe.share_key(own, "pete") is None and pipe.render(own, "pete") == b"MSG_OK\n"
+    assert pipe.share_key(own, "bob") is PipeCodec
 
 
 def test_a_first_line_over_the_limit_is_answered_and_the_next_line_decides():
-    codec = DetectingCodec(max_line=32)
-    codec.receive_data(b"x" * 100 + b"\nUSER|pete\n")
-    (too_long, join) = codec.events_received()
+    codec = DetectingCodec()
+    lines = Lines(codec, max_line=32)
+    (too_long, join) = lines.feed(b"x" * 100 + b"\nUSER|pete\n")
     assert isinstance(too_long, ev.BadInput) and too_long.code == ErrorCode.LINE_TOO_LONG
+    assert "the limit is 32" in too_long.message
     assert join == ev.Join("pete") and codec.detected == "pipe"
 
 
 def test_the_limit_holds_after_detection():
-    codec = DetectingCodec(max_line=32)
-    codec.receive_data(b"USER|pete\nMSG|" + b"x" * 100 + b"\nDIR\n")
-    events = codec.events_received()
+    lines = Lines(DetectingCodec(), max_line=32)
+    events = lines.feed(b"USER|pete\nMSG|" + b"x" * 100 + b"\nDIR\n")
     assert events[0] == ev.Join("pete")
     assert isinstance(events[1], ev.BadInput) and events[1].code == ErrorCode.LINE_TOO_LONG
     assert events[2] == ev.ListUsers()
 
 
-def test_the_chosen_codec_takes_over_an_unfinished_line():
-    # A server drops the detecting shell once decided and feeds the chosen codec directly.
-    codec = DetectingCodec(max_line=32)
-    codec.receive_data(b'{"type":"join","username":"a"}\n{"type":"pi')
-    assert codec.events_received() == [ev.Join("a")]
+def test_the_chosen_codec_takes_over_with_the_same_framing():
+    # A server drops the detecting shell once decided and feeds the chosen codec directly;
+    # the unfinished line stays in the connection's framing.
+    codec = DetectingCodec()
+    lines = Lines(codec, max_line=32)
+    assert lines.feed(b'{"type":"join","username":"a"}\n{"type":"pi') == [ev.Join("a")]
     inner = codec.inner
-    assert inner is not None and inner.buffered() == len(b'{"type":"pi')
-    inner.receive_data(b'ng"}\n{"type":"pong"}')
-    assert inner.events_received() == [ev.Ping()]
-    inner.receive_eof()
-    assert inner.events_received() == [ev.Pong()]
+    assert isinstance(inner, NativeCodec) and inner.events_received() == []
+    assert lines.framing.pending() == len(b'{"type":"pi')
+    lines.codec = inner
+    assert lines.feed(b'ng"}\n{"type":"pong"}') == [ev.Ping()]
+    assert lines.finish() == [ev.Pong()]
 
 
 def test_the_shell_keeps_working_after_the_choice():
-    codec = DetectingCodec(max_line=10)
-    codec.receive_data(b"USER|pe")
-    codec.receive_data(b"te\nMSG|" + b"x" * 20)
-    assert codec.events_received() == [ev.Join("pete")]
-    codec.receive_data(b"\nMSG|h")
-    (too_long,) = codec.events_received()
+    lines = Lines(DetectingCodec(), max_line=10)
+    assert lines.feed(b"USER|pe") == []
+    assert lines.feed(b"te\nMSG|" + b"x" * 20) == [ev.Join("pete")]
+    (too_long,) = lines.feed(b"\nMSG|h")
     assert isinstance(too_long, ev.BadInput) and too_long.code == ErrorCode.LINE_TOO_LONG
-    assert codec.buffered() == len(b"MSG|h")
-    codec.receive_eof()
-    assert codec.events_received() == [ev.Chat("h")] and codec.eof
+    assert lines.framing.pending() == len(b"MSG|h")
+    assert lines.finish() == [ev.Chat("h")]
+
+
+def test_the_last_line_at_eof_may_decide():
+    codec = DetectingCodec()
+    lines = Lines(codec)
+    assert lines.feed(b"USER|pete") == []
+    assert lines.finish() == [ev.Join("pete")] and codec.detected == "pipe"
 
 
 def test_a_first_line_that_is_not_utf8_is_answered_in_native_form():
     codec = DetectingCodec()
-    codec.receive_data(b"\xff\xfe\n")
-    (event,) = codec.events_received()
+    (event,) = feed(codec, b"\xff\xfe\n")
     assert isinstance(event, ev.BadInput) and event.code == ErrorCode.BAD_UTF8
     assert codec.detected is None
-    assert codec.encode(ev.Error(event.code, event.message)).startswith(b'{"type":"error"')
+    error = ev.Error(event.code, event.message)
+    assert codec.share_key(error, None) is None
+    assert addressed(codec, error, None).startswith(b'{"type":"error"')
 
 
 def test_every_dialect_is_registered():
     assert set(DIALECTS) == {"native", "typed", "plain", "pipe", "basic", "auto"}
     assert codec_factory("auto")().dialect == "auto"
+    assert codec_factory("plain")().greeting()  # the plain port greets first
     with pytest.raises(ValueError, match="unknown dialect"):
         codec_factory("klingon")

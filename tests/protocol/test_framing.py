@@ -1,10 +1,10 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chinwag.protocol.framing import LineSplitter, LineTooLong
+from chinwag.protocol.framing import LineFraming, LineTooLong
 
 
-def feed_all(splitter: LineSplitter, chunks: list[bytes]) -> list[bytes | LineTooLong]:
+def feed_all(splitter: LineFraming, chunks: list[bytes]) -> list[bytes | LineTooLong]:
     out: list[bytes | LineTooLong] = []
     for chunk in chunks:
         out.extend(splitter.feed(chunk))
@@ -12,35 +12,35 @@ def feed_all(splitter: LineSplitter, chunks: list[bytes]) -> list[bytes | LineTo
 
 
 def test_lines_split_across_chunks():
-    s = LineSplitter(100)
+    s = LineFraming(100)
     assert feed_all(s, [b"hel", b"lo\nwor", b"ld\r\n", b"tail"]) == [b"hello", b"world"]
     assert s.finish() == b"tail"
 
 
 def test_long_line_dropped_and_reported_once_then_resync():
-    s = LineSplitter(10)
+    s = LineFraming(10)
     out = feed_all(s, [b"x" * 8, b"y" * 8, b"z" * 30, b"\nok\n"])
     assert out == [LineTooLong(46), b"ok"]
     assert s.pending() == 0
 
 
 def test_memory_stays_bounded_while_discarding():
-    s = LineSplitter(1000)
+    s = LineFraming(1000)
     for _ in range(100):
         list(s.feed(b"a" * 10_000))
         assert s.pending() <= 1001
 
 
 def test_exactly_max_line_is_accepted():
-    s = LineSplitter(5)
+    s = LineFraming(5)
     assert feed_all(s, [b"12345\n123456\n"]) == [b"12345", LineTooLong(6)]
 
 
 @given(st.lists(st.binary(max_size=40), max_size=20), st.integers(1, 64))
 def test_splitting_never_depends_on_chunking(chunks: list[bytes], max_line: int):
     whole = b"".join(chunks)
-    one = LineSplitter(max_line)
-    many = LineSplitter(max_line)
+    one = LineFraming(max_line)
+    many = LineFraming(max_line)
     a = feed_all(one, [whole])
     b = feed_all(many, chunks)
 

@@ -1,19 +1,14 @@
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.pipe import PipeCodec
-
-
-def feed(codec: PipeCodec, data: bytes) -> list[ev.Command]:
-    codec.receive_data(data)
-    return codec.events_received()
+from tests.protocol.support import addressed, feed
 
 
 def joined(name: str = "alice") -> PipeCodec:
     codec = PipeCodec()
     assert feed(codec, f"USER|{name}\n".encode()) == [ev.Join(name)]
-    assert codec.encode(ev.Welcome(name, "Welcome!", (name,), ("general",), 0, 1.0)) == (
-        b"USER_OK\n"
-    )
+    welcome = ev.Welcome(name, "Welcome!", (name,), ("general",), 0, 1.0)
+    assert addressed(codec, welcome, name) == b"USER_OK\n"
     return codec
 
 
@@ -46,20 +41,25 @@ def test_bad_lines_become_bad_input():
 
 
 def test_own_message_is_msg_ok_and_others_get_the_sender_name():
-    alice, bob = joined("alice"), joined("bob")
+    codec = joined("alice")
     notice = ev.ChatMessage(1, "general", "alice", "hi\nthere", 1.0)
-    assert alice.share_key(notice) is None
-    assert alice.encode(notice) == b"MSG_OK\n"
-    assert bob.encode(notice) == b"MSG|alice|hi there\n"
+    assert codec.share_key(notice, "alice") is None
+    assert codec.render(notice, "alice") == b"MSG_OK\n"
+    assert codec.share_key(notice, "bob") is PipeCodec
+    assert codec.render(notice, "bob") == b"MSG|alice|hi there\n"
     replay = ev.ChatMessage(1, "general", "alice", "old", 1.0, history=True)
-    assert alice.encode(replay) == b"MSG|alice|old\n"
+    assert codec.share_key(replay, "alice") is PipeCodec
+    assert codec.render(replay, "alice") == b"MSG|alice|old\n"
 
 
 def test_dir_errors_and_info():
     codec = joined()
-    assert codec.encode(ev.UserList(("alice", "bob"))) == b"Users logged in: alice, bob\n"
-    error = codec.encode(ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"))
+    assert codec.render(ev.UserList(("alice", "bob")), "alice") == b"Users logged in: alice, bob\n"
+    error = addressed(codec, ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"), "alice")
     assert error == b"ERROR|Username already taken\n"
-    assert codec.encode(ev.UserJoined("general", "bob", 1.0)) == b"INFO|bob joined the chat\n"
-    assert codec.encode(ev.KeepAlive(1.0)) == b""
-    assert PipeCodec().encode(ev.Error(ErrorCode.NOT_JOINED, "x")).startswith(b"ERROR|")
+    assert codec.render(ev.UserJoined("general", "bob", 1.0), "alice") == (
+        b"INFO|bob joined the chat\n"
+    )
+    assert codec.render(ev.KeepAlive(1.0), "alice") == b""
+    not_joined = ev.Error(ErrorCode.NOT_JOINED, "x")
+    assert addressed(PipeCodec(), not_joined, None) == b"ERROR|Register first with USER|name\n"

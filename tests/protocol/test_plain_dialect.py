@@ -3,18 +3,15 @@ import pytest
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.plain import PlainCodec
-
-
-def feed(codec: PlainCodec, data: bytes) -> list[ev.Command]:
-    codec.receive_data(data)
-    return codec.events_received()
+from tests.protocol.support import addressed, feed
 
 
 def joined(name: str = "Client 1") -> PlainCodec:
     codec = PlainCodec()
     assert codec.greeting()
     assert codec.events_received() == [ev.Join(None)]
-    codec.encode(ev.Welcome(name, f"Welcome to chinwag, {name}!", (name,), ("general",), 0, 1.0))
+    welcome = ev.Welcome(name, f"Welcome to chinwag, {name}!", (name,), ("general",), 0, 1.0)
+    assert addressed(codec, welcome, name).startswith(b"*** Welcome")
     return codec
 
 
@@ -72,32 +69,37 @@ def test_help_rides_on_a_ping_and_comes_back_as_text():
     codec = joined()
     (ping,) = feed(codec, b"/help\n")
     assert isinstance(ping, ev.Ping)
-    text = codec.encode(ev.PongReply(1.0, ping.token)).decode()
+    text = codec.render(ev.PongReply(1.0, ping.token), "Client 1").decode()
     assert "/nick" in text and "/msg" in text and "/quit" in text
 
 
 def test_others_see_name_colon_text_and_the_sender_sees_nothing():
-    one, two = joined("Client 1"), joined("Client 2")
+    codec = joined("Client 2")
     notice = ev.ChatMessage(1, "general", "Client 1", "Hello World", 1.0)
-    assert two.encode(notice) == b"Client 1: Hello World\r\n"
-    assert one.share_key(notice) is None and one.encode(notice) == b""
+    assert codec.render(notice, "Client 2") == b"Client 1: Hello World\r\n"
+    assert codec.share_key(notice, "Client 1") is None
+    assert codec.render(notice, "Client 1") == b""
 
 
 def test_notices_are_single_text_lines():
     codec = joined("Client 2")
-    assert codec.encode(ev.UserJoined("general", "bob", 1.0)) == b"*** bob joined the chat\r\n"
-    assert codec.encode(ev.Error(ErrorCode.NAME_TAKEN, "Username already taken")) == (
-        b"*** Error: Username already taken\r\n"
+    assert codec.render(ev.UserJoined("general", "bob", 1.0), "Client 2") == (
+        b"*** bob joined the chat\r\n"
     )
-    private = codec.encode(ev.PrivateMessage(2, "bob", "Client 2", "a\nb", 1.0))
+    error = ev.Error(ErrorCode.NAME_TAKEN, "Username already taken")
+    assert addressed(codec, error, "Client 2") == b"*** Error: Username already taken\r\n"
+    private = codec.render(ev.PrivateMessage(2, "bob", "Client 2", "a\nb", 1.0), "Client 2")
     assert private == b"[private] bob: a b\r\n"
-    assert codec.encode(ev.Goodbye("Goodbye, Client 2!")) == b"*** Goodbye, Client 2!\r\n"
-    assert codec.encode(ev.KeepAlive(1.0)) == b""
+    goodbye = codec.render(ev.Goodbye("Goodbye, Client 2!"), "Client 2")
+    assert goodbye == b"*** Goodbye, Client 2!\r\n"
+    assert codec.render(ev.KeepAlive(1.0), "Client 2") == b""
 
 
-def test_rename_updates_own_name():
+def test_own_rename_is_told_apart_by_the_new_name():
+    # The session has its new name by the time the rename is rendered.
     codec = joined("Client 1")
     renamed = ev.UserRenamed("Client 1", "bob", 1.0)
-    assert codec.share_key(renamed) is None
-    assert b"You are now known as bob" in codec.encode(renamed)
-    assert codec.username == "bob"
+    assert codec.share_key(renamed, "bob") is None
+    assert codec.render(renamed, "bob") == b"*** You are now known as bob\r\n"
+    assert codec.share_key(renamed, "carol") is PlainCodec
+    assert codec.render(renamed, "carol") == b"*** Client 1 is now known as bob\r\n"

@@ -6,20 +6,17 @@ import orjson
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.typed import TypedCodec, clock
+from tests.protocol.support import addressed, feed
 
 T = 1_700_000_000.25
 HHMMSS = time.strftime("%H:%M:%S", time.localtime(T))
 
 
-def feed(codec: TypedCodec, data: bytes) -> list[ev.Command]:
-    codec.receive_data(data)
-    return codec.events_received()
-
-
 def joined(name: str = "Alice") -> TypedCodec:
     codec = TypedCodec()
     assert feed(codec, name.encode() + b"\n") == [ev.Join(name)]
-    codec.encode(ev.Welcome(name, f"Welcome to chinwag, {name}!", (name,), ("general",), 0, T))
+    welcome = ev.Welcome(name, f"Welcome to chinwag, {name}!", (name,), ("general",), 0, T)
+    assert decoded(addressed(codec, welcome, name))["users"] == [name]
     return codec
 
 
@@ -61,8 +58,15 @@ def test_speaking_before_naming_is_refused_and_naming_still_possible():
 def test_a_refused_name_lets_the_next_line_try_again():
     codec = TypedCodec()
     assert feed(codec, b"Alice\n") == [ev.Join("Alice")]
-    codec.encode(ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"))
+    addressed(codec, ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"), None)
     assert feed(codec, b"Alice2\n") == [ev.Join("Alice2")]
+
+
+def test_once_welcomed_a_bare_line_is_not_a_name():
+    codec = joined("Alice")
+    addressed(codec, ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"), "Alice")
+    (event,) = feed(codec, b"Alice2\n")
+    assert isinstance(event, ev.BadInput) and event.code == ErrorCode.BAD_JSON
 
 
 def test_bad_lines_become_bad_input():
@@ -83,47 +87,47 @@ def test_bad_lines_become_bad_input():
 
 
 def test_broadcasts_reach_others_in_the_seed_shape_but_not_their_sender():
-    alice, bob = joined("Alice"), joined("Bob")
+    codec = joined("Bob")
     notice = ev.ChatMessage(7, "general", "Alice", "Hello everyone!", T)
-    assert decoded(bob.encode(notice)) == {
+    assert decoded(codec.render(notice, "Bob")) == {
         "type": "message",
         "sender": "Alice",
         "message": "Hello everyone!",
         "timestamp": HHMMSS,
     }
-    assert alice.share_key(notice) is None and alice.encode(notice) == b""
+    assert codec.share_key(notice, "Alice") is None and codec.render(notice, "Alice") == b""
     replay = ev.ChatMessage(7, "general", "Alice", "Hello everyone!", T, history=True)
-    assert decoded(alice.encode(replay))["sender"] == "Alice"
+    assert decoded(codec.render(replay, "Alice"))["sender"] == "Alice"
 
 
 def test_private_messages_and_confirmation():
-    alice, bob = joined("Alice"), joined("Bob")
+    codec = joined("Bob")
     notice = ev.PrivateMessage(8, "Alice", "Bob", "Hi there!", T)
-    assert decoded(bob.encode(notice)) == {
+    assert decoded(codec.render(notice, "Bob")) == {
         "type": "private",
         "sender": "Alice",
         "message": "Hi there!",
         "timestamp": HHMMSS,
     }
-    assert decoded(alice.encode(notice))["target"] == "Bob"
+    assert decoded(codec.render(notice, "Alice"))["target"] == "Bob"
 
 
 def test_system_lines_for_joins_leaves_and_errors():
     codec = joined("Bob")
-    assert decoded(codec.encode(ev.UserJoined("general", "Alice", T))) == {
+    assert decoded(codec.render(ev.UserJoined("general", "Alice", T), "Bob")) == {
         "type": "system",
         "message": "Alice joined the chat",
         "timestamp": HHMMSS,
     }
-    left = decoded(codec.encode(ev.UserLeft("general", "Alice", T)))
+    left = decoded(codec.render(ev.UserLeft("general", "Alice", T), "Bob"))
     assert left["message"] == "Alice left the chat"
-    error = decoded(codec.encode(ev.Error(ErrorCode.BAD_JSON, "Line is not valid JSON")))
+    error = decoded(addressed(codec, ev.Error(ErrorCode.BAD_JSON, "Line is not valid JSON"), "Bob"))
     assert error["type"] == "system" and error["error"] == "bad_json"
-    assert codec.encode(ev.KeepAlive(T)) == b""
+    assert codec.render(ev.KeepAlive(T), "Bob") == b""
 
 
 def test_list_users_answer_names_everyone():
-    obj = decoded(joined().encode(ev.UserList(("Alice", "Bob"))))
+    obj = decoded(joined().render(ev.UserList(("Alice", "Bob")), "Alice"))
     assert obj["type"] == "list_users" and obj["users"] == ["Alice", "Bob"]
     assert "Alice" in obj["message"] and "Bob" in obj["message"]
 

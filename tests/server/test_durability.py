@@ -5,22 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import LineClient
+from tests.helpers import LineClient, free_port
 
 CLIENTS = 4
 EACH = 250  # messages a client sends, without waiting for echoes in between
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(port: int, data: Path, log: Path) -> subprocess.Popen[bytes]:

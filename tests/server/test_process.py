@@ -9,26 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LineClient
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    async with asyncio.timeout(20):
-        while True:
-            assert proc.poll() is None, "server exited early"
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            return
+from tests.helpers import LineClient, free_port, wait_for_port
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -87,3 +68,39 @@ def test_port_in_use_is_reported(tmp_path: Path):
         )
     assert result.returncode == 1
     assert b"cannot run the server" in result.stderr
+
+
+def test_a_second_server_on_the_same_data_folder_is_refused(tmp_path: Path):
+    """Two processes on one SQLite file would hand out the same message ids."""
+    port = free_port()
+    first = subprocess.Popen(
+        [sys.executable, "-m", "chinwag", "serve", "--port", str(port), "--data", str(tmp_path)],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        asyncio.run(wait_for_port(port, first))
+        for extra in ([], ["--reuse-port"]):
+            second_port = port if extra else free_port()
+            second = subprocess.run(
+                [sys.executable, "-m", "chinwag", "serve", "--port", str(second_port),
+                 "--data", str(tmp_path), *extra],
+                capture_output=True,
+                timeout=30,
+            )  # fmt: skip
+            assert second.returncode == 1, second.stderr
+            assert b"in use by another chinwag server" in second.stderr, second.stderr
+        assert first.poll() is None  # the first one never noticed
+    finally:
+        first.terminate()
+        first.wait(timeout=20)
+
+
+def test_reuse_port_without_a_shared_store_is_refused():
+    result = subprocess.run(
+        [sys.executable, "-m", "chinwag", "serve", "--port", str(free_port()), "--data",
+         ":memory:", "--reuse-port"],
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert b"--reuse-port" in result.stderr and b"separate chat" in result.stderr

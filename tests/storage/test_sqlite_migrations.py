@@ -53,7 +53,7 @@ def test_an_empty_file_is_a_version_0_database_and_is_upgraded(tmp_path: Path) -
         state = await store.open()
         assert state.last_id == 0
         assert store.schema_version() == CURRENT
-        store.append(ChatMessage(1, "general", "alice", "hello there", 1.0))
+        store.append(ChatMessage(store.next_id(), "general", "alice", "hello there", 1.0))
         await store.close()
 
     asyncio.run(scenario())
@@ -70,11 +70,12 @@ def test_a_version_1_database_opens_with_its_data(tmp_path: Path) -> None:
         state = await store.open()
         assert state.last_id == 7
         assert [(r.name, r.topic) for r in state.rooms] == [("Dev", "old topic")]
-        assert state.memberships == {"alice": {"dev"}}
+        # saved rooms were kept under names nobody had proven: migration 3 drops them
+        assert state.memberships == {}
         assert [m.id for m in await store.history("general")] == [7]
         assert [m.id for m in await store.search("general", "kept", 10)] == [7]
         # messages written after the upgrade are indexed once, by the store
-        store.append(ChatMessage(8, "general", "bob", "kept again", 2.0))
+        store.append(ChatMessage(store.next_id(), "general", "bob", "kept again", 2.0))
         await store.commit()
         assert [m.id for m in await store.search("general", "kept", 10)] == [7, 8]
         await store.close()
@@ -102,7 +103,7 @@ def test_an_older_database_runs_the_missing_migrations(
         assert state.last_id == 7
         assert [(r.name, r.topic) for r in state.rooms] == [("Dev", "old topic")]
         store.save_room(RoomRecord("ops", "new"))
-        store.append(ChatMessage(8, "ops", "bob", "after the upgrade", 2.0))
+        store.append(ChatMessage(store.next_id(), "ops", "bob", "after the upgrade", 2.0))
         await store.close()
         store = SQLiteStore(path)  # opening again runs nothing
         state = await store.open()
@@ -195,5 +196,43 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
     async def scenario() -> None:
         with pytest.raises(StoreError):
             await SQLiteStore(path).open()
+
+    asyncio.run(scenario())
+
+
+def test_private_messages_from_before_accounts_are_replayed_to_nobody(tmp_path: Path) -> None:
+    """Version 2 kept private messages under claimed names; nobody had proven them."""
+    path = tmp_path / "v2.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"BEGIN; {MIGRATIONS[0]}; {MIGRATIONS[1]}; PRAGMA user_version = 2; COMMIT;")
+    db.execute(
+        "INSERT INTO messages (id, kind, username, user_key, target, target_key, body, ts)"
+        " VALUES (3, 'private', 'bob', 'bob', 'alice', 'alice', 'secret', 1.5)"
+    )
+    db.close()
+
+    async def scenario() -> None:
+        store = SQLiteStore(path)
+        state = await store.open()
+        assert state.last_id == 3
+        for account in ("alice", "bob", None):
+            assert await store.missed(account, [], 0, 3, 10) == []
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_one_data_folder_serves_one_store_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "chinwag.sqlite3"
+
+    async def scenario() -> None:
+        first = SQLiteStore(path)
+        await first.open()
+        second = SQLiteStore(path)
+        with pytest.raises(StoreError, match="in use by another chinwag server"):
+            await second.open()
+        await first.close()
+        await second.open()  # free again once the first lets go
+        await second.close()
 
     asyncio.run(scenario())

@@ -69,9 +69,22 @@ def mixed_traffic(count: int, seed: int = 4) -> list[StoredNotice]:
     return out
 
 
+def put(
+    store: Store, notice: StoredNotice, parties: tuple[str | None, str | None] | None = None
+) -> None:
+    """Append a notice under its own id: ids are handed out (next_id) up to it, so the
+    ones skipped make gaps, as messages that were refused would. A private message's parties
+    default to accounts named after its users (pass (None, None) for two guests)."""
+    while store.last_id < notice.id:
+        store.next_id()
+    if parties is None and isinstance(notice, PrivateMessage):
+        parties = (notice.username.casefold(), notice.target.casefold())
+    store.append(notice, parties=parties or (None, None))
+
+
 async def fill(store: Store, notices: Sequence[StoredNotice], batch: int = 250) -> None:
     for index, notice in enumerate(notices, 1):
-        store.append(notice)
+        put(store, notice)
         if index % batch == 0:
             await store.commit()
     await store.commit()
@@ -95,19 +108,22 @@ def test_a_new_store_is_empty(backend: Backend) -> None:
     run(scenario())
 
 
-def test_ids_must_increase(backend: Backend) -> None:
+def test_ids_come_from_the_store_and_are_appended_in_order(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)
-        store.append(chat(5))
+        first, second = store.next_id(), store.next_id()
+        assert 0 < first < second == store.last_id
         with pytest.raises(StoreError):
-            store.append(chat(5))
+            store.append(chat(second + 1))  # never handed out
+        store.append(chat(first))
         with pytest.raises(StoreError):
-            store.append(chat(3))
-        store.append(chat(6))
+            store.append(chat(first))  # twice
+        store.append(chat(second))
         await store.commit()
         with pytest.raises(StoreError):
-            store.append(chat(6))
-        assert ids(await store.history("general")) == [5, 6]
+            store.append(chat(second))
+        assert ids(await store.history("general")) == [first, second]
+        assert store.committed_id == second
         await store.close()
 
     run(scenario())
@@ -117,17 +133,18 @@ def test_ids_are_never_reused_across_reopen(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)
         for id_ in (1, 2, 3, 40):
-            store.append(chat(id_))
+            put(store, chat(id_))
         await store.commit()
         assert store.committed_id == 40
         store = await reopened(backend, store)
+        assert store.last_id == 40
         with pytest.raises(StoreError):
             store.append(chat(40))
-        store.append(private(41, "alice", "bob"))
+        assert store.next_id() == 41
+        store.append(private(41, "alice", "bob"), parties=("alice", "bob"))
         await store.commit()
         store = await reopened(backend, store)
-        with pytest.raises(StoreError):
-            store.append(chat(41))
+        assert store.next_id() == 42
         assert ids(await store.missed("alice", ["general"], 0, 100, 100)) == [1, 2, 3, 40, 41]
         await store.close()
 
@@ -156,15 +173,18 @@ def test_uncommitted_messages_are_gone_after_a_crash(sqlite_backend: Backend) ->
 
         store = await opened(sqlite_backend)
         await fill(store, [chat(1), chat(2)])
-        store.append(chat(3))
+        put(store, chat(3))
         store.save_room(RoomRecord("lost"))
         assert isinstance(store, SQLiteStore)
-        store.db.close()  # the process dies: nothing more reaches the file
+        store.db.close()  # the process dies: nothing more reaches the file,
+        assert store._lock is not None
+        store._lock.release()  # and its lock on the data folder dies with it
         again = sqlite_backend.store()
         state = await again.open()
         assert state.last_id == 2
         assert [r.name for r in state.rooms] == []
         assert ids(await again.history("general")) == [1, 2]
+        assert again.next_id() == 3  # never shown to anyone: safe to hand out again
         again.append(chat(3, text="the real three"))
         await again.close()
 
@@ -178,8 +198,8 @@ def test_uncommitted_writes_are_not_visible(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)
         await fill(store, [chat(1, text="old words")])
-        store.append(chat(2, text="fresh words"))
-        store.append(private(3, "alice", "bob"))
+        put(store, chat(2, text="fresh words"))
+        put(store, private(3, "alice", "bob"))
         store.save_room(RoomRecord("dev"))
         store.save_membership("alice", "dev", True)
         assert store.pending > 0
@@ -203,7 +223,7 @@ def test_uncommitted_writes_are_not_visible(backend: Backend) -> None:
 def test_commit_now_commits_or_declines(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)
-        store.append(chat(1))
+        put(store, chat(1))
         if store.commit_now():
             assert store.pending == 0 and store.committed_id == 1
         else:  # a networked backend: the caller awaits commit() instead
@@ -218,7 +238,7 @@ def test_commit_now_commits_or_declines(backend: Backend) -> None:
 def test_close_commits_what_is_buffered(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)
-        store.append(chat(1))
+        put(store, chat(1))
         store.save_room(RoomRecord("dev", "talk"))
         await store.close()
         store = backend.store()
@@ -239,14 +259,14 @@ def test_failed_commit_keeps_writes_for_a_retry(backend: Backend) -> None:
         store = await opened(backend)
         await fill(store, [chat(1)])
         with backend.failing_commits(store):
-            store.append(chat(2))
+            put(store, chat(2))
             store.save_room(RoomRecord("dev", "kept"))
             store.save_membership("alice", "dev", True)
             with pytest.raises(StoreError):
                 await store.commit()
             assert store.committed_id == 1
             assert ids(await store.history("general")) == [1]
-            store.append(chat(3))  # more writes while the store is failing
+            put(store, chat(3))  # more writes while the store is failing
             with pytest.raises(StoreError):
                 store.commit_now()
             assert store.pending >= 4
@@ -415,13 +435,30 @@ def test_missed_never_returns_uncommitted_or_other_peoples_privates(backend: Bac
                 chat(5),
             ],
         )
-        store.append(chat(6))
+        put(store, chat(6))
         assert ids(await store.missed("alice", ["general"], 0, 6, 100)) == [1, 2, 5]
         assert ids(await store.missed("carol", ["general", "dev"], 0, 6, 100)) == [3, 4, 5]
         assert ids(await store.missed("dave", ["general"], 0, 6, 100)) == [5]
         assert ids(await store.missed("alice", ["general"], 1, 4, 100)) == [2]
         await store.commit()
         assert ids(await store.missed("dave", ["general"], 0, 6, 100)) == [5, 6]
+        await store.close()
+
+    run(scenario())
+
+
+def test_missed_gives_private_messages_to_accounts_only_never_by_name(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        put(store, private(1, "alice", "bob", "between guests"), (None, None))
+        put(store, private(2, "alice", "bob", "alice signed in"), ("acct-a", None))
+        put(store, private(3, "carol", "alice", "to signed-in alice"), (None, "acct-a"))
+        put(store, chat(4))
+        await store.commit()
+        assert ids(await store.missed(None, ["general"], 0, 4, 100)) == [4]  # a guest
+        assert ids(await store.missed("alice", ["general"], 0, 4, 100)) == [4]  # a name
+        assert ids(await store.missed("bob", [], 0, 4, 100)) == []
+        assert ids(await store.missed("acct-a", ["general"], 0, 4, 100)) == [2, 3, 4]
         await store.close()
 
     run(scenario())

@@ -3,7 +3,8 @@
 It owns one connection at a time and hides what a front end should not have to think about:
 answering the server's keep-alive pings, matching `ping()` replies by token, remembering the
 highest message id seen (`last_id`), dropping messages seen twice, and reconnecting with
-backoff, rejoining with `since=last_id` so nothing said meanwhile is missed.
+backoff, rejoining with `since=last_id` and the rooms it was in, so nothing said meanwhile is
+missed.
 
 Usage:
 
@@ -349,7 +350,9 @@ class ChatClient:
             since = self.last_id
             assert self.username is not None
             try:
-                link, welcome, pending = await self._open(ev.Join(self.username, since))
+                # A guest keeps no rooms on the server: ask for ours back by name.
+                rooms = tuple(r for r in self.rooms if r.casefold() != DEFAULT_ROOM)
+                link, welcome, pending = await self._open(ev.Join(self.username, since, rooms))
             except JoinRefused as exc:
                 if exc.code == ErrorCode.INVALID_NAME:
                     return None, Closed(f"cannot rejoin: {exc.message}", by_user=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from chinwag.engine.delivery import Delivery
+from chinwag.bus.base import Envelope, ToSession
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
@@ -30,8 +30,15 @@ class Limits:
     max_topic: int = 300
 
 
-def error_reply(session: Session, code: ErrorCode, message: str) -> list[Delivery]:
-    return [Delivery(ev.Error(code, message), (session,))]
+TOO_MANY_ROOMS = "You are in too many rooms already"
+
+
+def reply(session: Session, notice: ev.Notice) -> Envelope:
+    return Envelope(ToSession(session), notice)
+
+
+def error_reply(session: Session, code: ErrorCode, message: str) -> list[Envelope]:
+    return [Envelope(ToSession(session), ev.Error(code, message))]
 
 
 def as_history(notice: ev.StoredNotice) -> ev.StoredNotice:

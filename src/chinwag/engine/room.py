@@ -1,4 +1,4 @@
-"""A room: its members online and the tail of its history kept in memory."""
+"""A room: its members online (on this node) and the tail of its history kept in memory."""
 
 from __future__ import annotations
 
@@ -6,27 +6,30 @@ from collections import deque
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
+from chinwag.bus.base import ToRoom
 from chinwag.protocol.events import StoredNotice
 
 if TYPE_CHECKING:
     from chinwag.engine.session import Session
 
 
-_username = attrgetter("username")  # members are joined sessions: never None
+_name = attrgetter("identity.name")  # members are admitted sessions: never None
 
 
 class Room:
-    __slots__ = ("key", "members", "name", "recent", "topic")
+    __slots__ = ("audience", "key", "members", "name", "recent", "topic")
 
     def __init__(self, name: str, topic: str = "", recent_size: int = 50) -> None:
         self.name = name
         self.key = name.casefold()
         self.topic = topic
-        # A dict keeps join order and gives O(1) removal; values are unused.
+        self.audience = ToRoom(self.key)  # made once: every message to the room carries it
+        # A dict keeps join order and gives O(1) removal; values are unused. Only
+        # Memberships changes it (see engine/facts.py).
         self.members: dict[Session, None] = {}
         # The newest messages, for the replay on join without a store read.
         self.recent: deque[StoredNotice] = deque(maxlen=recent_size)
 
     def usernames(self) -> tuple[str, ...]:
         # map() with attrgetter runs in C: this is O(members) for every join's welcome.
-        return tuple(map(_username, self.members))
+        return tuple(map(_name, self.members))

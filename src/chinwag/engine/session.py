@@ -1,14 +1,38 @@
-"""Per-connection chat state, as the engine sees it."""
+"""Per-connection chat state, as the engine sees it, and the `Outlet` it carries for the server."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
+from chinwag.engine.identity import Identity
 from chinwag.engine.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from chinwag.protocol.codec import Codec
+
+
+class Outlet(Protocol):
+    """Where a session's bytes go: a front end's connection (TCP today; TLS, WebSocket later).
+
+    The engine stores it on the session and never calls it; the server's fan-out resolves
+    an audience to sessions and writes to their outlets.
+    """
+
+    @property
+    def codec(self) -> Codec: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def queue(self, data: bytes, needs: int) -> None:
+        """Owe the client these bytes; they leave once message `needs` is durable."""
+
+    def close(self, reason: str) -> None:
+        """Close once what is queued has been written."""
 
 
 class Session:
-    """One connected client. `outlet` belongs to the server layer; the engine never uses it.
+    """One connected client. `identity` is None until the engine admits it (join).
 
     There is one per connection, so every field costs 8 bytes a connection or more; it has
     no id of its own for that reason (the peer tells connections apart in logs).
@@ -17,22 +41,20 @@ class Session:
     __slots__ = (
         "commands",
         "dialect",
-        "key",
+        "identity",
         "messages",
         "outlet",
         "peer",
         "rooms",
-        "username",
     )
 
-    def __init__(self, *, peer: str, dialect: str, outlet: Any = None) -> None:
+    def __init__(self, *, peer: str, dialect: str, outlet: Outlet | None = None) -> None:
         self.peer = peer
         self.dialect = dialect
-        self.username: str | None = None
-        self.key: str | None = None
-        # Keys of the rooms it is in, general first (Engine.rooms has the rooms). A tuple,
+        self.identity: Identity | None = None
+        # Keys of the rooms it is in, general first (Memberships has the rooms). A tuple,
         # not a dict (two keys: 56 bytes, a dict of two: 184), which sessions in the same
-        # rooms share (RoomCommands._shared). Replaced, never mutated.
+        # rooms share (Memberships.shared). Replaced, never mutated.
         self.rooms: tuple[str, ...] = ()
         # Rate-limit buckets, made at first use by the engine (none while a limit is off):
         # most connections idle, and two buckets are 128 bytes a connection.
@@ -42,7 +64,13 @@ class Session:
 
     @property
     def joined(self) -> bool:
-        return self.username is not None
+        return self.identity is not None
+
+    @property
+    def name(self) -> str | None:
+        """The display name (None before joining): what renders call the viewer."""
+        identity = self.identity
+        return None if identity is None else identity.name
 
     def __repr__(self) -> str:
-        return f"<Session {self.username or '-'} {self.peer} {self.dialect}>"
+        return f"<Session {self.name or '-'} {self.peer} {self.dialect}>"

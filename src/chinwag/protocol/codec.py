@@ -1,77 +1,152 @@
-"""The surface every dialect codec offers (sans-I/O, after h11 and websockets).
+"""The surface every server-side dialect codec offers (sans-I/O, after h11 and websockets).
 
-    codec.receive_data(bytes)     feed what the socket gave us
-    codec.receive_eof()           the peer closed its side
-    codec.events_received()       drain the commands decoded so far
-    codec.encode(notice)          the bytes that tell this client about a notice
-    codec.share_key(notice)       may these bytes be shared with other connections?
+Input: the connection owns the framing (framing.LineFraming, or one WebSocket text frame per
+message) and hands the codec whole messages:
 
-Decoding never raises on remote input: a line that cannot be accepted becomes a
+    codec.receive_message(bytes)      one framed message, without its terminator
+    codec.receive_too_long(size, lim) the framing dropped an oversized message
+    codec.receive_eof()               the peer closed its side
+    codec.events_received()           drain the commands decoded so far
+    codec.greeting()                  bytes to send unasked when the connection opens
+
+Decoding never raises on remote input: a message that cannot be accepted becomes a
 `BadInput` command, which the engine answers with an error in the client's own dialect.
+
+Output: the server renders each notice for a viewer (the recipient's current name, None
+before it has joined):
+
+    codec.observe(notice)             a notice for this connection alone (welcome, error) is
+                                      about to go out: the one place output changes state
+    codec.render(notice, viewer)      the bytes; pure: same notice and viewer, same bytes
+    codec.share_key(notice, viewer)   a key under which those bytes may be reused for other
+                                      connections, or None to render for this one alone
+
+Which notices may render differently per viewer is decided once, by `concerns()`.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from typing import ClassVar
 
+from chinwag.protocol import events as ev
 from chinwag.protocol.events import BadInput, Command, ErrorCode, Notice
-from chinwag.protocol.framing import DEFAULT_MAX_LINE, LineReceiver, LineTooLong
+from chinwag.protocol.framing import LineFraming, LineTooLong
 
 
-class Codec(LineReceiver[Command]):
+def concerns(notice: Notice, viewer: str | None) -> bool:
+    """True when this viewer's bytes for the notice may differ from other viewers'.
+
+    Its own live chat message (no echo, or an acknowledgement), a private message it is a
+    party to, its own rename (rendered once the session has the new name), and what is only
+    ever sent to one connection: a welcome or an error.
+    """
+    if isinstance(notice, ev.ChatMessage):
+        return not notice.history and notice.username == viewer
+    if isinstance(notice, ev.PrivateMessage):
+        return viewer is not None and viewer in (notice.username, notice.target)
+    if isinstance(notice, ev.UserRenamed):
+        return notice.new == viewer
+    return isinstance(notice, ev.Welcome | ev.Error)
+
+
+class Codec(ABC):
     """One connection's translator between its wire dialect and chinwag events."""
 
     dialect: ClassVar[str]
-    # True when encode() never depends on the connection: every client of this dialect gets
-    # the same bytes for a notice, and the fan-out may skip share_key() for it.
-    always_shared: ClassVar[bool] = False
+    # True if render() may depend on the viewer (the seed dialects); see concerns().
+    personal: ClassVar[bool] = False
+    # True when render() depends on neither the viewer nor this instance: every codec of
+    # the class gives the same bytes, so the fan-out may render once per class and skip
+    # share_key(). Derived from `personal` unless a class says otherwise.
+    always_shared: ClassVar[bool] = True
 
-    __slots__ = ("username",)
+    __slots__ = ("_decoded",)
 
-    def __init__(self, *, max_line: int = DEFAULT_MAX_LINE) -> None:
-        super().__init__(max_line)
-        # The name the server gave this connection, learnt from the notices it encodes.
-        self.username: str | None = None
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "always_shared" not in cls.__dict__:
+            cls.always_shared = not cls.personal
 
-    def buffered(self) -> int:
-        """Bytes held for an unfinished line (bounded by max_line)."""
-        return self.pending()
+    def __init__(self) -> None:
+        # Commands not yet drained, or None: a list is made only when a command comes, so an
+        # idle connection holds none (an empty list is 56 bytes).
+        self._decoded: list[Command] | None = None
+
+    # ------------------------------------------------------------------ input
+
+    @abstractmethod
+    def receive_message(self, message: bytes) -> None:
+        """Decode one framed message (a line without its terminator) into commands."""
+
+    def receive_too_long(self, size: int, limit: int) -> None:
+        """The framing dropped a message of `size` bytes, over `limit`."""
+        self._bad(ErrorCode.LINE_TOO_LONG, f"Line too long ({size} bytes; the limit is {limit})")
+
+    def receive_eof(self) -> None:  # noqa: B027 (most dialects have nothing to do)
+        """The peer closed its side (after the framing's last message)."""
+
+    def events_received(self) -> list[Command]:
+        """Drain the commands decoded so far."""
+        events = self._decoded
+        if events is None:
+            return []
+        self._decoded = None
+        return events
 
     def greeting(self) -> bytes:
         """Bytes to send unasked when a connection opens (most dialects: none)."""
         return b""
 
-    def share_key(self, notice: Notice) -> Hashable | None:
-        """A key under which encode(notice) can be reused for other connections.
+    # ------------------------------------------------------------------ output
 
-        None means the bytes depend on this connection (its own name, say) and must be
-        encoded for it alone; encode() may then also update this codec's state.
-        """
+    def observe(self, notice: Notice) -> None:  # noqa: B027 (stateless dialects ignore it)
+        """A notice for this connection alone is going out (called before render)."""
+
+    @abstractmethod
+    def render(self, notice: Notice, viewer: str | None) -> bytes:
+        """The bytes (whole lines, terminated) that carry this notice to this viewer."""
+
+    def share_key(self, notice: Notice, viewer: str | None) -> Hashable | None:
+        """A key under which render(notice, viewer) can be reused for other connections."""
+        if self.personal and concerns(notice, viewer):
+            return None
         return type(self)
 
-    def _receive_item(self, item: bytes | LineTooLong) -> None:
-        if isinstance(item, LineTooLong):
-            self._events.append(
-                BadInput(
-                    ErrorCode.LINE_TOO_LONG,
-                    f"Line too long ({item.size} bytes; the limit is {self.max_line})",
-                )
-            )
-            return
-        self._receive_line(item)
+    # ------------------------------------------------------------------ for subclasses
 
-    @abstractmethod
-    def _receive_line(self, line: bytes) -> None:
-        """Decode one complete line into zero or more commands (append to _events)."""
-
-    @abstractmethod
-    def encode(self, notice: Notice) -> bytes:
-        """The bytes (whole lines, terminated) that carry this notice to the client."""
+    @property
+    def _events(self) -> list[Command]:
+        """The list decoders append commands to, made at the first one."""
+        events = self._decoded
+        if events is None:
+            events = self._decoded = []
+        return events
 
     def _emit(self, event: Command) -> None:
         self._events.append(event)
 
     def _bad(self, code: ErrorCode, message: str) -> None:
         self._events.append(BadInput(code, message))
+
+
+def feed_lines(codec: Codec, framing: LineFraming, data: bytes) -> list[Command]:
+    """What a line-framed connection does with bytes read: frame, decode, drain."""
+    for item in framing.feed(data):
+        if isinstance(item, LineTooLong):
+            codec.receive_too_long(item.size, framing.max_line)
+        else:
+            codec.receive_message(item)
+    return codec.events_received()
+
+
+def finish_lines(codec: Codec, framing: LineFraming) -> list[Command]:
+    """What a line-framed connection does at end of stream: the last line, then EOF."""
+    last = framing.finish()
+    if isinstance(last, LineTooLong):
+        codec.receive_too_long(last.size, framing.max_line)
+    elif last is not None:
+        codec.receive_message(last)
+    codec.receive_eof()
+    return codec.events_received()

@@ -1,11 +1,18 @@
 """What the seed-dialect codecs share: JSON-object lines, plain sentences for notices that a
-dialect has no shape of its own for, and the rule that a seed client is not sent its own
-message back (its user already sees what was typed)."""
+dialect has no shape of its own for, and one table-driven renderer.
+
+The four seed dialects (typed, basic, pipe, plain) render notices in the same shape; only
+the style differs. `SeedCodec.render` holds the shape once (a sender is not sent its own
+live message back: its user already sees what was typed; history pages are others'
+messages; a keep-alive is nothing); each dialect gives its style (chat line, private in and
+out, own echo, system line) and a small table of the notices it renders its own way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any
+from abc import abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import orjson
 
@@ -17,6 +24,9 @@ from chinwag.protocol.events import ErrorCode
 NAME_ERRORS = frozenset({ErrorCode.NAME_TAKEN, ErrorCode.INVALID_NAME})
 
 JsonObject = dict[str, Any]
+
+# A dialect's own rendering of one notice type: (notice, viewer) -> bytes.
+Special = Callable[[Any, str | None], bytes]
 
 
 def load_object(line: bytes) -> JsonObject | ev.BadInput:
@@ -87,20 +97,85 @@ def describe(notice: ev.Notice) -> str:
     raise AssertionError(f"unhandled notice {notice!r}")  # pragma: no cover
 
 
-class EchoFreeCodec(Codec):
-    """A codec whose client is not sent its own live messages back."""
+class SeedCodec(Codec):
+    """The render shape every seed dialect shares; a dialect supplies its style."""
+
+    personal = True
+    # What the sender of a live chat message gets instead of its own message.
+    own_echo: ClassVar[bytes] = b""
+    # Notice type -> the dialect's own rendering, for the notices it does not render in the
+    # shared shape (welcome, user list, pong, error, own rename...).
+    specials: ClassVar[Mapping[type, Special]] = {}
 
     __slots__ = ()
 
-    def _is_own_echo(self, notice: ev.ChatMessage) -> bool:
-        return not notice.history and notice.username == self.username
+    @abstractmethod
+    def chat_line(self, notice: ev.ChatMessage) -> bytes:
+        """Someone's message to a room, as others see it."""
 
-    def share_key(self, notice: ev.Notice) -> Hashable | None:
-        # Bytes that depend on who this client is are encoded for it alone.
-        if isinstance(notice, ev.Welcome | ev.Error | ev.PrivateMessage):
-            return None
-        if isinstance(notice, ev.ChatMessage) and self._is_own_echo(notice):
-            return None
-        if isinstance(notice, ev.UserRenamed) and notice.old == self.username:
-            return None
-        return type(self)
+    @abstractmethod
+    def private_in(self, notice: ev.PrivateMessage) -> bytes:
+        """A private message, as its target sees it."""
+
+    @abstractmethod
+    def private_out(self, notice: ev.PrivateMessage) -> bytes:
+        """A private message, as its sender sees it (the confirmation)."""
+
+    @abstractmethod
+    def system_line(self, notice: ev.Notice, text: str) -> bytes:
+        """A line the server says itself, about this notice."""
+
+    def render(self, notice: ev.Notice, viewer: str | None) -> bytes:
+        if isinstance(notice, ev.ChatMessage):
+            if notice.username == viewer and not notice.history:
+                return self.own_echo
+            return self.chat_line(notice)
+        special = self.specials.get(type(notice))
+        if special is not None:
+            return special(notice, viewer)
+        if isinstance(notice, ev.PrivateMessage):
+            if notice.username == viewer and notice.target != viewer:
+                return self.private_out(notice)
+            return self.private_in(notice)
+        if isinstance(notice, ev.HistoryPage | ev.SearchResults):
+            return b"".join(self._stored(m) for m in notice.messages)
+        if isinstance(notice, ev.KeepAlive):
+            return b""  # the seeds have no ping; TCP keep-alive finds dead peers
+        return self.system_line(notice, describe(notice))
+
+    def _stored(self, notice: ev.StoredNotice) -> bytes:
+        """A stored message in a history page: always someone else's, as it was said."""
+        if isinstance(notice, ev.ChatMessage):
+            return self.chat_line(notice)
+        if isinstance(notice, ev.PrivateMessage):
+            return self.private_in(notice)
+        return self.system_line(notice, describe(notice))
+
+
+_NAMING, _ASKED, _JOINED = 0, 1, 2
+
+
+class NamingCodec(SeedCodec):
+    """A seed dialect whose next line names the client until the server welcomes it
+    (typed, basic): a refused name before the welcome lets the next line try again."""
+
+    __slots__ = ("_stage",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stage = _NAMING  # one small int, not two flags: memory per connection
+
+    @property
+    def naming(self) -> bool:
+        """True while the next line names the client."""
+        return self._stage == _NAMING
+
+    def _join(self, username: str) -> None:
+        self._stage = _ASKED
+        self._emit(ev.Join(username))
+
+    def observe(self, notice: ev.Notice) -> None:
+        if isinstance(notice, ev.Welcome):
+            self._stage = _JOINED
+        elif isinstance(notice, ev.Error) and notice.code in NAME_ERRORS and self._stage == _ASKED:
+            self._stage = _NAMING

@@ -1,4 +1,4 @@
-"""Dialect detection for the default port: the client's first line picks its codec.
+"""Dialect detection for the default port: the client's first message picks its codec.
 
     a JSON object with `type`                        -> native
     a JSON object with `username` and `message`      -> basic
@@ -8,21 +8,20 @@
 Nothing is sent before that first line. A first line that cannot be judged (over the line
 limit, or not UTF-8 and not `USER|`) is answered in native form and the next line decides:
 guessing plain would put whoever sent it in the room under a `Client N` name.
-Once decided, every line, the first included, goes to the chosen codec, which also
-encodes every notice; this codec only splits lines (so max_line holds from the first byte).
+Once decided, every message, the first included, goes to the chosen codec, which also
+renders every notice. The connection owns the framing, so max_line holds from the first
+byte, and once `inner` is set it may drop this shell and talk to the chosen codec directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
 
 from chinwag.protocol import events as ev
 from chinwag.protocol.basic import BasicCodec
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.common import load_object
 from chinwag.protocol.events import ErrorCode
-from chinwag.protocol.framing import LineTooLong
 from chinwag.protocol.native import NativeCodec, encode_notice
 from chinwag.protocol.pipe import PipeCodec
 from chinwag.protocol.plain import PlainCodec
@@ -47,91 +46,78 @@ def sniff(line: bytes) -> str | None:
     return "plain"
 
 
+def _make(dialect: str) -> Codec:
+    if dialect == "plain":
+        return PlainCodec(greet=False)
+    if dialect == "basic":
+        return BasicCodec()
+    if dialect == "pipe":
+        return PipeCodec()
+    return NativeCodec()
+
+
 class DetectingCodec(Codec):
-    """Undecided until the first line; then a thin shell around the codec it chose."""
+    """Undecided until the first message; then a thin shell around the codec it chose."""
 
     dialect = "auto"
+    always_shared = False  # it renders as its inner codec, which differs per connection
     __slots__ = ("_inner",)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self) -> None:
+        super().__init__()
         self._inner: Codec | None = None
 
     @property
     def detected(self) -> str | None:
-        """The dialect chosen, once the first line has come."""
+        """The dialect chosen, once the first message has come."""
         return None if self._inner is None else self._inner.dialect
 
     @property
     def inner(self) -> Codec | None:
-        """The codec chosen. It holds any unfinished line once receive_data returns, so a
-        caller may drop this shell and feed the inner codec directly from the next byte on."""
+        """The codec chosen. It holds no input of its own (the connection owns the framing),
+        so a caller may drop this shell and talk to the inner codec from now on."""
         return self._inner
-
-    def receive_data(self, data: bytes) -> None:
-        inner = self._inner
-        if inner is not None:  # decided earlier: the chosen codec splits its own lines
-            inner.receive_data(data)
-            self._take_events(inner)
-            return
-        super().receive_data(data)
-        inner = self._inner
-        if inner is not None:  # decided within these bytes: the unfinished line moves over
-            inner._buffer, self._buffer = self._buffer, None
-            inner._dropped, self._dropped = self._dropped, None
-
-    def buffered(self) -> int:
-        return self.pending() if self._inner is None else self._inner.buffered()
 
     def _take_events(self, inner: Codec) -> None:
         events = inner.events_received()
         if events:
             self._events.extend(events)
 
-    def _receive_item(self, item: bytes | LineTooLong) -> None:
+    def receive_message(self, message: bytes) -> None:
         inner = self._inner
         if inner is None:
-            super()._receive_item(item)  # a line goes to _receive_line; too long stays undecided
-            return
-        inner._receive_item(item)
+            dialect = sniff(message)
+            if dialect is None:
+                self._bad(ErrorCode.BAD_UTF8, "Line is not valid UTF-8")
+                return
+            inner = self._inner = _make(dialect)
+        inner.receive_message(message)
         self._take_events(inner)
 
-    def _receive_line(self, line: bytes) -> None:
-        dialect = sniff(line)
-        if dialect is None:
-            self._bad(ErrorCode.BAD_UTF8, "Line is not valid UTF-8")
+    def receive_too_long(self, size: int, limit: int) -> None:
+        inner = self._inner
+        if inner is None:  # answered in native form; the next message decides
+            super().receive_too_long(size, limit)
             return
-        self._inner = self._make(dialect)
-        self._receive_item(line)
-
-    def _make(self, dialect: str) -> Codec:
-        max_line = self.max_line
-        if dialect == "plain":
-            return PlainCodec(greet=False, max_line=max_line)
-        if dialect == "basic":
-            return BasicCodec(max_line=max_line)
-        if dialect == "pipe":
-            return PipeCodec(max_line=max_line)
-        return NativeCodec(max_line=max_line)
+        inner.receive_too_long(size, limit)
+        self._take_events(inner)
 
     def receive_eof(self) -> None:
         inner = self._inner
-        if inner is not None:  # decided earlier: the chosen codec holds the unfinished line
-            self.eof = True
+        if inner is not None:
             inner.receive_eof()
             self._take_events(inner)
-            return
-        super().receive_eof()  # the last line may still decide
+
+    def observe(self, notice: ev.Notice) -> None:
         if self._inner is not None:
-            self._inner.eof = True
+            self._inner.observe(notice)
 
-    def share_key(self, notice: ev.Notice) -> Hashable | None:
-        return None if self._inner is None else self._inner.share_key(notice)
-
-    def encode(self, notice: ev.Notice) -> bytes:
+    def render(self, notice: ev.Notice, viewer: str | None) -> bytes:
         inner = self._inner
         if inner is None:
             return encode_notice(notice)  # only errors and goodbyes reach an undecided client
-        data = inner.encode(notice)
-        self.username = inner.username
-        return data
+        return inner.render(notice, viewer)
+
+    def share_key(self, notice: ev.Notice, viewer: str | None) -> Hashable | None:
+        inner = self._inner
+        return None if inner is None else inner.share_key(notice, viewer)

@@ -12,7 +12,8 @@ from chinwag.protocol.pipe import PipeCodec
 from chinwag.protocol.plain import PlainCodec
 from chinwag.protocol.typed import TypedCodec
 
-CodecFactory = Callable[..., Codec]
+# A no-argument factory: one codec per connection.
+CodecFactory = Callable[[], Codec]
 
 DIALECTS: dict[str, CodecFactory] = {
     "native": NativeCodec,  # JSON lines (seed 004 and more)
@@ -25,6 +26,7 @@ DIALECTS: dict[str, CodecFactory] = {
 
 
 def codec_factory(dialect: str) -> CodecFactory:
+    """The factory for a dialect name; ValueError names the known ones."""
     try:
         return DIALECTS[dialect]
     except KeyError:

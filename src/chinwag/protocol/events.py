@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER_BUSY = "server_busy"
     UNKNOWN_COMMAND = "unknown_command"
+    FORBIDDEN = "forbidden"
 
 
 # --------------------------------------------------------------------------- commands
@@ -44,10 +45,15 @@ class ErrorCode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """Claim a username; `None` asks the server to pick one (plain dialect)."""
+    """Claim a username; `None` asks the server to pick one (plain dialect).
+
+    `since` asks for the messages missed after that id; `rooms` names rooms to be put back
+    in (a reconnecting client's rooms: a guest has no saved rooms of its own).
+    """
 
     username: str | None
     since: int | None = None
+    rooms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,18 @@
-"""Splitting a byte stream into bounded lines (sans-I/O).
+"""Splitting a byte stream into bounded lines (sans-I/O), apart from any codec.
 
-A line longer than `max_line` is never held in memory whole: the splitter drops its bytes
+Framing cuts the stream into messages; a codec reads whole messages. Keeping them apart lets
+a connection swap its codec (dialect detection) without moving a half-read line, and lets
+another framing (one WebSocket text frame per message) feed the same codecs.
+
+A line longer than `max_line` is never held in memory whole: the framing drops its bytes
 as they arrive and reports one `LineTooLong` in its place, then resynchronises on the
 next newline.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 DEFAULT_MAX_LINE = 64 * 1024
 
@@ -20,7 +22,7 @@ class LineTooLong:
     size: int
 
 
-class LineSplitter:
+class LineFraming:
     """Bytes in, complete lines (without the terminator) out."""
 
     __slots__ = ("_buffer", "_dropped", "max_line")
@@ -87,54 +89,3 @@ class LineSplitter:
         line = bytes(self._buffer).rstrip(b"\r")
         self._buffer = None
         return line if len(line) <= self.max_line else LineTooLong(len(line))
-
-
-E = TypeVar("E")
-
-
-class LineReceiver(LineSplitter, ABC, Generic[E]):
-    """The receiving half every codec shares, server side and client side:
-    bytes in, bounded lines through `_receive_item`, events of type E out.
-
-    It is its own line splitter (a subclass, not a member): one object per connection
-    instead of two saves 48 bytes on each.
-    """
-
-    __slots__ = ("_decoded", "eof")
-
-    def __init__(self, max_line: int) -> None:
-        super().__init__(max_line)
-        # Events not yet drained, or None: a list is made only when an event comes, so an
-        # idle connection holds none (an empty list is 56 bytes).
-        self._decoded: list[E] | None = None
-        self.eof = False
-
-    @property
-    def _events(self) -> list[E]:
-        """The list decoders append events to, made at the first one."""
-        events = self._decoded
-        if events is None:
-            events = self._decoded = []
-        return events
-
-    def receive_data(self, data: bytes) -> None:
-        for item in self.feed(data):
-            self._receive_item(item)
-
-    def receive_eof(self) -> None:
-        self.eof = True
-        last = self.finish()
-        if last is not None:
-            self._receive_item(last)
-
-    def events_received(self) -> list[E]:
-        """Drain the events decoded so far."""
-        events = self._decoded
-        if events is None:
-            return []
-        self._decoded = None
-        return events
-
-    @abstractmethod
-    def _receive_item(self, item: bytes | LineTooLong) -> None:
-        """Decode one complete line (or an oversized one) into events."""

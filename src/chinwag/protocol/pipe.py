@@ -10,11 +10,8 @@ errors as `ERROR|why`, server notices as `INFO|text`, private messages as
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
 from chinwag.protocol import events as ev
-from chinwag.protocol.codec import Codec
-from chinwag.protocol.common import describe, flat
+from chinwag.protocol.common import SeedCodec, flat
 from chinwag.protocol.events import ErrorCode
 
 _USAGE = "use USER|name, MSG|text, PRIVATE|name|text, DIR, PING or QUIT"
@@ -25,24 +22,38 @@ def _line(*fields: str) -> bytes:
     return "|".join(flat(f) for f in fields).encode() + b"\n"
 
 
-def _stored(notice: ev.StoredNotice) -> bytes:
-    if isinstance(notice, ev.ChatMessage):
-        where = "" if notice.room == ev.DEFAULT_ROOM else f"[{notice.room}] "
-        return _line("MSG", notice.username, where + notice.message)
-    if isinstance(notice, ev.PrivateMessage):
-        return _line("PRIVATE", notice.username, notice.message)
-    return _line("INFO", describe(notice))
+def _welcome(notice: ev.Welcome, viewer: str | None) -> bytes:
+    return b"USER_OK\n"
 
 
-class PipeCodec(Codec):
+def _user_list(notice: ev.UserList, viewer: str | None) -> bytes:
+    return _line("Users logged in: " + ", ".join(notice.users))
+
+
+def _pong(notice: ev.PongReply, viewer: str | None) -> bytes:
+    return b"PONG\n"
+
+
+def _error(notice: ev.Error, viewer: str | None) -> bytes:
+    return _line("ERROR", _NOT_JOINED if notice.code == ErrorCode.NOT_JOINED else notice.message)
+
+
+class PipeCodec(SeedCodec):
     """Seed 002's pipe-separated commands."""
 
     dialect = "pipe"
+    own_echo = b"MSG_OK\n"
+    specials = {
+        ev.Welcome: _welcome,
+        ev.UserList: _user_list,
+        ev.PongReply: _pong,
+        ev.Error: _error,
+    }
     __slots__ = ()
 
-    def _receive_line(self, line: bytes) -> None:
+    def receive_message(self, message: bytes) -> None:
         try:
-            text = line.decode("utf-8")
+            text = message.decode("utf-8")
         except UnicodeDecodeError:
             self._bad(ErrorCode.BAD_UTF8, "Line is not valid UTF-8")
             return
@@ -57,11 +68,11 @@ class PipeCodec(Codec):
             case "DIR":
                 self._emit(ev.ListUsers())
             case "PRIVATE":
-                target, sep, message = rest.partition("|")
+                target, sep, said = rest.partition("|")
                 if not sep:
                     self._bad(ErrorCode.MISSING_FIELD, "Use PRIVATE|name|text")
                 else:
-                    self._emit(ev.Private(target.strip(), message))
+                    self._emit(ev.Private(target.strip(), said))
             case "PING":
                 self._emit(ev.Ping())
             case "QUIT":
@@ -70,43 +81,17 @@ class PipeCodec(Codec):
                 shown = word.strip()[:40]
                 self._bad(ErrorCode.UNKNOWN_COMMAND, f"Unknown command '{shown}': {_USAGE}")
 
-    def share_key(self, notice: ev.Notice) -> Hashable | None:
-        if isinstance(notice, ev.Welcome | ev.PrivateMessage):
-            return None
-        if isinstance(notice, ev.ChatMessage) and self._is_own(notice):
-            return None
-        if isinstance(notice, ev.UserRenamed) and notice.old == self.username:
-            return None
-        return PipeCodec
+    # ------------------------------------------------------------------ the style
 
-    def _is_own(self, notice: ev.ChatMessage) -> bool:
-        return not notice.history and notice.username == self.username
+    def chat_line(self, notice: ev.ChatMessage) -> bytes:
+        where = "" if notice.room == ev.DEFAULT_ROOM else f"[{notice.room}] "
+        return _line("MSG", notice.username, where + notice.message)
 
-    def encode(self, notice: ev.Notice) -> bytes:
-        match notice:
-            case ev.ChatMessage():
-                return b"MSG_OK\n" if self._is_own(notice) else _stored(notice)
-            case ev.PrivateMessage():
-                if notice.username == self.username and notice.target != self.username:
-                    return b"PRIVATE_OK\n"
-                return _stored(notice)
-            case ev.TopicChanged():
-                return _stored(notice)
-            case ev.Welcome():
-                self.username = notice.username
-                return b"USER_OK\n"
-            case ev.UserList():
-                return _line("Users logged in: " + ", ".join(notice.users))
-            case ev.PongReply():
-                return b"PONG\n"
-            case ev.Error():
-                text = _NOT_JOINED if notice.code == ErrorCode.NOT_JOINED else notice.message
-                return _line("ERROR", text)
-            case ev.UserRenamed():
-                if notice.old == self.username:
-                    self.username = notice.new
-            case ev.HistoryPage() | ev.SearchResults():
-                return b"".join(_stored(m) for m in notice.messages)
-            case ev.KeepAlive():
-                return b""  # the seed has no ping of its own; TCP keep-alive finds dead peers
-        return _line("INFO", describe(notice))
+    def private_in(self, notice: ev.PrivateMessage) -> bytes:
+        return _line("PRIVATE", notice.username, notice.message)
+
+    def private_out(self, notice: ev.PrivateMessage) -> bytes:
+        return b"PRIVATE_OK\n"
+
+    def system_line(self, notice: ev.Notice, text: str) -> bytes:
+        return _line("INFO", text)

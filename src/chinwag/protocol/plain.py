@@ -17,10 +17,9 @@ first line, which is then the user's first message.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.common import EchoFreeCodec, describe, flat
+from chinwag.protocol.common import SeedCodec, describe, flat
 from chinwag.protocol.events import ErrorCode
 
 EOL = b"\r\n"
@@ -49,23 +48,43 @@ def _server(*texts: str) -> bytes:
     return _lines(*(f"*** {t}" for t in texts))
 
 
-def _stored(notice: ev.StoredNotice) -> bytes:
-    if isinstance(notice, ev.ChatMessage):
-        where = "" if notice.room == ev.DEFAULT_ROOM else f"[{notice.room}] "
-        return _lines(f"{where}{notice.username}: {notice.message}")
-    if isinstance(notice, ev.PrivateMessage):
-        return _lines(f"[private] {notice.username}: {notice.message}")
+def _welcome(notice: ev.Welcome, viewer: str | None) -> bytes:
+    others = [u for u in notice.users if u != notice.username]
+    online = ", ".join(others) if others else "nobody else yet"
+    return _server(
+        f"{notice.message} (/nick NAME picks another name)",
+        f"Online: {online}. Type /help for the commands.",
+    )
+
+
+def _renamed(notice: ev.UserRenamed, viewer: str | None) -> bytes:
+    if notice.new == viewer:
+        return _server(f"You are now known as {notice.new}")
     return _server(describe(notice))
 
 
-class PlainCodec(EchoFreeCodec):
+def _pong(notice: ev.PongReply, viewer: str | None) -> bytes:
+    return _server(*HELP) if notice.token == _HELP_TOKEN else _server("Pong")
+
+
+def _error(notice: ev.Error, viewer: str | None) -> bytes:
+    return _server(f"Error: {notice.message}")
+
+
+class PlainCodec(SeedCodec):
     """Seed 001's bare text lines, with a handful of slash commands."""
 
     dialect = "plain"
+    specials = {
+        ev.Welcome: _welcome,
+        ev.UserRenamed: _renamed,
+        ev.PongReply: _pong,
+        ev.Error: _error,
+    }
     __slots__ = ("_greets", "_joined")
 
-    def __init__(self, *, greet: bool = True, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, greet: bool = True) -> None:
+        super().__init__()
         self._greets = greet  # False when detected: nothing goes out before the first line
         self._joined = False  # a Join has been emitted
 
@@ -82,10 +101,10 @@ class PlainCodec(EchoFreeCodec):
 
     # ------------------------------------------------------------------ decoding
 
-    def _receive_line(self, line: bytes) -> None:
+    def receive_message(self, message: bytes) -> None:
         self._join()
         try:
-            text = line.decode("utf-8")
+            text = message.decode("utf-8")
         except UnicodeDecodeError:
             self._bad(ErrorCode.BAD_UTF8, "Line is not valid UTF-8")
             return
@@ -128,38 +147,17 @@ class PlainCodec(EchoFreeCodec):
             return
         self._emit(ev.Private(match.group(1), message))
 
-    # ------------------------------------------------------------------ encoding
+    # ------------------------------------------------------------------ the style
 
-    def encode(self, notice: ev.Notice) -> bytes:
-        match notice:
-            case ev.ChatMessage():
-                return b"" if self._is_own_echo(notice) else _stored(notice)
-            case ev.PrivateMessage():
-                if notice.username == self.username and notice.target != self.username:
-                    return _lines(f"[private to {notice.target}] {notice.message}")
-                return _stored(notice)
-            case ev.TopicChanged():
-                return _stored(notice)
-            case ev.Welcome():
-                self.username = notice.username
-                others = [u for u in notice.users if u != notice.username]
-                online = ", ".join(others) if others else "nobody else yet"
-                return _server(
-                    f"{notice.message} (/nick NAME picks another name)",
-                    f"Online: {online}. Type /help for the commands.",
-                )
-            case ev.UserRenamed():
-                if notice.old == self.username:
-                    self.username = notice.new
-                    return _server(f"You are now known as {notice.new}")
-            case ev.PongReply():
-                return _server(*HELP) if notice.token == _HELP_TOKEN else _server("Pong")
-            case ev.Error():
-                return _server(f"Error: {notice.message}")
-            case ev.Goodbye():
-                return _server(notice.message)
-            case ev.HistoryPage() | ev.SearchResults():
-                return b"".join(_stored(m) for m in notice.messages)
-            case ev.KeepAlive():
-                return b""  # netcat cannot answer; TCP keep-alive finds dead peers
-        return _server(describe(notice))
+    def chat_line(self, notice: ev.ChatMessage) -> bytes:
+        where = "" if notice.room == ev.DEFAULT_ROOM else f"[{notice.room}] "
+        return _lines(f"{where}{notice.username}: {notice.message}")
+
+    def private_in(self, notice: ev.PrivateMessage) -> bytes:
+        return _lines(f"[private] {notice.username}: {notice.message}")
+
+    def private_out(self, notice: ev.PrivateMessage) -> bytes:
+        return _lines(f"[private to {notice.target}] {notice.message}")
+
+    def system_line(self, notice: ev.Notice, text: str) -> bytes:
+        return _server(text)

@@ -15,13 +15,7 @@ from typing import Any
 import orjson
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.common import (
-    NAME_ERRORS,
-    EchoFreeCodec,
-    describe,
-    load_object,
-    text_field,
-)
+from chinwag.protocol.common import NamingCodec, describe, load_object, text_field
 from chinwag.protocol.events import ErrorCode
 
 _NOT_JOINED = "Send your username as a line of its own first"
@@ -41,48 +35,58 @@ def _system(message: str, timestamp: float | None = None, **extra: Any) -> bytes
     return _dump({"type": "system", "message": message, "timestamp": stamp, **extra})
 
 
-def _stored(notice: ev.StoredNotice) -> bytes:
-    if isinstance(notice, ev.ChatMessage):
-        obj: dict[str, Any] = {
-            "type": "message",
+def _private(notice: ev.PrivateMessage, **target: str) -> bytes:
+    return _dump(
+        {
+            "type": "private",
             "sender": notice.username,
+            **target,
             "message": notice.message,
             "timestamp": clock(notice.timestamp),
         }
-        if notice.room != ev.DEFAULT_ROOM:
-            obj["room"] = notice.room
-        return _dump(obj)
-    if isinstance(notice, ev.PrivateMessage):
-        return _dump(
-            {
-                "type": "private",
-                "sender": notice.username,
-                "message": notice.message,
-                "timestamp": clock(notice.timestamp),
-            }
-        )
-    return _system(describe(notice), notice.timestamp)
+    )
 
 
-class TypedCodec(EchoFreeCodec):
+def _welcome(notice: ev.Welcome, viewer: str | None) -> bytes:
+    return _system(notice.message, notice.timestamp, users=list(notice.users))
+
+
+def _user_list(notice: ev.UserList, viewer: str | None) -> bytes:
+    return _dump(
+        {
+            "type": "list_users",
+            "users": list(notice.users),
+            "message": describe(notice),
+            "timestamp": clock(time.time()),
+        }
+    )
+
+
+def _error(notice: ev.Error, viewer: str | None) -> bytes:
+    text = _NOT_JOINED if notice.code == ErrorCode.NOT_JOINED else notice.message
+    return _system(text, error=str(notice.code))
+
+
+# Notices that carry the moment they happened; the others are stamped when rendered.
+_STAMPED = (ev.TopicChanged, ev.UserJoined, ev.UserLeft, ev.UserRenamed)
+
+
+class TypedCodec(NamingCodec):
     """Seed 000's typed JSON objects, after a bare username line."""
 
     dialect = "typed"
-    __slots__ = ("_naming",)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._naming = True  # the next line names the client
+    specials = {ev.Welcome: _welcome, ev.UserList: _user_list, ev.Error: _error}
+    __slots__ = ()
 
     # ------------------------------------------------------------------ decoding
 
-    def _receive_line(self, line: bytes) -> None:
-        if not line.strip():
+    def receive_message(self, message: bytes) -> None:
+        if not message.strip():
             return
-        if self._naming:
-            self._receive_name(line)
+        if self.naming:
+            self._receive_name(message)
             return
-        obj = load_object(line)
+        obj = load_object(message)
         if isinstance(obj, ev.BadInput):
             self._emit(obj)
             return
@@ -90,8 +94,8 @@ class TypedCodec(EchoFreeCodec):
         if kind is None:
             self._bad(ErrorCode.MISSING_FIELD, "Missing field 'type'")
         elif kind == "message":
-            message = text_field(obj, "message")
-            self._emit(message if isinstance(message, ev.BadInput) else ev.Chat(message))
+            text = text_field(obj, "message")
+            self._emit(text if isinstance(text, ev.BadInput) else ev.Chat(text))
         elif kind == "private":
             target, text = text_field(obj, "target"), text_field(obj, "message")
             if isinstance(target, ev.BadInput):
@@ -125,55 +129,26 @@ class TypedCodec(EchoFreeCodec):
                 self._bad(ErrorCode.NOT_JOINED, _NOT_JOINED)
                 return
             text = name
-        self._naming = False
-        self._emit(ev.Join(text))
+        self._join(text)
 
-    # ------------------------------------------------------------------ encoding
+    # ------------------------------------------------------------------ the style
 
-    def encode(self, notice: ev.Notice) -> bytes:
-        match notice:
-            case ev.ChatMessage():
-                return b"" if self._is_own_echo(notice) else _stored(notice)
-            case ev.PrivateMessage():
-                if notice.username == self.username and notice.target != self.username:
-                    return _dump(  # the sender's confirmation names the target
-                        {
-                            "type": "private",
-                            "sender": notice.username,
-                            "target": notice.target,
-                            "message": notice.message,
-                            "timestamp": clock(notice.timestamp),
-                        }
-                    )
-                return _stored(notice)
-            case ev.TopicChanged():
-                return _stored(notice)
-            case ev.Welcome():
-                self.username = notice.username
-                self._naming = False
-                return _system(notice.message, notice.timestamp, users=list(notice.users))
-            case ev.UserList():
-                return _dump(
-                    {
-                        "type": "list_users",
-                        "users": list(notice.users),
-                        "message": describe(notice),
-                        "timestamp": clock(time.time()),
-                    }
-                )
-            case ev.Error():
-                if notice.code in NAME_ERRORS and self.username is None:
-                    self._naming = True
-                text = _NOT_JOINED if notice.code == ErrorCode.NOT_JOINED else notice.message
-                return _system(text, error=str(notice.code))
-            case ev.UserRenamed():
-                if notice.old == self.username:
-                    self.username = notice.new
-                return _system(describe(notice), notice.timestamp)
-            case ev.UserJoined() | ev.UserLeft():
-                return _system(describe(notice), notice.timestamp)
-            case ev.HistoryPage() | ev.SearchResults():
-                return b"".join(_stored(m) for m in notice.messages)
-            case ev.KeepAlive():
-                return b""  # the seed has no ping; TCP keep-alive finds dead peers
-        return _system(describe(notice))
+    def chat_line(self, notice: ev.ChatMessage) -> bytes:
+        obj: dict[str, Any] = {
+            "type": "message",
+            "sender": notice.username,
+            "message": notice.message,
+            "timestamp": clock(notice.timestamp),
+        }
+        if notice.room != ev.DEFAULT_ROOM:
+            obj["room"] = notice.room
+        return _dump(obj)
+
+    def private_in(self, notice: ev.PrivateMessage) -> bytes:
+        return _private(notice)
+
+    def private_out(self, notice: ev.PrivateMessage) -> bytes:
+        return _private(notice, target=notice.target)  # the confirmation names the target
+
+    def system_line(self, notice: ev.Notice, text: str) -> bytes:
+        return _system(text, notice.timestamp if isinstance(notice, _STAMPED) else None)

@@ -1,37 +1,94 @@
-"""One client connection: an asyncio.Protocol on the hot path.
+"""One client connection over a byte stream: an asyncio.Protocol on the hot path.
 
-It owns the bytes: the codec, the bounded outgoing buffer and the transport. It hands
-commands to the engine through the server and never decides chat rules itself.
+It owns the bytes: the framing (bytes -> messages), the codec (messages <-> events), the
+bounded outgoing buffer and the transport. It implements `Outlet` for the fan-out, and hands
+commands to the server through the narrow `Host` interface; it never decides chat rules.
+
+Its life is one `State`, changed only by `_move`, which checks `TRANSITIONS`:
+
+    OPEN  --store-reading command-->  BUSY  --answer written-->  OPEN
+    OPEN | BUSY  --close() / abort() / EOF-->  CLOSING  --transport gone-->  CLOSED
+
+While BUSY, reading is paused, later commands wait in `backlog` and output is held in
+`corked`, so a client sees its answers in the order it asked (docs/DEVELOPING.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Coroutine
+from enum import Enum
+from typing import Any, Protocol, cast
 
+from chinwag.bus.base import Envelope
 from chinwag.engine.session import Session
-from chinwag.protocol.codec import Codec
+from chinwag.protocol.codec import Codec, feed_lines, finish_lines
 from chinwag.protocol.detect import DetectingCodec
 from chinwag.protocol.events import Command, Pong
-
-if TYPE_CHECKING:
-    from chinwag.server.app import ChatServer
+from chinwag.protocol.framing import LineFraming
 
 log = logging.getLogger("chinwag.server")
+
+
+class State(Enum):
+    OPEN = "open"  # reading; commands run as they come
+    BUSY = "busy"  # a store-reading command runs: reading paused, output held
+    CLOSING = "closing"  # no more input; what is queued is written, then the socket closes
+    CLOSED = "closed"  # the transport is gone
+
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.OPEN: frozenset({State.BUSY, State.CLOSING, State.CLOSED}),
+    State.BUSY: frozenset({State.OPEN, State.CLOSING, State.CLOSED}),
+    State.CLOSING: frozenset({State.CLOSED}),
+    State.CLOSED: frozenset(),
+}
+
+
+class Host(Protocol):
+    """What a connection may ask of the server, and nothing more."""
+
+    loop: asyncio.AbstractEventLoop
+    max_buffer: int
+    presence_logs: dict[str, Any]  # non-empty while big rooms' presence waits for its tick
+
+    def attach(self, conn: Connection) -> Session | None:
+        """A new connection: its session, or None when the server refuses it."""
+
+    def detach(self, conn: Connection, reason: str) -> None: ...
+
+    def reads_store(self, command: Command) -> bool: ...
+
+    def run(self, session: Session, command: Command) -> None:
+        """Handle a synchronous command and publish what it says."""
+
+    def run_async(self, session: Session, command: Command) -> Awaitable[list[Envelope]]: ...
+
+    def publish(self, envelopes: list[Envelope]) -> None: ...
+
+    def settle(self) -> None:
+        """Queue what the fan-out batches now (before queuing anything outside it)."""
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
+
+    def owe(self, conn: Connection) -> None:
+        """The connection has bytes to write at the next flush."""
+
+    def owed_presence(self, session: Session | None) -> bytes: ...
 
 
 class Connection(asyncio.Protocol):
     __slots__ = (
         "answers_pings",
         "backlog",
-        "busy",
         "close_reason",
         "closed",
         "codec",
         "corked",
-        "detecting",
         "dirty",
+        "framing",
+        "host",
         "last_seen",
         "needs",
         "opened",
@@ -39,15 +96,17 @@ class Connection(asyncio.Protocol):
         "out_size",
         "peer",
         "pinged",
-        "server",
         "session",
+        "state",
         "transport",
     )
 
-    def __init__(self, server: ChatServer, codec: Codec) -> None:
-        self.server = server
+    def __init__(self, host: Host, codec: Codec, framing: LineFraming) -> None:
+        self.host = host
         self.codec = codec
-        self.detecting = isinstance(codec, DetectingCodec)
+        self.framing = framing
+        self.state = State.OPEN
+        self.closed = False  # state is CLOSED: read on every delivery, so kept as a slot
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         self.peer = "?"
@@ -56,15 +115,20 @@ class Connection(asyncio.Protocol):
         self.out: list[bytes] | None = None
         self.out_size = 0
         self.needs = 0  # highest message id the queued bytes depend on
-        self.dirty = False  # in the server's list of connections to write at the next flush
-        self.corked: list[tuple[bytes, int]] | None = None  # output held during an async command
-        self.busy = False  # an async command is running; later commands wait in backlog
-        self.backlog: list[Command] | None = None  # commands waiting for an async one
-        self.closed = False
+        self.dirty = False  # in the outbox's list of connections to write at the next flush
+        self.corked: list[tuple[bytes, int]] | None = None  # output held while BUSY
+        self.backlog: list[Command] | None = None  # commands waiting for the BUSY one
         self.close_reason: str | None = None
-        self.answers_pings = False
-        self.pinged = False
-        self.opened = self.last_seen = server.loop.time()
+        self.answers_pings = False  # keep-alive: it has answered a ping once
+        self.pinged = False  # keep-alive: pinged since it last spoke
+        self.opened = self.last_seen = host.loop.time()
+
+    def _move(self, state: State) -> None:
+        """The only place the state changes."""
+        if state not in TRANSITIONS[self.state]:
+            raise AssertionError(f"{self.peer}: {self.state.value} -> {state.value}")
+        self.state = state
+        self.closed = state is State.CLOSED
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -73,10 +137,10 @@ class Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.session = self.server.engine.open_session(
-            peer=self.peer, dialect=self.codec.dialect, outlet=self
-        )
-        self.server.connection_made(self)
+        self.session = self.host.attach(self)
+        if self.session is None:
+            self.abort("server shutting down")
+            return
         greeting = self.codec.greeting()
         if greeting:
             self.queue(greeting, 0)
@@ -84,39 +148,36 @@ class Connection(asyncio.Protocol):
         self._run(self.codec.events_received())
 
     def data_received(self, data: bytes) -> None:
-        self.last_seen = self.server.loop.time()
+        self.last_seen = self.host.loop.time()
         self.pinged = False
         codec = self.codec
-        codec.receive_data(data)
-        commands = codec.events_received()
-        if self.detecting:
-            self._settle_dialect()
+        commands = feed_lines(codec, self.framing, data)
+        if type(codec) is DetectingCodec:
+            self._settle_dialect(codec)
         self._run(commands)
 
-    def _settle_dialect(self) -> None:
+    def _settle_dialect(self, codec: DetectingCodec) -> None:
         """Once detected, talk to the chosen codec directly: one codec per connection."""
-        codec = self.codec
-        assert isinstance(codec, DetectingCodec)
         inner = codec.inner
         if inner is None:
             return
         self.codec = inner
-        self.detecting = False
         if self.session is not None:
             self.session.dialect = inner.dialect
         log.debug("%s speaks %s", self.peer, inner.dialect)
 
     def eof_received(self) -> bool:
-        self.codec.receive_eof()
-        self._run(self.codec.events_received())
-        if not self.closed:
-            self.close("client closed the connection")
+        commands = finish_lines(self.codec, self.framing)
+        if type(self.codec) is DetectingCodec:
+            self._settle_dialect(self.codec)
+        self._run(commands)
+        self.close("client closed the connection")
         return True  # keep our side open until the goodbye and the backlog are written
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+        self._move(State.CLOSED)
         reason = self.close_reason or (f"connection lost: {exc}" if exc else "disconnected")
-        self.server.connection_lost(self, reason)
+        self.host.detach(self, reason)
 
     def pause_writing(self) -> None:  # the kernel buffer is full; ours keeps the bound
         pass
@@ -127,23 +188,23 @@ class Connection(asyncio.Protocol):
     # ------------------------------------------------------------------ commands
 
     def _run(self, commands: list[Command]) -> None:
-        if self.busy or self.backlog:
-            self._hold(commands)
-            return
-        server = self.server
-        engine = server.engine
+        if self.state is not State.OPEN:
+            if self.state is State.BUSY:
+                self._hold(commands)
+            return  # closing: nothing more is read
+        host = self.host
         session = self.session
         assert session is not None
         for index, command in enumerate(commands):
-            if self.closed or self.close_reason is not None:
+            if self.state is not State.OPEN:
                 return
             if type(command) is Pong:
                 self.answers_pings = True
-            if engine.is_async(command):
+            if host.reads_store(command):
                 self._hold(commands[index + 1 :])
                 self._start_async(command)
                 return
-            server.handle(session, command)
+            host.run(session, command)
 
     def _hold(self, commands: list[Command]) -> None:
         if not commands:
@@ -154,41 +215,45 @@ class Connection(asyncio.Protocol):
 
     def _start_async(self, command: Command) -> None:
         """Run a store-reading command; hold this client's input and output meanwhile."""
-        self.busy = True
+        self._move(State.BUSY)
         self.corked = []
         assert self.transport is not None
         self.transport.pause_reading()
-        self.server.spawn(self._finish_async(command))
+        self.host.spawn(self._finish_async(command))
 
     async def _finish_async(self, command: Command) -> None:
         assert self.session is not None
+        host = self.host
         try:
-            deliveries = await self.server.handle_async(self.session, command)
+            envelopes = await host.run_async(self.session, command)
         except Exception:
             log.exception("%s: %s failed", self.peer, type(command).__name__)
-            deliveries = []
+            envelopes = []
+        host.settle()  # what the fan-out batched meanwhile joins what was held, in order
         held, self.corked = self.corked or [], None
-        self.server.dispatch(deliveries)  # the reply goes out before what was held
+        host.publish(envelopes)  # the answer goes out before what was held
         for data, needs in held:
             self.queue(data, needs)
-        self.busy = False
-        if self.closed or self.close_reason is not None:
+        if self.state is not State.BUSY:  # closed meanwhile: write what is owed, then close
+            if self.state is State.CLOSING and not self.dirty:
+                self.flush()
             return
+        self._move(State.OPEN)
         assert self.transport is not None
         self.transport.resume_reading()
         backlog, self.backlog = self.backlog, None
         if backlog:
             self._run(backlog)
 
-    # ------------------------------------------------------------------ output
+    # ------------------------------------------------------------------ output (Outlet)
 
     def queue(self, data: bytes, needs: int) -> None:
         """Owe these bytes to the client; they leave once `needs` is durable."""
         if self.closed:
             return
-        server = self.server
-        if server.presence_logs:  # presence batched for a big room goes out first, in order
-            data = server.owed_presence(self.session) + data
+        host = self.host
+        if host.presence_logs:  # presence batched for a big room goes out first, in order
+            data = host.owed_presence(self.session) + data
         if self.corked is not None:
             self.corked.append((data, needs))
             return
@@ -202,32 +267,34 @@ class Connection(asyncio.Protocol):
             self.needs = needs
         if not self.dirty:
             self.dirty = True
-            server.mark_dirty(self)
-        if self.out_size > server.config.max_buffer:
+            host.owe(self)
+        if self.out_size > host.max_buffer:
             self.abort("send buffer overflow: client is not reading")
 
     def flush(self) -> None:
-        """Write what is queued in one call (called by the server after a commit)."""
+        """Write what is queued in one call (the outbox calls it after a commit)."""
         self.dirty = False
         self.needs = 0
-        if self.closed or self.transport is None:
+        transport = self.transport
+        if self.closed or transport is None:
             return
         out = self.out
         if out:
             data = out[0] if len(out) == 1 else b"".join(out)
             self.out = None
             self.out_size = 0
-            self.transport.write(data)
-            if self.transport.get_write_buffer_size() > self.server.config.max_buffer:
+            transport.write(data)
+            if transport.get_write_buffer_size() > self.host.max_buffer:
                 self.abort("send buffer overflow: client is not reading")
                 return
-        if self.close_reason is not None:
-            self.transport.close()
+        if self.state is State.CLOSING and self.corked is None:
+            transport.close()
 
     def close(self, reason: str) -> None:
-        """Close after what is queued has been written."""
-        if self.closed or self.close_reason is not None:
+        """Stop reading; close once what is queued has been written."""
+        if self.state is State.CLOSING or self.state is State.CLOSED:
             return
+        self._move(State.CLOSING)
         self.close_reason = reason
         if self.transport is not None:
             self.transport.pause_reading()
@@ -239,16 +306,19 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         log.warning("%s: dropping %s: %s", self.peer, self.name, reason)
+        if self.state is not State.CLOSING:
+            self._move(State.CLOSING)
         self.close_reason = reason
         self.out = None
         self.out_size = 0
+        self.corked = None
         if self.transport is not None:
             self.transport.abort()
 
     @property
     def name(self) -> str:
-        username = self.session.username if self.session else None
-        return username or "(not joined)"
+        name = self.session.name if self.session is not None else None
+        return name or "(not joined)"
 
     def info(self) -> dict[str, Any]:
         return {"peer": self.peer, "name": self.name, "dialect": self.codec.dialect}

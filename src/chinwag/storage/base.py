@@ -1,13 +1,15 @@
 """The `Store` interface: what the engine needs to remember.
 
-Writes are buffered and synchronous (`append`, `save_room`, `save_membership`): the engine
-calls them from its handlers without awaiting. `commit()` makes everything buffered
-durable; the server commits before it lets any byte that depends on a write leave the
-process (see docs/DEVELOPING.md, "Durability"). Reads are coroutines so that a networked
-backend can serve them without blocking the loop.
+The store hands out message ids (`next_id`): one sequence that increases strictly and is
+never reused, also across restarts. Writes are buffered and synchronous (`append`,
+`save_room`, `save_membership`): the engine calls them from its handlers without awaiting.
+`commit()` makes everything buffered durable; the server commits before it lets any byte
+that depends on a write leave the process (see docs/DEVELOPING.md, "Durability"). Reads are
+coroutines so that a networked backend can serve them without blocking the loop.
 
-Every stored item is a notice with an `id` from one monotonic sequence that the store
-never reuses, also across restarts.
+What is kept per user is kept per *account* (a proven identity), never per name: a private
+message records the accounts of its two parties (None for a guest), saved rooms belong to an
+account, and `missed` replays private messages only to an account that was a party.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class StoreState:
 
     last_id: int = 0
     rooms: list[RoomRecord] = field(default_factory=list)
-    # user key (casefolded name) -> room keys the user belongs to
+    # account key -> room keys the account keeps
     memberships: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -48,19 +50,35 @@ class Store(ABC):
     async def close(self) -> None:
         """Commit what is buffered and release resources."""
 
+    # ---- ids
+
+    @abstractmethod
+    def next_id(self) -> int:
+        """A new message id, above every id handed out before (also before a restart)."""
+
+    @property
+    @abstractmethod
+    def last_id(self) -> int:
+        """The highest id handed out so far (0: none)."""
+
     # ---- buffered writes (synchronous; durable after the next commit)
 
     @abstractmethod
-    def append(self, notice: StoredNotice) -> None:
-        """Buffer a message; its id must be greater than every id appended before."""
+    def append(
+        self, notice: StoredNotice, *, parties: tuple[str | None, str | None] = (None, None)
+    ) -> None:
+        """Buffer a message whose id came from next_id(), in the order ids were handed out.
+
+        `parties` are the accounts of a private message's sender and target (None: a guest).
+        """
 
     @abstractmethod
     def save_room(self, room: RoomRecord) -> None:
         """Buffer the creation of a room or a change of its topic."""
 
     @abstractmethod
-    def save_membership(self, user_key: str, room_key: str, member: bool) -> None:
-        """Buffer a user joining (member=True) or leaving a room for good."""
+    def save_membership(self, account: str, room_key: str, member: bool) -> None:
+        """Buffer an account keeping (member=True) or no longer keeping a room."""
 
     @property
     @abstractmethod
@@ -109,10 +127,16 @@ class Store(ABC):
 
     @abstractmethod
     async def missed(
-        self, user_key: str, room_keys: Sequence[str], since: int, upto: int, limit: int
+        self,
+        account: str | None,
+        room_keys: Sequence[str],
+        since: int,
+        upto: int,
+        limit: int,
     ) -> list[StoredNotice]:
-        """Messages with since < id <= upto in those rooms, plus private messages to or
-        from the user, oldest first, at most `limit`."""
+        """Messages with since < id <= upto in those rooms, plus private messages of which
+        the account was a party (none for a guest: account None), oldest first, at most
+        `limit`."""
 
     @abstractmethod
     async def search(self, room_key: str, query: str, limit: int) -> list[StoredNotice]:

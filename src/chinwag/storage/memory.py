@@ -50,9 +50,11 @@ class MemoryStore(Store):
         self._ids: list[int] = []
         self._rooms: dict[str, RoomRecord] = {}
         self._memberships: dict[str, set[str]] = {}
+        self._parties: dict[int, tuple[str | None, str | None]] = {}  # private id -> accounts
         self._pending = 0
         self._committed_id = 0
-        self._last_id = 0
+        self._appended_id = 0
+        self._last_id = 0  # the last id handed out
 
     async def open(self) -> StoreState:
         return StoreState(
@@ -64,10 +66,22 @@ class MemoryStore(Store):
     async def close(self) -> None:
         await self.commit()
 
-    def append(self, notice: StoredNotice) -> None:
-        if notice.id <= self._last_id:
-            raise StoreError(f"message id {notice.id} is not above {self._last_id}")
-        self._last_id = notice.id
+    def next_id(self) -> int:
+        self._last_id += 1
+        return self._last_id
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+    def append(
+        self, notice: StoredNotice, *, parties: tuple[str | None, str | None] = (None, None)
+    ) -> None:
+        if not self._appended_id < notice.id <= self._last_id:
+            raise StoreError(f"message id {notice.id} was not handed out next by this store")
+        self._appended_id = notice.id
+        if isinstance(notice, PrivateMessage) and parties != (None, None):
+            self._parties[notice.id] = parties
         self._messages.append(notice)
         self._ids.append(notice.id)
         self._pending += 1
@@ -76,8 +90,8 @@ class MemoryStore(Store):
         self._rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
         self._pending += 1
 
-    def save_membership(self, user_key: str, room_key: str, member: bool) -> None:
-        rooms = self._memberships.setdefault(user_key, set())
+    def save_membership(self, account: str, room_key: str, member: bool) -> None:
+        rooms = self._memberships.setdefault(account, set())
         if member:
             rooms.add(room_key)
         else:
@@ -97,7 +111,7 @@ class MemoryStore(Store):
 
     def commit_now(self) -> bool:
         self._pending = 0
-        self._committed_id = self._last_id
+        self._committed_id = self._appended_id
         return True
 
     def _committed(self) -> list[StoredNotice]:
@@ -127,7 +141,12 @@ class MemoryStore(Store):
         return rows[-limit:] if limit else []
 
     async def missed(
-        self, user_key: str, room_keys: Sequence[str], since: int, upto: int, limit: int
+        self,
+        account: str | None,
+        room_keys: Sequence[str],
+        since: int,
+        upto: int,
+        limit: int,
     ) -> list[StoredNotice]:
         rooms = set(room_keys)
         out: list[StoredNotice] = []
@@ -135,7 +154,7 @@ class MemoryStore(Store):
             if not since < m.id <= upto:
                 continue
             if isinstance(m, PrivateMessage):
-                if user_key in (m.username.casefold(), m.target.casefold()):
+                if account is not None and account in self._parties.get(m.id, ()):
                     out.append(m)
             elif room_of(m) in rooms:
                 out.append(m)

@@ -17,21 +17,22 @@ from typing import Any
 from chinwag.errors import StoreError
 from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
 from chinwag.storage.base import MAX_PAGE, RoomRecord, Store, StoreState
+from chinwag.storage.lock import DataLock
 from chinwag.storage.sqlite_schema import MIGRATIONS
 
 _COLUMNS = "id, kind, room, username, target, body, ts"
 Row = tuple[Any, ...]
 
 
-def _to_row(n: StoredNotice) -> Row:
+def _to_row(n: StoredNotice, parties: tuple[str | None, str | None]) -> Row:
     if isinstance(n, ChatMessage):
         return (n.id, "chat", n.room.casefold(), n.room, n.username, n.username.casefold(),
-                None, None, n.message, n.timestamp)  # fmt: skip
+                None, None, n.message, n.timestamp, None, None)  # fmt: skip
     if isinstance(n, PrivateMessage):
         return (n.id, "private", None, None, n.username, n.username.casefold(),
-                n.target, n.target.casefold(), n.message, n.timestamp)  # fmt: skip
+                n.target, n.target.casefold(), n.message, n.timestamp, *parties)  # fmt: skip
     return (n.id, "topic", n.room.casefold(), n.room, n.username, n.username.casefold(),
-            None, None, n.topic, n.timestamp)  # fmt: skip
+            None, None, n.topic, n.timestamp, None, None)  # fmt: skip
 
 
 def _from_row(row: Row) -> StoredNotice:
@@ -56,8 +57,10 @@ class SQLiteStore(Store):
         self._messages: list[Row] = []
         self._rooms: dict[str, RoomRecord] = {}
         self._memberships: dict[tuple[str, str], bool] = {}
-        self._last_id = 0
+        self._last_id = 0  # the last id handed out (next_id)
+        self._appended_id = 0
         self._committed_id = 0
+        self._lock: DataLock | None = None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -72,8 +75,14 @@ class SQLiteStore(Store):
             raise StoreError(f"{self.path} is already open")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        lock = DataLock(self.path.with_name(self.path.name + ".lock"))
+        lock.acquire()
+        try:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
+            lock.release()
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         # A refused or failed open must not keep the file (and a write lock on it) open.
         try:
@@ -86,10 +95,12 @@ class SQLiteStore(Store):
         except BaseException as exc:
             self._db = None
             db.close()
+            lock.release()
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(f"cannot open {self.path}: {exc}") from exc
             raise
-        self._last_id = self._committed_id = state.last_id
+        self._lock = lock
+        self._last_id = self._appended_id = self._committed_id = state.last_id
         self._messages, self._rooms, self._memberships = [], {}, {}
         return state
 
@@ -132,20 +143,33 @@ class SQLiteStore(Store):
         finally:
             self._db.close()
             self._db = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     # ------------------------------------------------------------------ writes
 
-    def append(self, notice: StoredNotice) -> None:
-        if notice.id <= self._last_id:
-            raise StoreError(f"message id {notice.id} is not above {self._last_id}")
-        self._last_id = notice.id
-        self._messages.append(_to_row(notice))
+    def next_id(self) -> int:
+        self._last_id += 1
+        return self._last_id
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+    def append(
+        self, notice: StoredNotice, *, parties: tuple[str | None, str | None] = (None, None)
+    ) -> None:
+        if not self._appended_id < notice.id <= self._last_id:
+            raise StoreError(f"message id {notice.id} was not handed out next by this store")
+        self._appended_id = notice.id
+        self._messages.append(_to_row(notice, parties))
 
     def save_room(self, room: RoomRecord) -> None:
         self._rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
 
-    def save_membership(self, user_key: str, room_key: str, member: bool) -> None:
-        self._memberships[(user_key, room_key)] = member
+    def save_membership(self, account: str, room_key: str, member: bool) -> None:
+        self._memberships[(account, room_key)] = member
 
     @property
     def pending(self) -> int:
@@ -168,8 +192,9 @@ class SQLiteStore(Store):
             db.execute("BEGIN")
             if messages:
                 db.executemany(
-                    "INSERT INTO messages (id, kind, room_key, room, username, user_key,"
-                    " target, target_key, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO messages (id, kind, room_key, room, username, user_key, target,"
+                    " target_key, body, ts, sender_account, target_account)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     messages,
                 )
                 db.execute(
@@ -238,15 +263,20 @@ class SQLiteStore(Store):
         return rows
 
     async def missed(
-        self, user_key: str, room_keys: Sequence[str], since: int, upto: int, limit: int
+        self,
+        account: str | None,
+        room_keys: Sequence[str],
+        since: int,
+        upto: int,
+        limit: int,
     ) -> list[StoredNotice]:
         marks = ", ".join("?" for _ in room_keys) or "NULL"
+        # account NULL (a guest) matches no row: `x = NULL` is never true in SQL.
         return self._select(
             f"SELECT {_COLUMNS} FROM messages WHERE id > ? AND id <= ? AND"
-            f" (room_key IN ({marks}) OR"
-            "  (kind = 'private' AND (user_key = ? OR target_key = ?)))"
+            f" (room_key IN ({marks}) OR sender_account = ? OR target_account = ?)"
             " ORDER BY id LIMIT ?",
-            (since, min(upto, self._committed_id), *room_keys, user_key, user_key, limit),
+            (since, min(upto, self._committed_id), *room_keys, account, account, limit),
         )
 
     async def search(self, room_key: str, query: str, limit: int) -> list[StoredNotice]:

@@ -47,4 +47,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DROP TRIGGER messages_fts_insert;
     """,
+    # 3: what is kept per user is kept per account (a proven identity), never per claimed name.
+    # A private message records the accounts of its parties (NULL for a guest); missed() looks
+    # only there. Saved rooms were kept under names that nobody had proven: they are dropped,
+    # so that no later holder of a name (or a later account of that name) inherits them.
+    """
+    ALTER TABLE messages ADD COLUMN sender_account TEXT;
+    ALTER TABLE messages ADD COLUMN target_account TEXT;
+    DROP INDEX messages_by_sender;
+    DROP INDEX messages_by_target;
+    CREATE INDEX messages_by_sender_account ON messages (sender_account, id)
+        WHERE sender_account IS NOT NULL;
+    CREATE INDEX messages_by_target_account ON messages (target_account, id)
+        WHERE target_account IS NOT NULL;
+    DELETE FROM memberships;
+    """,
 )

@@ -1,0 +1,100 @@
+"""Audiences, envelopes and the `Bus` interface.
+
+    engine --(Envelope: audience + notice + id)--> Bus.publish
+    Bus --> every node subscribed to that audience --> its receiver (the node's fan-out)
+
+- `ToRoom` / `ToRooms` / `ToUser` reach every node that subscribed to the room or user;
+  a node subscribes while it has a member of the room, or a session of the user, on it.
+- `ToSession` is one connection: it never leaves the node that published it.
+- Per audience, envelopes reach each receiver in the order they were published.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chinwag.protocol.events import Notice
+
+if TYPE_CHECKING:
+    from chinwag.engine.session import Session
+
+
+@dataclass(frozen=True, slots=True)
+class ToRoom:
+    """Every member of a room."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToRooms:
+    """Every member of any of these rooms, once (a rename reaches all who share a room)."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToUser:
+    """Every session of a user (by identity key)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ToSession:
+    """One session, on the node that published it."""
+
+    session: Session
+
+
+Audience = ToRoom | ToRooms | ToUser | ToSession
+Subscription = ToRoom | ToUser
+
+
+@dataclass(slots=True)
+class Envelope:
+    """A notice for an audience.
+
+    `id` is the stored message the notice depends on: nobody receives it before that id is
+    durable (0: depends on nothing). `exclude` is a session of the audience that must not
+    receive it (a joiner is not told of its own join). `close` asks the fan-out to close
+    the recipients once the notice is written (a goodbye).
+    """
+
+    audience: Audience
+    notice: Notice
+    id: int = 0
+    exclude: Session | None = None
+    close: str | None = None
+
+
+Receiver = Callable[[Envelope], None]
+
+
+class Bus(ABC):
+    """One node's attachment to the bus."""
+
+    @abstractmethod
+    def attach(self, receiver: Receiver) -> None:
+        """Where this node's envelopes go (its fan-out). Set once, before publishing."""
+
+    @abstractmethod
+    def subscribe(self, audience: Subscription) -> None:
+        """Receive envelopes for this room or user from now on (idempotent)."""
+
+    @abstractmethod
+    def unsubscribe(self, audience: Subscription) -> None:
+        """Stop receiving them (idempotent)."""
+
+    @abstractmethod
+    def publish(self, envelope: Envelope) -> None:
+        """Send an envelope to every subscribed node, this one included. Never blocks."""
+
+    async def start(self) -> None:  # noqa: B027 (most backends need no connecting)
+        """Connect to the broker, if any."""
+
+    async def close(self) -> None:  # noqa: B027 (nor disconnecting)
+        """Disconnect; nothing is received afterwards."""

@@ -1,0 +1,51 @@
+"""The state every handler module of the engine shares, and the helpers they all use.
+
+`Engine` (engine.py) is this plus the handler mixins (joining, messages, rooms) and the
+command table. Handlers are synchronous unless they read the store; they take `now`
+from the caller (one reading of the clock per command) and return envelopes.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from chinwag.bus.base import Envelope, ToSession
+from chinwag.engine.limits import Limits, as_history, error_reply
+from chinwag.engine.memberships import Memberships
+from chinwag.engine.names import room_key
+from chinwag.engine.ratelimit import take_lazily
+from chinwag.engine.room import Room
+from chinwag.engine.session import Session
+from chinwag.protocol.events import ErrorCode
+from chinwag.storage.base import Store
+
+
+class EngineBase:
+    def __init__(self, store: Store, limits: Limits, name: str) -> None:
+        self.store = store
+        self.limits = limits
+        self.name = name
+        self.memberships = Memberships(store, recent_size=limits.history_on_join)
+        self._guest_numbers = itertools.count(1)  # `Client N` for those who give no name
+
+    def _take_message(self, session: Session, now: float) -> bool:
+        """A token for content (chat, private, topic): one bucket for all three."""
+        lim = self.limits
+        granted, session.messages = take_lazily(
+            session.messages, lim.message_rate, lim.message_burst, now
+        )
+        return granted
+
+    def _member_room(self, session: Session, name: str) -> Room | list[Envelope]:
+        """The room a command names, if the session is in it; else the error to answer."""
+        key = room_key(name.lstrip("#"))
+        if key not in session.rooms:
+            if key in self.memberships.rooms:
+                return error_reply(session, ErrorCode.NOT_IN_ROOM, f"You are not in room {name}")
+            return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {name}")
+        return self.memberships.rooms[key]
+
+    def _replay_recent(self, session: Session, room: Room) -> list[Envelope]:
+        # The ring may hold messages not yet committed: they leave once durable.
+        to = ToSession(session)
+        return [Envelope(to, as_history(m), m.id) for m in room.recent]

@@ -1,0 +1,160 @@
+"""Joining, rejoining and renaming: how a session gets its identity and its rooms.
+
+A mixin of `Engine`. A join without credentials makes a guest: it gets the name it asked
+for, if free, and nothing an earlier holder of that name kept (no saved rooms, no private
+messages on `since`). A reconnecting client names the rooms it wants back in `rooms`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chinwag.bus.base import Envelope, ToRooms, ToSession
+from chinwag.engine.base import EngineBase
+from chinwag.engine.identity import Identity, guest
+from chinwag.engine.limits import TOO_MANY_ROOMS, as_history, error_reply, reply
+from chinwag.engine.names import (
+    NAME_RULE,
+    ROOM_RULE,
+    normalize_room,
+    room_key,
+    user_key,
+    valid_username,
+)
+from chinwag.engine.room import Room
+from chinwag.engine.session import Session
+from chinwag.protocol import events as ev
+from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
+
+log = logging.getLogger("chinwag.engine")
+
+
+class JoinCommands(EngineBase):
+    def _claim(self, session: Session, requested: str | None) -> Identity | list[Envelope]:
+        """The guest identity a join asks for, or the error that refuses it."""
+        if session.identity is not None:
+            return error_reply(
+                session, ErrorCode.ALREADY_JOINED, f"Already joined as {session.identity.name}"
+            )
+        online = self.memberships.online
+        if requested is None:
+            while True:  # server-picked names have a space, so no user can claim one
+                requested = f"Client {next(self._guest_numbers)}"
+                if user_key(requested) not in online:
+                    break
+        elif not valid_username(requested):
+            return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
+        key = user_key(requested)
+        if key == requested:
+            key = requested  # one string, not two, when the name is already case-folded
+        if key in online:
+            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
+        return guest(requested, key)
+
+    def admit(
+        self, session: Session, identity: Identity, wanted: tuple[str, ...], now: float
+    ) -> tuple[list[Envelope], list[Envelope]]:
+        """Sign the session in and put it in its rooms: general, what its account keeps and
+        what it asked for. Returns (its welcome and room notices, the join notices for others).
+
+        The one door into the chat: a guest join, and (later) a login, come through here."""
+        memberships = self.memberships
+        memberships.sign_in(session, identity)
+        to = ToSession(session)
+        replies: list[Envelope] = []
+        keys = set(memberships.saved_rooms(identity))
+        for name in wanted:
+            room = self._wanted_room(session, name, replies)
+            if room is not None:
+                keys.add(room.key)
+        keys.discard(DEFAULT_ROOM)
+        limit = max(0, self.limits.max_rooms_per_user - 1)
+        ordered = [DEFAULT_ROOM, *sorted(keys)]
+        if len(ordered) > limit + 1:
+            ordered = ordered[: limit + 1]
+            replies.extend(error_reply(session, ErrorCode.INVALID_ROOM, TOO_MANY_ROOMS))
+        rooms = [room for room in map(memberships.rooms.get, ordered) if room is not None]
+        presence: list[Envelope] = []
+        for room in rooms:
+            memberships.enter(session, room)
+            presence.append(
+                Envelope(
+                    room.audience, ev.UserJoined(room.name, identity.name, now), exclude=session
+                )
+            )
+        general = memberships.rooms[DEFAULT_ROOM]
+        welcome = ev.Welcome(
+            username=identity.name,
+            message=f"Welcome to {self.name}, {identity.name}!",
+            users=general.usernames(),
+            rooms=tuple(room.name for room in rooms),
+            last_id=self.store.last_id,
+            timestamp=now,
+        )
+        answer = [Envelope(to, welcome), *replies]
+        for room in rooms[1:]:
+            answer.append(reply(session, ev.RoomJoined(room.name, room.topic, room.usernames())))
+        return answer, presence
+
+    def _wanted_room(self, session: Session, name: str, errors: list[Envelope]) -> Room | None:
+        """A room a joining client asked to be put back in (made if it does not exist)."""
+        normal = normalize_room(name)
+        if normal is None:
+            errors.extend(error_reply(session, ErrorCode.INVALID_ROOM, f"{ROOM_RULE}: {name[:40]}"))
+            return None
+        room = self.memberships.rooms.get(room_key(normal))
+        return room if room is not None else self.memberships.create(normal)
+
+    def _join(self, session: Session, command: ev.Join, now: float) -> list[Envelope]:
+        identity = self._claim(session, command.username)
+        if not isinstance(identity, Identity):
+            return identity
+        answer, presence = self.admit(session, identity, command.rooms, now)
+        for room in self.memberships.of(session):
+            answer.extend(self._replay_recent(session, room))
+        log.info("%s joined from %s (%s)", identity.name, session.peer, session.dialect)
+        return answer + presence
+
+    async def _join_since(self, session: Session, command: ev.Join, now: float) -> list[Envelope]:
+        """Rejoin after a disconnect: exactly the messages missed, once, in order.
+
+        The session becomes a member *before* the await, with `upto` = the last id at that
+        moment: live messages after it reach the session as usual (the server holds them
+        until this reply is out), and the store supplies (since, upto]. Private messages are
+        replayed only to an account: a guest proves nothing about who it was.
+        """
+        identity = self._claim(session, command.username)
+        if not isinstance(identity, Identity):
+            return identity
+        answer, presence = self.admit(session, identity, command.rooms, now)
+        store = self.store
+        upto = store.last_id
+        since = command.since or 0
+        if store.committed_id < upto:  # reads see committed data only: no gap
+            await store.commit()
+        missed = await store.missed(
+            identity.account, list(session.rooms), since, upto, self.limits.replay_limit
+        )
+        to = ToSession(session)
+        answer.extend(Envelope(to, as_history(m)) for m in missed)
+        log.info(
+            "%s rejoined from %s since %d (%d missed)",
+            identity.name,
+            session.peer,
+            since,
+            len(missed),
+        )
+        return answer + presence
+
+    def _rename(self, session: Session, command: ev.Rename, now: float) -> list[Envelope]:
+        if not valid_username(command.username):
+            return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
+        new_key = user_key(command.username)
+        holder = self.memberships.online.get(new_key)
+        if holder is not None and holder is not session:
+            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
+        old = session.identity
+        assert old is not None
+        self.memberships.rename(session, old.renamed(command.username, new_key))
+        log.info("%s is now known as %s", old.name, command.username)
+        return [Envelope(ToRooms(session.rooms), ev.UserRenamed(old.name, command.username, now))]

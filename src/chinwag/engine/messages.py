@@ -1,0 +1,90 @@
+"""Messages and the small commands: chat, private, user lists, ping, quit, bad input.
+
+A mixin of `Engine`. `chat` is the hot path: one id from the store, one buffered write,
+one envelope to the room (the server holds it until the write is durable).
+"""
+
+from __future__ import annotations
+
+from chinwag.bus.base import Envelope, ToSession, ToUser
+from chinwag.engine.base import EngineBase
+from chinwag.engine.limits import error_reply, reply
+from chinwag.engine.names import user_key
+from chinwag.engine.room import Room
+from chinwag.engine.session import Session
+from chinwag.protocol import events as ev
+from chinwag.protocol.events import ErrorCode
+
+
+class MessageCommands(EngineBase):
+    def _content_allowed(self, session: Session, text: str, now: float) -> list[Envelope] | None:
+        if not text.strip():
+            return error_reply(session, ErrorCode.EMPTY_MESSAGE, "Message is empty")
+        if not self._take_message(session, now):
+            return error_reply(
+                session, ErrorCode.RATE_LIMITED, "You are sending too fast; message not sent"
+            )
+        return None
+
+    def _chat(self, session: Session, command: ev.Chat, now: float) -> list[Envelope]:
+        room = self._member_room(session, command.room)
+        if not isinstance(room, Room):
+            return room
+        refused = self._content_allowed(session, command.message, now)
+        if refused is not None:
+            return refused
+        assert session.identity is not None
+        store = self.store
+        notice = ev.ChatMessage(
+            store.next_id(), room.name, session.identity.name, command.message, now
+        )
+        store.append(notice)
+        room.recent.append(notice)
+        return [Envelope(room.audience, notice, notice.id)]
+
+    def _private(self, session: Session, command: ev.Private, now: float) -> list[Envelope]:
+        target = self.memberships.online.get(user_key(command.target))
+        if target is None or target.identity is None:
+            return error_reply(
+                session, ErrorCode.UNKNOWN_USER, f"No user named {command.target} is online"
+            )
+        refused = self._content_allowed(session, command.message, now)
+        if refused is not None:
+            return refused
+        sender, receiver = session.identity, target.identity
+        assert sender is not None
+        store = self.store
+        notice = ev.PrivateMessage(
+            store.next_id(), sender.name, receiver.name, command.message, now
+        )
+        store.append(notice, parties=(sender.account, receiver.account))
+        if target is session:
+            return [Envelope(ToSession(session), notice, notice.id)]
+        return [
+            Envelope(ToUser(receiver.key), notice, notice.id),
+            Envelope(ToSession(session), notice, notice.id),
+        ]
+
+    def _list_users(self, session: Session, command: ev.ListUsers, now: float) -> list[Envelope]:
+        if command.room is None:
+            online = self.memberships.online.values()
+            names = tuple(sorted((s.identity.name for s in online if s.identity), key=str.casefold))
+            return [reply(session, ev.UserList(names))]
+        room = self.memberships.find(command.room)
+        if room is None:
+            return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
+        names = tuple(sorted(room.usernames(), key=str.casefold))
+        return [reply(session, ev.UserList(names, room.name))]
+
+    def _ping(self, session: Session, command: ev.Ping, now: float) -> list[Envelope]:
+        return [reply(session, ev.PongReply(now, command.token))]
+
+    def _pong(self, session: Session, command: ev.Pong, now: float) -> list[Envelope]:
+        return []
+
+    def _quit(self, session: Session, command: ev.Quit, now: float) -> list[Envelope]:
+        name = session.name or "there"
+        return [Envelope(ToSession(session), ev.Goodbye(f"Goodbye, {name}!"), close="quit")]
+
+    def _bad_input(self, session: Session, command: ev.BadInput, now: float) -> list[Envelope]:
+        return error_reply(session, command.code, command.message)

@@ -1,0 +1,325 @@
+"""The native wire schema, declared once: one `Shape` per JSON message type.
+
+A shape names the wire `type`, the event dataclass and its fields in wire order: the JSON
+key, the event attribute, what JSON values are accepted (`Kind`), whether it is required or
+its default, whether output leaves it out when it holds the default, and output-only fields
+computed from the event. protocol/wire.py turns these into the server's strict command
+decoders and notice encoders (native.py) and the client's command encoders and lenient
+notice decoders (native_client.py), so adding a command or notice is one entry here (and its
+event in events.py). docs/protocol.md is the contract these entries implement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+from chinwag.errors import RemoteProtocolError
+from chinwag.protocol import events as ev
+from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
+
+MAX_ID = 2**63 - 1  # ids, counts and limits fit a signed 64-bit integer (SQLite's)
+MAX_JOIN_ROOMS = 100
+
+
+class Unreadable(Exception):
+    """Why a JSON object is not a notice the client understands (lenient decoding)."""
+
+
+def _invalid(message: str) -> RemoteProtocolError:
+    return RemoteProtocolError(ErrorCode.INVALID_FIELD, message)
+
+
+class Kind:
+    """What JSON values a field accepts, and how they become event values and back."""
+
+    __slots__ = ("types", "what")
+
+    def __init__(self, types: tuple[type, ...], what: str) -> None:
+        self.types = types
+        self.what = what  # for "Field 'x' must be ..."
+
+    def strict(self, key: str, value: Any) -> Any:
+        """The server's further checks on a value of an accepted type (may raise)."""
+        return value
+
+    def lenient(self, key: str, value: Any) -> Any:
+        """The client's conversion of a value of an accepted type (may raise Unreadable)."""
+        return value
+
+    # Output conversion of the event value (None: the value is written as it is).
+    dump: ClassVar[Callable[[Any], Any] | None] = None
+
+
+class Count(Kind):
+    """A non-negative 64-bit integer: an id, a count, a limit."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__((int,), "an integer")
+
+    def strict(self, key: str, value: Any) -> Any:
+        if value < 0:
+            raise _invalid(f"Field '{key}' must not be negative")
+        if value > MAX_ID:
+            raise _invalid(f"Field '{key}' is out of range")
+        return value
+
+
+class Stamp(Kind):
+    """Unix seconds; a seed-004 server may send an integer."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__((int, float), "a number")
+
+    def lenient(self, key: str, value: Any) -> Any:
+        return float(value)
+
+
+class Names(Kind):
+    """A list of strings, as a tuple; `limit` bounds what a client may send."""
+
+    __slots__ = ("limit",)
+    dump = list
+
+    def __init__(self, limit: int | None = None) -> None:
+        super().__init__((list,), "a list of strings")
+        self.limit = limit
+
+    def strict(self, key: str, value: Any) -> Any:
+        if not all(isinstance(v, str) for v in value):
+            raise _invalid(f"Field '{key}' must be {self.what}")
+        if self.limit is not None and len(value) > self.limit:
+            raise _invalid(f"Field '{key}' may hold at most {self.limit} entries")
+        return tuple(value)
+
+    def lenient(self, key: str, value: Any) -> Any:
+        if not all(isinstance(v, str) for v in value):
+            raise Unreadable(f"field '{key}' must be a list of names")
+        return tuple(value)
+
+
+class Code(Kind):
+    """An error code; one this client does not know is kept verbatim (ErrorCode is a
+    StrEnum, so comparing against its members still works) rather than lose the error."""
+
+    __slots__ = ()
+    dump = str
+
+    def __init__(self) -> None:
+        super().__init__((str,), "a string")
+
+    def lenient(self, key: str, value: Any) -> Any:
+        return ErrorCode(value) if value in ErrorCode._value2member_map_ else value
+
+
+class Items(Kind):
+    """A list of objects of the given shapes; tagged by their `type` when more than one."""
+
+    __slots__ = ("noun", "shapes")
+
+    def __init__(self, noun: str, *shapes: Shape) -> None:
+        super().__init__((list,), "a list of objects")
+        self.noun = noun
+        self.shapes = shapes
+
+
+TEXT = Kind((str,), "a string")
+COUNT = Count()
+TOKEN = Kind((str, int), "a string or an integer")
+STAMP = Stamp()
+FLAG = Kind((bool,), "true or false")
+NAMES = Names()
+CODE = Code()
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    key: str  # the JSON key
+    kind: Kind
+    attr: str = ""  # the event attribute, if it is not `key`
+    required: bool = True  # missing: missing_field on the server, unreadable on the client
+    default: Any = None  # the value when absent (not required)
+    omit: bool = False  # output leaves it out when it holds the default
+    blank: bool = False  # input: a false value (an empty room name) means the default
+    tolerant: bool = False  # client input: a value of the wrong type means the default
+    compute: Callable[[Any], Any] | None = None  # output only, computed from the event
+
+    @property
+    def name(self) -> str:
+        return self.attr or self.key
+
+
+def opt(key: str, kind: Kind, default: Any = None, **options: Any) -> Field:
+    return Field(key, kind, required=False, default=default, **options)
+
+
+def computed(key: str, compute: Callable[[Any], Any]) -> Field:
+    return Field(key, TEXT, required=False, compute=compute)
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    name: str | None  # the wire `type`; None for a nested object without one
+    event: type
+    fields: tuple[Field, ...]
+    build: Callable[..., Any] | None = None  # client decoding: event from values, if not event
+
+    def decoded(self) -> tuple[Field, ...]:
+        """The fields read from input, in the event's constructor order."""
+        order = [f.name for f in dataclasses.fields(self.event)]
+        by_name = {f.name: f for f in self.fields if f.compute is None}
+        if set(by_name) != set(order):
+            raise TypeError(f"the schema of {self.name!r} does not match {self.event.__name__}")
+        return tuple(by_name[name] for name in order)
+
+
+def shape(
+    name: str | None, event: type, *declared: Field, build: Callable[..., Any] | None = None
+) -> Shape:
+    return Shape(name, event, declared, build)
+
+
+# --------------------------------------------------------------------------- commands
+
+ROOM = opt("room", TEXT, DEFAULT_ROOM, blank=True)
+LIMIT = opt("limit", COUNT, 50)
+
+COMMANDS: tuple[Shape, ...] = (
+    shape(
+        "join",
+        ev.Join,
+        Field("username", TEXT),
+        opt("since", COUNT, omit=True),
+        opt("rooms", Names(MAX_JOIN_ROOMS), (), omit=True),
+    ),
+    shape("chat", ev.Chat, Field("message", TEXT), ROOM),
+    shape("private", ev.Private, Field("target", TEXT), Field("message", TEXT)),
+    shape("list_users", ev.ListUsers, opt("room", TEXT, omit=True)),
+    shape("ping", ev.Ping, opt("token", TOKEN, omit=True)),
+    shape("pong", ev.Pong),
+    shape("quit", ev.Quit, opt("message", TEXT, omit=True)),
+    shape("nick", ev.Rename, Field("username", TEXT)),
+    shape("join_room", ev.JoinRoom, Field("room", TEXT)),
+    shape("leave_room", ev.LeaveRoom, Field("room", TEXT)),
+    shape("rooms", ev.ListRooms),
+    shape("topic", ev.SetTopic, Field("room", TEXT), Field("topic", TEXT)),
+    shape(
+        "history",
+        ev.History,
+        ROOM,
+        LIMIT,
+        opt("before", COUNT, omit=True),
+        opt("after", COUNT, omit=True),
+    ),
+    shape("search", ev.Search, ROOM, Field("query", TEXT), LIMIT),
+)
+
+# --------------------------------------------------------------------------- notices
+
+ID = opt("id", COUNT, 0)
+TIMESTAMP = opt("timestamp", STAMP, 0.0)  # seed-004 servers may omit it: 0.0 is "unknown"
+HISTORY = opt("history", FLAG, False, omit=True, tolerant=True)
+IN_ROOM = opt("room", TEXT, DEFAULT_ROOM)
+USERNAME = Field("username", TEXT)
+
+CHAT = shape(
+    "chat", ev.ChatMessage, ID, IN_ROOM, USERNAME, Field("message", TEXT), TIMESTAMP, HISTORY
+)
+PRIVATE = shape(
+    "private",
+    ev.PrivateMessage,
+    ID,
+    USERNAME,
+    Field("target", TEXT),
+    Field("message", TEXT),
+    TIMESTAMP,
+    HISTORY,
+)
+TOPIC = shape(
+    "topic",
+    ev.TopicChanged,
+    ID,
+    Field("room", TEXT),
+    USERNAME,
+    opt("topic", TEXT, ""),
+    TIMESTAMP,
+    HISTORY,
+)
+STORED = Items("stored message", CHAT, PRIVATE, TOPIC)
+ROOM_INFO = shape(
+    None, ev.RoomInfo, Field("room", TEXT), opt("users", COUNT, 0), opt("topic", TEXT, "")
+)
+
+
+def _error(code: str, message: str | None) -> ev.Error:
+    return ev.Error(cast(ErrorCode, code), (str(code) or "error") if message is None else message)
+
+
+NOTICES: tuple[Shape, ...] = (
+    CHAT,
+    PRIVATE,
+    TOPIC,
+    shape(
+        "welcome",
+        ev.Welcome,
+        opt("message", TEXT, ""),
+        opt("username", TEXT, ""),
+        opt("users", NAMES, ()),
+        opt("rooms", NAMES, (DEFAULT_ROOM,), blank=True),
+        opt("last_id", COUNT, 0),
+        TIMESTAMP,
+    ),
+    shape(
+        "user_joined",
+        ev.UserJoined,
+        USERNAME,
+        IN_ROOM,
+        computed("message", lambda n: f"{n.username} joined the chat"),
+        TIMESTAMP,
+    ),
+    shape(
+        "user_left",
+        ev.UserLeft,
+        USERNAME,
+        IN_ROOM,
+        computed("message", lambda n: f"{n.username} left the chat"),
+        TIMESTAMP,
+        opt("reason", TEXT, "", omit=True),
+    ),
+    shape(
+        "nick",
+        ev.UserRenamed,
+        Field("old", TEXT),
+        Field("username", TEXT, attr="new"),
+        computed("message", lambda n: f"{n.old} is now known as {n.new}"),
+        TIMESTAMP,
+    ),
+    shape("list_users", ev.UserList, opt("users", NAMES, ()), opt("room", TEXT, omit=True)),
+    shape("rooms", ev.RoomList, opt("rooms", Items("room", ROOM_INFO), ())),
+    shape(
+        "join_room",
+        ev.RoomJoined,
+        Field("room", TEXT),
+        opt("topic", TEXT, ""),
+        opt("users", NAMES, ()),
+    ),
+    shape("leave_room", ev.RoomLeft, Field("room", TEXT)),
+    shape("history", ev.HistoryPage, IN_ROOM, opt("messages", STORED, ())),
+    shape(
+        "search",
+        ev.SearchResults,
+        IN_ROOM,
+        opt("query", TEXT, ""),
+        opt("messages", STORED, ()),
+    ),
+    shape("pong", ev.PongReply, TIMESTAMP, opt("token", TOKEN, omit=True, tolerant=True)),
+    shape("ping", ev.KeepAlive, TIMESTAMP),
+    shape("error", ev.Error, opt("code", CODE, ""), opt("message", TEXT), build=_error),
+    shape("goodbye", ev.Goodbye, opt("message", TEXT, "")),
+)

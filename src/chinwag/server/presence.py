@@ -1,0 +1,79 @@
+"""Presence logs: the join/leave notices of one big room, stored once, written on a tick.
+
+Server layer, no sockets (see docs/DEVELOPING.md, "Fan-out"). Without them, 5,000 users
+joining one room cost every member one queue call per join; with them, one entry per join
+and one write per member per tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from chinwag.bus.base import Envelope
+from chinwag.engine.session import Session
+from chinwag.protocol.codec import Codec
+from chinwag.protocol.events import Notice
+from chinwag.server.render import render_for
+
+
+class PresenceLog:
+    """Join/leave notices of one big room, owed to its members from their cursors.
+
+    A member's cursor is the first notice it is owed: 0 for those in the room when the
+    log began, the end of the log for those who came later, and an explicit `start` for
+    a joiner (after its own notice) and for members already served early.
+    """
+
+    __slots__ = ("initial", "notices", "shared", "start", "to", "whole")
+
+    def __init__(self, to: Collection[Session]) -> None:
+        self.to = to  # the room's live member dict
+        self.initial = set(to)
+        self.notices: list[Notice] = []
+        self.start: dict[Session, int] = {}
+        # Codecs that render the same for everyone: each notice's bytes, rendered once per
+        # codec class and extended as the log grows; `whole` is all of them, for cursor 0.
+        self.shared: dict[type, list[bytes]] = {}
+        self.whole: dict[type, bytes] = {}
+
+    def append(self, envelope: Envelope) -> None:
+        self.notices.append(envelope.notice)
+        self.whole.clear()
+        if envelope.exclude is not None:  # the joiner: owed what follows its own notice
+            self.start[envelope.exclude] = len(self.notices)
+
+    def cursor(self, session: Session) -> int:
+        start = self.start.get(session)
+        if start is not None:
+            return start
+        return 0 if session in self.initial else len(self.notices)
+
+    def owed(self, session: Session, codec: Codec, cache: dict[Any, bytes]) -> bytes:
+        """What this member is owed from its cursor, in its codec; its cursor moves to the end."""
+        notices = self.notices
+        end = len(notices)
+        cursor = self.cursor(session)
+        if cursor >= end:
+            return b""
+        self.start[session] = end
+        if codec.personal:
+            return render_for(codec, notices, cursor, session.name, cache)
+        cls = codec.__class__
+        parts = self.shared.setdefault(cls, [])
+        for index in range(len(parts), end):
+            parts.append(codec.render(notices[index], None))
+        if cursor:
+            return b"".join(parts[cursor:])
+        whole = self.whole.get(cls)
+        if whole is None:
+            whole = self.whole[cls] = b"".join(parts)
+        return whole
+
+    def settle(self, session: Session, cache: dict[Any, bytes]) -> bytes:
+        """Before a session's membership may change: what it is owed now, and nothing older."""
+        owed = b""
+        if session in self.to and session.outlet is not None:
+            owed = self.owed(session, session.outlet.codec, cache)
+        self.start[session] = len(self.notices)
+        return owed

@@ -1,0 +1,155 @@
+"""The Bus contract: what every backend (in-process today, brokers later) must do.
+
+Receivers only ever see what they subscribed to; negative checks wait behind a marker sent
+to an audience the node does hear, since from one publisher envelopes arrive in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from chinwag.bus.base import Bus, Envelope, ToRoom, ToRooms, ToSession, ToUser
+from chinwag.engine.session import Session
+from chinwag.protocol import events as ev
+from tests.bus.conftest import Network
+from tests.helpers import TIMEOUT
+
+
+class Inbox:
+    def __init__(self, bus: Bus) -> None:
+        self.got: list[Envelope] = []
+        bus.attach(self.got.append)
+
+    def texts(self) -> list[str]:
+        return [e.notice.message for e in self.got]  # type: ignore[union-attr]
+
+    async def until(self, text: str) -> list[str]:
+        """Everything received up to and including the marker `text` (bounded wait)."""
+        async with asyncio.timeout(TIMEOUT):
+            while text not in self.texts():
+                await asyncio.sleep(0.001)
+        return self.texts()
+
+
+def say(text: str, audience: ToRoom | ToRooms | ToUser | ToSession, id_: int = 0) -> Envelope:
+    return Envelope(audience, ev.Goodbye(text), id_)
+
+
+MARK = ToUser("marker")
+
+
+def run(scenario) -> None:
+    asyncio.run(scenario())
+
+
+def test_a_subscribed_node_gets_room_envelopes_in_order_and_others_do_not(network: Network):
+    async def scenario() -> None:
+        a, b, c = await network.node(), await network.node(), await network.node()
+        inboxes = [Inbox(bus) for bus in (a, b, c)]
+        for bus in (a, b, c):
+            bus.subscribe(MARK)
+        a.subscribe(ToRoom("dev"))
+        b.subscribe(ToRoom("dev"))
+        for i in range(200):
+            a.publish(say(f"m{i}", ToRoom("dev"), i + 1))
+        a.publish(say("end", MARK))
+        expected = [f"m{i}" for i in range(200)] + ["end"]
+        assert await inboxes[0].until("end") == expected  # the publisher hears itself
+        assert await inboxes[1].until("end") == expected
+        assert await inboxes[2].until("end") == ["end"]
+        assert [e.id for e in inboxes[1].got[:3]] == [1, 2, 3]
+        for bus in (a, b, c):
+            await bus.close()
+
+    run(scenario)
+
+
+def test_subscribe_is_idempotent_and_unsubscribe_stops_delivery(network: Network):
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        inbox = Inbox(b)
+        Inbox(a)
+        b.subscribe(MARK)
+        b.subscribe(ToRoom("dev"))
+        b.subscribe(ToRoom("dev"))
+        a.publish(say("once", ToRoom("dev")))
+        a.publish(say("mark1", MARK))
+        assert await inbox.until("mark1") == ["once", "mark1"]
+        b.unsubscribe(ToRoom("dev"))
+        b.unsubscribe(ToRoom("dev"))
+        a.publish(say("gone", ToRoom("dev")))
+        a.publish(say("mark2", MARK))
+        assert await inbox.until("mark2") == ["once", "mark1", "mark2"]
+        await a.close()
+        await b.close()
+
+    run(scenario)
+
+
+def test_user_audiences_reach_the_nodes_of_that_user_only(network: Network):
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        in_a, in_b = Inbox(a), Inbox(b)
+        a.subscribe(ToUser("alice"))
+        b.subscribe(ToUser("bob"))
+        b.publish(say("to alice", ToUser("alice")))
+        a.publish(say("to bob", ToUser("bob")))
+        assert await in_a.until("to alice") == ["to alice"]
+        assert await in_b.until("to bob") == ["to bob"]
+        b.publish(say("late", ToUser("alice")))
+        assert await in_a.until("late") == ["to alice", "late"]
+        assert in_b.texts() == ["to bob"]
+        await a.close()
+        await b.close()
+
+    run(scenario)
+
+
+def test_an_envelope_for_several_rooms_reaches_a_node_once(network: Network):
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        in_a, in_b = Inbox(a), Inbox(b)
+        a.subscribe(ToRoom("dev"))
+        a.subscribe(ToRoom("ops"))
+        b.subscribe(MARK)
+        a.publish(say("renamed", ToRooms(("dev", "ops", "general"))))
+        a.publish(say("mark", MARK))
+        assert await in_a.until("renamed") == ["renamed"]
+        assert await in_b.until("mark") == ["mark"]
+        await a.close()
+        await b.close()
+
+    run(scenario)
+
+
+def test_a_session_audience_never_leaves_its_node(network: Network):
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        in_a, in_b = Inbox(a), Inbox(b)
+        b.subscribe(MARK)
+        session = Session(peer="test", dialect="native")
+        a.publish(say("just you", ToSession(session)))  # no subscription needed
+        a.publish(say("mark", MARK))
+        assert await in_a.until("just you") == ["just you"]
+        assert await in_b.until("mark") == ["mark"]
+        assert in_a.got[0].audience.session is session  # type: ignore[union-attr]
+        await a.close()
+        await b.close()
+
+    run(scenario)
+
+
+def test_a_closed_node_receives_nothing(network: Network):
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        in_a, in_b = Inbox(a), Inbox(b)
+        a.subscribe(MARK)
+        b.subscribe(ToRoom("dev"))
+        await b.close()
+        a.publish(say("after close", ToRoom("dev")))
+        a.publish(say("mark", MARK))
+        await in_a.until("mark")  # the network delivered what was published after the close
+        assert in_b.texts() == []
+        await a.close()
+
+    run(scenario)
