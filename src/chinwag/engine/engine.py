@@ -120,6 +120,8 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
         row = self.table.get(type(command))
         if row is None:  # a command type without a row: a bug in the codec or the table
             raise TypeError(f"no command table row for {type(command).__name__}")
+        if row.permission is Permission.GUEST and session.identity is not None:
+            return row  # the common case, decided without a call
         refused = refusal(row.permission, session, command, self.memberships)
         if refused is not None:
             return error_reply(session, *refused)

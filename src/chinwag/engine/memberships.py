@@ -35,7 +35,7 @@ log = logging.getLogger("chinwag.engine")
 # Distinct tuples of room keys kept for sharing before the table starts afresh (see shared).
 MAX_SHARED_KEYS = 10_000
 
-_NOBODY: dict[Session, None] = {}
+_NOBODY: dict[Session, str] = {}
 
 
 class RoomRole(StrEnum):
@@ -127,15 +127,18 @@ class Memberships:
         del self.online[old.key]
         session.identity = new
         self.online[new.key] = session
+        for room in self.of(session):
+            room.members[session] = new.name
 
     def enter(self, session: Session, room: Room) -> None:
         """Make the session a member (it is not one yet); an account keeps the room."""
         self.listener.before(Joined(session, room))
         key = room.key  # the room's own string: sessions and saved rooms share it
-        room.members[session] = None
-        session.rooms = self.shared((*session.rooms, key))
         identity = session.identity
-        if identity is not None and identity.account is not None and key != DEFAULT_ROOM:
+        assert identity is not None
+        room.members[session] = identity.name
+        session.rooms = self.shared((*session.rooms, key))
+        if identity.account is not None and key != DEFAULT_ROOM:
             kept = self.saved.get(identity.account, ())
             if key not in kept:
                 self.saved[identity.account] = self.shared((*kept, key))

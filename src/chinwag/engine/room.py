@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import deque
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from chinwag.bus.base import ToRoom
@@ -11,9 +10,6 @@ from chinwag.protocol.events import StoredNotice
 
 if TYPE_CHECKING:
     from chinwag.engine.session import Session
-
-
-_name = attrgetter("identity.name")  # members are admitted sessions: never None
 
 
 class Room:
@@ -24,12 +20,12 @@ class Room:
         self.key = name.casefold()
         self.topic = topic
         self.audience = ToRoom(self.key)  # made once: every message to the room carries it
-        # A dict keeps join order and gives O(1) removal; values are unused. Only
-        # Memberships changes it (see engine/facts.py).
-        self.members: dict[Session, None] = {}
+        # Member -> its display name. A dict keeps join order and gives O(1) removal; the
+        # names are there for `usernames`, which every join's welcome calls (O(members)).
+        # Only Memberships changes it (see engine/facts.py).
+        self.members: dict[Session, str] = {}
         # The newest messages, for the replay on join without a store read.
         self.recent: deque[StoredNotice] = deque(maxlen=recent_size)
 
     def usernames(self) -> tuple[str, ...]:
-        # map() with attrgetter runs in C: this is O(members) for every join's welcome.
-        return tuple(map(_name, self.members))
+        return tuple(self.members.values())

@@ -43,8 +43,11 @@ PRESENCE_AUDIENCE = 10
 PRESENCE_DELAY_PER_MEMBER = 0.0002
 PRESENCE_MAX_DELAY = 0.15
 # A tick that wrote this many bytes left the allocator holding the buffers of the writes
-# the kernel could not take at once; give those pages back (see memory.py).
+# the kernel could not take at once; give those pages back (see memory.py), and once more
+# when the burst is over (TRIM_QUIET after the last big tick), since the transports free
+# what they held only as the clients read it.
 TRIM_AFTER = 4 << 20
+TRIM_QUIET = 0.25
 
 
 def presence_delay(audience: int) -> float:
@@ -93,6 +96,7 @@ class FanOut:
         self._run: Run | None = None
         self.presence_logs: dict[str, PresenceLog] = {}  # room key -> presence since the tick
         self._presence_timer: asyncio.TimerHandle | None = None
+        self._trim_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ the bus receiver
 
@@ -107,6 +111,11 @@ class FanOut:
                     return
             run = self._run
             if run is not None:
+                if run.audience is audience and run.exclude is envelope.exclude:
+                    run.notices.append(envelope.notice)  # Run.takes, inlined: the hot path
+                    if envelope.id > run.needs:
+                        run.needs = envelope.id
+                    return
                 if run.takes(envelope):
                     return
                 self.end_run()
@@ -263,8 +272,16 @@ class FanOut:
         self._flush()
         if written > TRIM_AFTER:
             release_free_memory()
+            if self._trim_timer is not None:
+                self._trim_timer.cancel()
+            self._trim_timer = self.loop.call_later(TRIM_QUIET, self._trim_after_burst)
+
+    def _trim_after_burst(self) -> None:
+        self._trim_timer = None
+        release_free_memory()
 
     def stop(self) -> None:
-        if self._presence_timer is not None:
-            self._presence_timer.cancel()
-            self._presence_timer = None
+        for timer in (self._presence_timer, self._trim_timer):
+            if timer is not None:
+                timer.cancel()
+        self._presence_timer = self._trim_timer = None

@@ -24,15 +24,30 @@ _COLUMNS = "id, kind, room, username, target, body, ts"
 Row = tuple[Any, ...]
 
 
-def _to_row(n: StoredNotice, parties: tuple[str | None, str | None]) -> Row:
+# Room messages (chat, topic) and private messages are written by two statements: a room
+# message has no parties, and binding two more NULLs per row made the hot path's insert
+# 15 % slower.
+_INSERT_ROOM = (
+    "INSERT INTO messages (id, kind, room_key, room, username, user_key, body, ts)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_PRIVATE = (
+    "INSERT INTO messages (id, kind, username, user_key, target, target_key, body, ts,"
+    " sender_account, target_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _room_row(n: ChatMessage | TopicChanged) -> Row:
     if isinstance(n, ChatMessage):
         return (n.id, "chat", n.room.casefold(), n.room, n.username, n.username.casefold(),
-                None, None, n.message, n.timestamp, None, None)  # fmt: skip
-    if isinstance(n, PrivateMessage):
-        return (n.id, "private", None, None, n.username, n.username.casefold(),
-                n.target, n.target.casefold(), n.message, n.timestamp, *parties)  # fmt: skip
+                n.message, n.timestamp)  # fmt: skip
     return (n.id, "topic", n.room.casefold(), n.room, n.username, n.username.casefold(),
-            None, None, n.topic, n.timestamp, None, None)  # fmt: skip
+            n.topic, n.timestamp)  # fmt: skip
+
+
+def _private_row(n: PrivateMessage, parties: tuple[str | None, str | None]) -> Row:
+    return (n.id, "private", n.username, n.username.casefold(), n.target, n.target.casefold(),
+            n.message, n.timestamp, *parties)  # fmt: skip
 
 
 def _from_row(row: Row) -> StoredNotice:
@@ -54,7 +69,9 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self.synchronous = synchronous
         self._db: sqlite3.Connection | None = None
-        self._messages: list[Row] = []
+        self._messages: list[Row] = []  # room messages waiting for commit()
+        self._privates: list[Row] = []  # private messages waiting for commit()
+        self._first_id = 0  # the lowest id waiting for commit() (0: none)
         self._rooms: dict[str, RoomRecord] = {}
         self._memberships: dict[tuple[str, str], bool] = {}
         self._last_id = 0  # the last id handed out (next_id)
@@ -101,7 +118,8 @@ class SQLiteStore(Store):
             raise
         self._lock = lock
         self._last_id = self._appended_id = self._committed_id = state.last_id
-        self._messages, self._rooms, self._memberships = [], {}, {}
+        self._messages, self._privates, self._rooms, self._memberships = [], [], {}, {}
+        self._first_id = 0
         return state
 
     def _load(self) -> StoreState:
@@ -162,8 +180,13 @@ class SQLiteStore(Store):
     ) -> None:
         if not self._appended_id < notice.id <= self._last_id:
             raise StoreError(f"message id {notice.id} was not handed out next by this store")
+        if not self._first_id:
+            self._first_id = notice.id
         self._appended_id = notice.id
-        self._messages.append(_to_row(notice, parties))
+        if isinstance(notice, PrivateMessage):
+            self._privates.append(_private_row(notice, parties))
+        else:
+            self._messages.append(_room_row(notice))
 
     def save_room(self, room: RoomRecord) -> None:
         self._rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
@@ -173,7 +196,7 @@ class SQLiteStore(Store):
 
     @property
     def pending(self) -> int:
-        return len(self._messages) + len(self._rooms) + len(self._memberships)
+        return len(self._messages) + len(self._privates) + len(self._rooms) + len(self._memberships)
 
     @property
     def committed_id(self) -> int:
@@ -186,22 +209,26 @@ class SQLiteStore(Store):
         if not self.pending:
             return True
         db = self.db
-        messages, rooms, members = self._messages, self._rooms, self._memberships
-        self._messages, self._rooms, self._memberships = [], {}, {}
+        messages, privates, rooms, members = (
+            self._messages,
+            self._privates,
+            self._rooms,
+            self._memberships,
+        )
+        first, top = self._first_id, self._appended_id
+        self._messages, self._privates, self._rooms, self._memberships = [], [], {}, {}
+        self._first_id = 0
         try:
             db.execute("BEGIN")
             if messages:
-                db.executemany(
-                    "INSERT INTO messages (id, kind, room_key, room, username, user_key, target,"
-                    " target_key, body, ts, sender_account, target_account)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    messages,
-                )
+                db.executemany(_INSERT_ROOM, messages)
                 db.execute(
                     "INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages"
                     " WHERE id >= ? AND kind = 'chat'",
                     (messages[0][0],),
                 )
+            if privates:
+                db.executemany(_INSERT_PRIVATE, privates)
             if rooms:
                 db.executemany(
                     "INSERT INTO rooms (key, name, topic) VALUES (?, ?, ?) ON CONFLICT (key)"
@@ -222,12 +249,14 @@ class SQLiteStore(Store):
                 db.execute("ROLLBACK")
             # Keep the writes so that the next commit retries them; nothing is echoed meanwhile.
             self._messages = messages + self._messages
+            self._privates = privates + self._privates
+            self._first_id = first or self._first_id
             rooms.update(self._rooms)
             members.update(self._memberships)
             self._rooms, self._memberships = rooms, members
             raise StoreError(f"commit failed: {exc}") from exc
-        if messages:
-            self._committed_id = messages[-1][0]
+        if first:
+            self._committed_id = top
         return True
 
     # ------------------------------------------------------------------ reads
