@@ -74,6 +74,7 @@ class ChatServer:
         )
         self.engine.listen(self.fanout)
         self.bus.attach(self.fanout.receive)
+        self.owe = self.outbox.owe  # Host.owe: the outbox's own method, one call less
         self.max_buffer = config.max_buffer
         self.presence_logs: dict[str, PresenceLog] = self.fanout.presence_logs
         self.connections: set[Connection] = set()
@@ -167,9 +168,6 @@ class ChatServer:
 
     def settle(self) -> None:
         self.fanout.end_run()
-
-    def owe(self, conn: Connection) -> None:
-        self.outbox.owe(conn)
 
     def owed_presence(self, session: Session | None) -> bytes:
         return self.fanout.owed_presence(session)
