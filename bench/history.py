@@ -31,12 +31,16 @@ async def build(path: Path, messages: int) -> float:
     for i in range(1, messages + 1):
         store.append(
             ChatMessage(
-                i, ROOM, f"user{i % 97}", f"message number {i} of the big room", stamp + i / 1000
+                store.next_id(),
+                ROOM,
+                f"user{i % 97}",
+                f"message number {i} of the big room",
+                stamp + i / 1000,
             )
         )
         if i % BATCH == 0:
-            store.commit_now()
-    store.commit_now()
+            await store.commit()
+    await store.commit()
     await store.close()
     return time.perf_counter() - began
 

@@ -39,6 +39,10 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--command-rate", type=float, metavar="PER_SECOND", help="0: unlimited")
     p.add_argument("--command-burst", type=float)
     p.add_argument("--history-on-join", type=int, metavar="N")
+    p.add_argument("--query-budget", type=float, metavar="SECONDS", help="longest store read")
+    p.add_argument(
+        "--store-grace", type=float, metavar="SECONDS", help="retry a failing store this long"
+    )
     p.add_argument("--reuse-port", action="store_const", const=True)
 
 

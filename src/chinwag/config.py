@@ -58,6 +58,8 @@ class ServerConfig:
     keepalive_timeout: float = 90.0  # drop a ping-answering client silent this long
     join_timeout: float = 60.0  # drop a connection that has not joined by then
     shutdown_grace: float = 5.0
+    store_grace: float = 3.0  # a failing store is retried this long before messages are refused
+    query_budget: float = 1.0  # seconds a store read (search, history) may run
     reuse_port: bool = False
     limits: Limits = field(default_factory=Limits)
 

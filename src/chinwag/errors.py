@@ -6,6 +6,7 @@
     +-- LocalProtocolError       our own code misused a codec (our fault: a bug)
     +-- ConfigError              the configuration given to the server is invalid
     +-- StoreError               the storage backend failed or is inconsistent
+    |   +-- QueryTooExpensive    a read ran over its time budget and was stopped
     +-- ClientError              the client library could not do what was asked
         +-- ConnectionClosed     the connection ended (cleanly or not)
 
@@ -39,6 +40,10 @@ class ConfigError(ChinwagError):
 
 class StoreError(ChinwagError):
     """The storage backend failed."""
+
+
+class QueryTooExpensive(StoreError):
+    """A read ran over its time budget and was stopped (the store is fine)."""
 
 
 class ClientError(ChinwagError):

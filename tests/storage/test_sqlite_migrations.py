@@ -10,7 +10,7 @@ import pytest
 
 from chinwag.errors import StoreError
 from chinwag.protocol.events import ChatMessage
-from chinwag.storage import sqlite as sqlite_module
+from chinwag.storage import sqlite_ops as sqlite_module
 from chinwag.storage.base import RoomRecord
 from chinwag.storage.sqlite import SQLiteStore
 from chinwag.storage.sqlite_schema import MIGRATIONS

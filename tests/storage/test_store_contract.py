@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -268,7 +269,9 @@ def test_failed_commit_keeps_writes_for_a_retry(backend: Backend) -> None:
             assert ids(await store.history("general")) == [1]
             put(store, chat(3))  # more writes while the store is failing
             with pytest.raises(StoreError):
-                store.commit_now()
+                if store.commit_now():  # an embedded store commits here, or declines
+                    pytest.fail("commit_now() reported success while commits fail")
+                await store.commit()
             assert store.pending >= 4
         await store.commit()
         assert store.pending == 0 and store.committed_id == 3
@@ -595,5 +598,66 @@ def test_rooms_topics_and_memberships_survive_reopen(backend: Backend) -> None:
         members = {user: rooms for user, rooms in state.memberships.items() if rooms}
         assert members == {"alice": {"dev"}, "bob": {"dev"}}
         await again.close()
+
+    run(scenario())
+
+
+def test_unused_rooms_are_known_and_can_be_deleted(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        for name in ("general", "quiet", "busy", "gone"):
+            store.save_room(RoomRecord(name))
+        store.save_membership("alice", "gone", True)
+        await fill(store, [chat(1, "busy")])
+        store.delete_room("gone")
+        await store.close()
+        store = backend.store()
+        state = await store.open()
+        used = {r.name: r.used for r in state.rooms}
+        assert used == {"general": False, "quiet": False, "busy": True}
+        assert "gone" not in {room for rooms in state.memberships.values() for room in rooms}
+        await store.close()
+
+    run(scenario())
+
+
+def test_discard_drops_what_was_not_committed_and_never_reuses_its_ids(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, [chat(1, text="kept")])
+        put(store, chat(2, text="lost"))
+        put(store, private(3, "alice", "bob", "lost too"))
+        dropped = store.discard()
+        assert [(n.id, type(n).__name__) for n in dropped] == [
+            (2, "ChatMessage"),
+            (3, "PrivateMessage"),
+        ]
+        assert dropped[0] == chat(2, text="lost")
+        with pytest.raises(StoreError):
+            store.append(chat(3))  # handed out already: never again
+        fresh = store.next_id()
+        assert fresh > 3
+        store.append(chat(fresh, text="after"))
+        await store.commit()
+        assert [m.message for m in await store.history("general")] == ["kept", "after"]  # type: ignore[union-attr]
+        await store.probe()  # a working store passes its write probe
+        await store.close()
+
+    run(scenario())
+
+
+def test_a_read_over_its_budget_is_stopped(tmp_path: Path) -> None:
+    from chinwag.errors import QueryTooExpensive
+    from chinwag.storage.sqlite import SQLiteStore
+
+    async def scenario() -> None:
+        store = SQLiteStore(tmp_path / "budget.sqlite3", query_budget=0.0)
+        await store.open()
+        await fill(store, [chat(i, text=f"apples and pears {i}") for i in range(1, 2001)])
+        with pytest.raises(QueryTooExpensive):
+            await store.search("general", "apples pears", 50)
+        store.query_budget = 5.0
+        assert len(await store.search("general", "apples pears", 50)) == 50
+        await store.close()
 
     run(scenario())

@@ -26,6 +26,9 @@ class EngineBase:
         self.limits = limits
         self.name = name
         self.memberships = Memberships(store, recent_size=limits.history_on_join)
+        # False while the store cannot write (the server gave up on it): messages are then
+        # refused with store_unavailable instead of waiting for ever.
+        self.storing = True
         self._guest_numbers = itertools.count(1)  # `Client N` for those who give no name
 
     def _take_message(self, session: Session, now: float) -> bool:

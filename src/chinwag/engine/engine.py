@@ -19,6 +19,7 @@ from typing import Any
 
 from chinwag.bus.base import Envelope
 from chinwag.engine.facts import FactListener
+from chinwag.engine.identity import Identity
 from chinwag.engine.joining import JoinCommands
 from chinwag.engine.limits import Limits, error_reply
 from chinwag.engine.messages import MessageCommands
@@ -137,7 +138,11 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
             return row
         if row.handler is None or (type(command) is ev.Join and command.since is not None):
             raise TypeError(f"{type(command).__name__} must go through handle_async")
-        return row.handler(session, command, now)
+        identity = session.identity
+        try:
+            return row.handler(session, command, now)
+        except Exception:
+            return self._failed(session, command, identity)
 
     async def handle_async(
         self, session: Session, command: ev.Command, now: float
@@ -147,4 +152,22 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
             return row
         if row.reader is None:
             raise TypeError(f"{type(command).__name__} is not an async command")
-        return await row.reader(session, command, now)
+        identity = session.identity
+        try:
+            return await row.reader(session, command, now)
+        except Exception:
+            return self._failed(session, command, identity)
+
+    def _failed(
+        self, session: Session, command: ev.Command, identity: Identity | None
+    ) -> list[Envelope]:
+        """A handler raised: a bug, or a store that failed a read. The client is told, the
+        log keeps the traceback, and a join that was half made is undone, so that nobody
+        holds a name or sits in a room without the others having been told."""
+        log.exception("%s: %s failed", session.peer, type(command).__name__)
+        if identity is None and session.identity is not None:
+            self.memberships.sign_out(session)
+            session.identity = None
+        return error_reply(
+            session, ErrorCode.INTERNAL_ERROR, "The server failed to do that; it was logged"
+        )

@@ -28,9 +28,12 @@ class Limits:
     replay_limit: int = 5000  # most messages replayed to a client rejoining with `since`
     max_rooms_per_user: int = 100
     max_topic: int = 300
+    max_search_words: int = 16  # a search's cost grows with its words (times the room)
+    max_search_bytes: int = 256
 
 
 TOO_MANY_ROOMS = "You are in too many rooms already"
+NOT_STORING = "The server cannot store messages right now; yours was not sent"
 
 
 def reply(session: Session, notice: ev.Notice) -> Envelope:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chinwag.bus.base import Envelope, ToSession, ToUser
 from chinwag.engine.base import EngineBase
-from chinwag.engine.limits import error_reply, reply
+from chinwag.engine.limits import NOT_STORING, error_reply, reply
 from chinwag.engine.names import user_key
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
@@ -20,6 +20,8 @@ class MessageCommands(EngineBase):
     def _content_allowed(self, session: Session, text: str, now: float) -> list[Envelope] | None:
         if not text.strip():
             return error_reply(session, ErrorCode.EMPTY_MESSAGE, "Message is empty")
+        if not self.storing:
+            return error_reply(session, ErrorCode.STORE_UNAVAILABLE, NOT_STORING)
         if not self._take_message(session, now):
             return error_reply(
                 session, ErrorCode.RATE_LIMITED, "You are sending too fast; message not sent"
@@ -88,3 +90,28 @@ class MessageCommands(EngineBase):
 
     def _bad_input(self, session: Session, command: ev.BadInput, now: float) -> list[Envelope]:
         return error_reply(session, command.code, command.message)
+
+    def forget(self, dropped: list[ev.StoredNotice]) -> list[Envelope]:
+        """The store gave up on these messages (nobody was shown them): take them out of the
+        rooms' recent history and tell each sender still here how many were not sent."""
+        ids = {notice.id for notice in dropped}
+        for room in self.memberships.rooms.values():
+            if any(m.id in ids for m in room.recent):
+                kept = [m for m in room.recent if m.id not in ids]
+                room.recent.clear()
+                room.recent.extend(kept)
+        counts: dict[str, int] = {}
+        for notice in dropped:
+            key = user_key(notice.username)
+            counts[key] = counts.get(key, 0) + 1
+        out: list[Envelope] = []
+        for key, count in counts.items():
+            session = self.memberships.online.get(key)
+            if session is not None:
+                out += error_reply(
+                    session,
+                    ErrorCode.STORE_UNAVAILABLE,
+                    f"The server could not store {count} of your messages; they were not"
+                    " sent. Try again later.",
+                )
+        return out

@@ -10,10 +10,11 @@ import logging
 
 from chinwag.bus.base import Envelope
 from chinwag.engine.base import EngineBase
-from chinwag.engine.limits import TOO_MANY_ROOMS, as_history, error_reply, reply
+from chinwag.engine.limits import NOT_STORING, TOO_MANY_ROOMS, as_history, error_reply, reply
 from chinwag.engine.names import ROOM_RULE, normalize_room, room_key
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
+from chinwag.errors import QueryTooExpensive
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
 from chinwag.storage.base import MAX_PAGE, RoomRecord
@@ -79,6 +80,8 @@ class RoomCommands(EngineBase):
                 ErrorCode.INVALID_FIELD,
                 f"Topics are at most {self.limits.max_topic} characters",
             )
+        if not self.storing:
+            return error_reply(session, ErrorCode.STORE_UNAVAILABLE, NOT_STORING)
         if not self._take_message(session, now):
             return error_reply(
                 session, ErrorCode.RATE_LIMITED, "You are sending too fast; topic not set"
@@ -99,19 +102,41 @@ class RoomCommands(EngineBase):
         if not isinstance(room, Room):
             return room
         limit = max(1, min(command.limit, MAX_PAGE))
-        rows = await self.store.history(
-            room.key, before=command.before, after=command.after, limit=limit
-        )
+        try:
+            rows = await self.store.history(
+                room.key, before=command.before, after=command.after, limit=limit
+            )
+        except QueryTooExpensive:
+            return error_reply(session, ErrorCode.TOO_EXPENSIVE, "History took too long; ask again")
         page = tuple(as_history(m) for m in rows)
         return [reply(session, ev.HistoryPage(room.name, page))]
+
+    def _search_refused(self, session: Session, query: str) -> list[Envelope] | None:
+        lim = self.limits
+        words = query.split()
+        if not words:
+            return error_reply(session, ErrorCode.INVALID_FIELD, "Search for at least one word")
+        if len(words) > lim.max_search_words or len(query.encode()) > lim.max_search_bytes:
+            return error_reply(
+                session,
+                ErrorCode.INVALID_FIELD,
+                f"Search for at most {lim.max_search_words} words ({lim.max_search_bytes} bytes)",
+            )
+        return None
 
     async def _search(self, session: Session, command: ev.Search, now: float) -> list[Envelope]:
         room = self._member_room(session, command.room)
         if not isinstance(room, Room):
             return room
-        if not command.query.strip():
-            return error_reply(session, ErrorCode.INVALID_FIELD, "Search for at least one word")
+        refused = self._search_refused(session, command.query)
+        if refused is not None:
+            return refused
         limit = max(1, min(command.limit, MAX_PAGE))
-        rows = await self.store.search(room.key, command.query, limit)
+        try:
+            rows = await self.store.search(room.key, command.query, limit)
+        except QueryTooExpensive:
+            return error_reply(
+                session, ErrorCode.TOO_EXPENSIVE, "That search took too long; try other words"
+            )
         found = tuple(as_history(m) for m in rows)
         return [reply(session, ev.SearchResults(room.name, command.query, found))]

@@ -38,6 +38,10 @@ class ErrorCode(StrEnum):
     SERVER_BUSY = "server_busy"
     UNKNOWN_COMMAND = "unknown_command"
     FORBIDDEN = "forbidden"
+    TOO_EXPENSIVE = "too_expensive"
+    STORE_UNAVAILABLE = "store_unavailable"
+    INTERNAL_ERROR = "internal_error"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
 
 
 # --------------------------------------------------------------------------- commands

@@ -20,7 +20,7 @@ from chinwag.engine.limits import wall_clock
 from chinwag.engine.session import Session
 from chinwag.errors import ConfigError
 from chinwag.protocol.dialects import codec_factory
-from chinwag.protocol.events import Command
+from chinwag.protocol.events import Command, StoredNotice
 from chinwag.protocol.framing import LineFraming
 from chinwag.server.connection import Connection
 from chinwag.server.fanout import FanOut
@@ -47,7 +47,7 @@ def open_store(config: ServerConfig) -> Store:
         return MemoryStore()
     from chinwag.storage.sqlite import SQLiteStore
 
-    return SQLiteStore(data_dir / "chinwag.sqlite3")
+    return SQLiteStore(data_dir / "chinwag.sqlite3", query_budget=config.query_budget)
 
 
 def line_front_end(dialect: str, max_line: int) -> FrontEnd:
@@ -64,7 +64,15 @@ class ChatServer:
         self.store = store if store is not None else open_store(config)
         self.engine = Engine(self.store, limits=config.limits)
         self.bus = bus if bus is not None else InProcessBus()
-        self.outbox = Outbox(self.store, self.loop, spawn=self.spawn, before_flush=self.settle)
+        self.outbox = Outbox(
+            self.store,
+            self.loop,
+            spawn=self.spawn,
+            before_flush=self.settle,
+            gave_up=self._gave_up,
+            health=self._store_health,
+            grace=config.store_grace,
+        )
         self.fanout = FanOut(
             self.engine.memberships,
             self.bus,
@@ -168,6 +176,29 @@ class ChatServer:
 
     def settle(self) -> None:
         self.fanout.end_run()
+
+    # ------------------------------------------------------------------ a failing store
+
+    def _gave_up(self, dropped: list[StoredNotice]) -> None:
+        """The outbox gave up storing these: nobody may receive them, their senders learn."""
+        committed = self.store.committed_id
+        for conn in self.connections:
+            conn.drop_after(committed)
+        self.publish(self.engine.forget(dropped))
+
+    def _store_health(self, ok: bool) -> None:
+        self.engine.storing = ok
+
+    def health(self) -> dict[str, Any]:
+        """What a health check reports (the web front end serves it as /health)."""
+        outbox = self.outbox
+        return {
+            "connections": len(self.connections),
+            "online": self.engine.online(),
+            "store": "ok"
+            if outbox.failing_since is None
+            else ("sick" if outbox.sick else "failing"),
+        }
 
     def owed_presence(self, session: Session | None) -> bytes:
         return self.fanout.owed_presence(session)

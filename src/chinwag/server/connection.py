@@ -96,6 +96,7 @@ class Connection(asyncio.Protocol):
         "framing",
         "host",
         "last_seen",
+        "marks",
         "needs",
         "opened",
         "out",
@@ -121,6 +122,9 @@ class Connection(asyncio.Protocol):
         self.out: list[bytes] | None = None
         self.out_size = 0
         self.needs = 0  # highest message id the queued bytes depend on
+        # (index in out, message id) of the queued chunks that wait for a message to be
+        # stored, so that they can be dropped if the store gives up on it (drop_after).
+        self.marks: list[tuple[int, int]] | None = None
         self.dirty = False  # in the outbox's list of connections to write at the next flush
         self.corked: list[tuple[bytes, int]] | None = None  # output held while BUSY
         self.backlog: list[Command] | None = None  # commands waiting for the BUSY one
@@ -259,28 +263,63 @@ class Connection(asyncio.Protocol):
             return
         host = self.host
         if host.presence_logs:  # presence batched for a big room goes out first, in order
-            data = host.owed_presence(self.session) + data
+            owed = host.owed_presence(self.session)
+            if owed:
+                if needs:
+                    self.queue(owed, 0)  # a chunk of its own: `data` may have to be dropped
+                else:
+                    data = owed + data
         if self.corked is not None:
             self.corked.append((data, needs))
             return
         out = self.out
         if out is None:
-            self.out = [data]
+            out = self.out = [data]
         else:
             out.append(data)
         self.out_size += len(data)
-        if needs > self.needs:
-            self.needs = needs
+        if needs:
+            marks = self.marks
+            if marks is None:
+                self.marks = [(len(out) - 1, needs)]
+            else:
+                marks.append((len(out) - 1, needs))
+            if needs > self.needs:
+                self.needs = needs
         if not self.dirty:
             self.dirty = True
             host.owe(self)
         if self.out_size > host.max_buffer:
             self.abort("send buffer overflow: client is not reading")
 
+    def drop_after(self, committed: int) -> None:
+        """The store gave up on the messages above `committed`: forget the bytes that carry
+        them (nobody was shown them), keep everything else in its order."""
+        if self.corked:
+            self.corked = [(data, needs) for data, needs in self.corked if needs <= committed]
+        marks, out = self.marks, self.out
+        if marks is None or out is None or self.needs <= committed:
+            return
+        waits = dict(marks)
+        kept_out: list[bytes] = []
+        kept_marks: list[tuple[int, int]] = []
+        for index, data in enumerate(out):
+            needs = waits.get(index, 0)
+            if needs > committed:
+                continue
+            if needs:
+                kept_marks.append((len(kept_out), needs))
+            kept_out.append(data)
+        self.out = kept_out or None
+        self.out_size = sum(map(len, kept_out))
+        self.marks = kept_marks or None
+        self.needs = max((needs for _, needs in kept_marks), default=0)
+
     def flush(self) -> None:
         """Write what is queued in one call (the outbox calls it after a commit)."""
         self.dirty = False
         self.needs = 0
+        self.marks = None
         transport = self.transport
         if self.closed or transport is None:
             return
@@ -317,6 +356,7 @@ class Connection(asyncio.Protocol):
         self.close_reason = reason
         self.out = None
         self.out_size = 0
+        self.marks = None
         self.corked = None
         if self.transport is not None:
             self.transport.abort()

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from chinwag.errors import StoreError
 from chinwag.protocol.events import Goodbye
 
 if TYPE_CHECKING:
@@ -46,5 +47,8 @@ async def shut_down(server: ChatServer, reason: str) -> None:
         await listener.wait_closed()
     server.fanout.stop()
     await server.bus.close()
-    await server.store.close()
+    try:
+        await server.store.close()
+    except StoreError as exc:  # a sick store: what it could not store was never echoed
+        log.error("Could not store what was pending at shutdown: %s", exc)
     log.info("Server stopped")

@@ -4,8 +4,9 @@ The store hands out message ids (`next_id`): one sequence that increases strictl
 never reused, also across restarts. Writes are buffered and synchronous (`append`,
 `save_room`, `save_membership`): the engine calls them from its handlers without awaiting.
 `commit()` makes everything buffered durable; the server commits before it lets any byte
-that depends on a write leave the process (see docs/DEVELOPING.md, "Durability"). Reads are
-coroutines so that a networked backend can serve them without blocking the loop.
+that depends on a write leave the process (see docs/DEVELOPING.md, "Durability"). Reads and
+commits are coroutines and never block the event loop (SQLite runs them in threads); a read
+that runs over its time budget raises QueryTooExpensive.
 
 What is kept per user is kept per *account* (a proven identity), never per name: a private
 message records the accounts of its two parties (None for a guest), saved rooms belong to an
@@ -27,6 +28,7 @@ MAX_PAGE = 500
 class RoomRecord:
     name: str
     topic: str = ""
+    used: bool = False  # something was ever said in it (loaded; ignored when saving)
 
 
 @dataclass(slots=True)
@@ -79,6 +81,18 @@ class Store(ABC):
     @abstractmethod
     def save_membership(self, account: str, room_key: str, member: bool) -> None:
         """Buffer an account keeping (member=True) or no longer keeping a room."""
+
+    @abstractmethod
+    def delete_room(self, room_key: str) -> None:
+        """Buffer the removal of a room (one that was never used) and of what keeps it."""
+
+    @abstractmethod
+    def discard(self) -> list[StoredNotice]:
+        """Drop every buffered message (the server gave up storing them: nobody was shown
+        them) and return them, so their senders can be told. Ids are not handed out again."""
+
+    async def probe(self) -> None:  # noqa: B027 (an in-memory store cannot fail)
+        """Raise StoreError if the store cannot write now (used while it is failing)."""
 
     @property
     @abstractmethod

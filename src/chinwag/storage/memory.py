@@ -57,9 +57,10 @@ class MemoryStore(Store):
         self._last_id = 0  # the last id handed out
 
     async def open(self) -> StoreState:
+        used = {room_of(m) for m in self._committed()}
         return StoreState(
             last_id=self._last_id,
-            rooms=[RoomRecord(r.name, r.topic) for r in self._rooms.values()],
+            rooms=[RoomRecord(r.name, r.topic, key in used) for key, r in self._rooms.items()],
             memberships={k: set(v) for k, v in self._memberships.items()},
         )
 
@@ -89,6 +90,20 @@ class MemoryStore(Store):
     def save_room(self, room: RoomRecord) -> None:
         self._rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
         self._pending += 1
+
+    def delete_room(self, room_key: str) -> None:
+        self._rooms.pop(room_key, None)
+        for rooms in self._memberships.values():
+            rooms.discard(room_key)
+        self._pending += 1
+
+    def discard(self) -> list[StoredNotice]:
+        end = bisect.bisect_right(self._ids, self._committed_id)
+        dropped = self._messages[end:]
+        del self._messages[end:], self._ids[end:]
+        self._appended_id = self._last_id
+        self._pending = 0
+        return dropped
 
     def save_membership(self, account: str, room_key: str, member: bool) -> None:
         rooms = self._memberships.setdefault(account, set())

@@ -1,79 +1,64 @@
-"""The embedded default store: one SQLite file in WAL mode.
+"""The embedded default store: one SQLite file in WAL mode, never touched on the event loop.
 
-Writes are buffered in memory and committed as one transaction per loop iteration
-(group commit). With synchronous=NORMAL in WAL mode a committed transaction survives the
-process being killed (SIGKILL); only an operating-system crash or power cut can lose the
-last commits, and `synchronous="FULL"` closes that too, at a cost (docs/performance.md).
-Reads are short indexed queries on the loop's thread.
+- Writes are buffered in memory (on the loop, synchronously) and committed as one
+  transaction for everything since the last commit (group commit), in the store's writer
+  thread. While it runs, the loop goes on: SQLite releases the GIL, so the commit uses the
+  other core, and a commit that waits for a lock (another process, a backup) waits there.
+- Reads run in reader threads, each with its own read-only connection (WAL: readers never
+  block the writer), under a time budget: a query still running after `query_budget`
+  seconds is interrupted (SQLite's progress handler) and raises QueryTooExpensive.
+- With synchronous=NORMAL in WAL mode a committed transaction survives the process being
+  killed (SIGKILL); only an operating-system crash or power cut can lose the last commits,
+  and `synchronous="FULL"` closes that too, at a cost (docs/performance.md).
+
+The SQL itself is in sqlite_ops.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from chinwag.errors import StoreError
-from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
-from chinwag.storage.base import MAX_PAGE, RoomRecord, Store, StoreState
+from chinwag.errors import QueryTooExpensive, StoreError
+from chinwag.protocol.events import PrivateMessage, StoredNotice
+from chinwag.storage import sqlite_ops as ops
+from chinwag.storage.base import RoomRecord, Store, StoreState
 from chinwag.storage.lock import DataLock
-from chinwag.storage.sqlite_schema import MIGRATIONS
 
-_COLUMNS = "id, kind, room, username, target, body, ts"
-Row = tuple[Any, ...]
+T = TypeVar("T")
 
-
-# Room messages (chat, topic) and private messages are written by two statements: a room
-# message has no parties, and binding two more NULLs per row made the hot path's insert
-# 15 % slower.
-_INSERT_ROOM = (
-    "INSERT INTO messages (id, kind, room_key, room, username, user_key, body, ts)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_PRIVATE = (
-    "INSERT INTO messages (id, kind, username, user_key, target, target_key, body, ts,"
-    " sender_account, target_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _room_row(n: ChatMessage | TopicChanged) -> Row:
-    if isinstance(n, ChatMessage):
-        return (n.id, "chat", n.room.casefold(), n.room, n.username, n.username.casefold(),
-                n.message, n.timestamp)  # fmt: skip
-    return (n.id, "topic", n.room.casefold(), n.room, n.username, n.username.casefold(),
-            n.topic, n.timestamp)  # fmt: skip
-
-
-def _private_row(n: PrivateMessage, parties: tuple[str | None, str | None]) -> Row:
-    return (n.id, "private", n.username, n.username.casefold(), n.target, n.target.casefold(),
-            n.message, n.timestamp, *parties)  # fmt: skip
-
-
-def _from_row(row: Row) -> StoredNotice:
-    id_, kind, room, username, target, body, ts = row
-    if kind == "chat":
-        return ChatMessage(id_, room, username, body, ts)
-    if kind == "private":
-        return PrivateMessage(id_, username, target, body, ts)
-    return TopicChanged(id_, room, username, body, ts)
-
-
-def fts_query(text: str) -> str:
-    """User words -> an FTS5 query that matches all of them (no operators, no syntax errors)."""
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+PROGRESS_STEPS = 1000  # SQLite VM steps between two looks at a read's deadline
 
 
 class SQLiteStore(Store):
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "NORMAL",
+        busy_timeout: float = 1.0,
+        query_budget: float = 1.0,
+        readers: int = 2,
+    ) -> None:
         self.path = Path(path)
         self.synchronous = synchronous
-        self._db: sqlite3.Connection | None = None
-        self._messages: list[Row] = []  # room messages waiting for commit()
-        self._privates: list[Row] = []  # private messages waiting for commit()
-        self._first_id = 0  # the lowest id waiting for commit() (0: none)
-        self._rooms: dict[str, RoomRecord] = {}
-        self._memberships: dict[tuple[str, str], bool] = {}
+        self.busy_timeout = busy_timeout  # waited for in a thread, never on the loop
+        self.query_budget = query_budget
+        self.readers = readers
+        self._db: sqlite3.Connection | None = None  # the writer's, used in the writer thread
+        self._writer: ThreadPoolExecutor | None = None
+        self._reading: ThreadPoolExecutor | None = None
+        self._local = threading.local()  # each reader thread's connection
+        self._reader_dbs: list[sqlite3.Connection] = []
+        self._reader_lock = threading.Lock()
+        self._commit_lock = asyncio.Lock()
+        self._batch = ops.Batch()
         self._last_id = 0  # the last id handed out (next_id)
         self._appended_id = 0
         self._committed_id = 0
@@ -81,9 +66,14 @@ class SQLiteStore(Store):
 
     @property
     def db(self) -> sqlite3.Connection:
+        """The writer's connection (tests use it to inject failures)."""
         if self._db is None:
             raise StoreError("the store is not open")
         return self._db
+
+    async def _in_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self._writer is not None
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -96,71 +86,59 @@ class SQLiteStore(Store):
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         lock = DataLock(self.path.with_name(self.path.name + ".lock"))
         lock.acquire()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="chinwag-sqlite-writer")
         try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except (OSError, sqlite3.Error) as exc:
+            state = await self._in_writer(self._open)
+        except BaseException:
             lock.release()
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
-        # A refused or failed open must not keep the file (and a write lock on it) open.
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={self.synchronous}")
-            db.execute("PRAGMA foreign_keys=ON")
-            self._db = db
-            self._migrate()
-            state = self._load()
-        except BaseException as exc:
-            self._db = None
-            db.close()
-            lock.release()
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"cannot open {self.path}: {exc}") from exc
+            self._writer.shutdown(wait=False)
+            self._writer = None
             raise
         self._lock = lock
+        self._reading = ThreadPoolExecutor(self.readers, thread_name_prefix="chinwag-sqlite-read")
         self._last_id = self._appended_id = self._committed_id = state.last_id
-        self._messages, self._privates, self._rooms, self._memberships = [], [], {}, {}
-        self._first_id = 0
+        self._batch = ops.Batch()
         return state
 
-    def _load(self) -> StoreState:
-        db = self.db
-        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
-        state = StoreState(last_id=int(row[0]) if row else 0)
-        state.rooms = [RoomRecord(n, t) for n, t in db.execute("SELECT name, topic FROM rooms")]
-        for user, room in db.execute("SELECT user_key, room_key FROM memberships"):
-            state.memberships.setdefault(user, set()).add(room)
+    def _open(self) -> StoreState:
+        """In the writer thread. A refused or failed open keeps nothing open."""
+        path = str(self.path)
+        try:
+            db = ops.connect(path, synchronous=self.synchronous, busy_timeout=self.busy_timeout)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open {path}: {exc}") from exc
+        try:
+            ops.migrate(db, path)
+            state = ops.load(db)
+            ops.probe(db)  # a data folder that cannot be written is refused now, not later
+        except BaseException as exc:
+            db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot write to {path}: {exc}") from exc
+            raise
+        self._db = db
         return state
 
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
-        version = self.schema_version()
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"{self.path} has schema version {version}, newer than this chinwag knows "
-                f"({len(MIGRATIONS)}); upgrade chinwag"
-            )
-        db = self.db
-        for number in range(version + 1, len(MIGRATIONS) + 1):
-            script = MIGRATIONS[number - 1]
-            # executescript commits on its own; BEGIN makes the migration all-or-nothing,
-            # and a failed script leaves its transaction open: roll it back here.
-            try:
-                db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise StoreError(f"cannot migrate {self.path} to version {number}: {exc}") from exc
+        return ops.schema_version(self.db)
 
     async def close(self) -> None:
         if self._db is None:
             return
         try:
-            self.commit_now()
+            await self.commit()
         finally:
-            self._db.close()
-            self._db = None
+            db, self._db = self._db, None
+            await self._in_writer(db.close)
+            with self._reader_lock:
+                readers, self._reader_dbs = self._reader_dbs, []
+            for reader in readers:
+                reader.close()
+            for pool in (self._writer, self._reading):
+                if pool is not None:
+                    pool.shutdown(wait=True)
+            self._writer = self._reading = None
+            self._local = threading.local()
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
@@ -180,89 +158,103 @@ class SQLiteStore(Store):
     ) -> None:
         if not self._appended_id < notice.id <= self._last_id:
             raise StoreError(f"message id {notice.id} was not handed out next by this store")
-        if not self._first_id:
-            self._first_id = notice.id
-        self._appended_id = notice.id
+        batch = self._batch
+        if not batch.first:
+            batch.first = notice.id
+        batch.top = self._appended_id = notice.id
         if isinstance(notice, PrivateMessage):
-            self._privates.append(_private_row(notice, parties))
+            batch.privates.append(ops.private_row(notice, parties))
         else:
-            self._messages.append(_room_row(notice))
+            batch.messages.append(ops.room_row(notice))
 
     def save_room(self, room: RoomRecord) -> None:
-        self._rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
+        key = room.name.casefold()
+        self._batch.deleted.discard(key)
+        self._batch.rooms[key] = RoomRecord(room.name, room.topic)
+
+    def delete_room(self, room_key: str) -> None:
+        self._batch.rooms.pop(room_key, None)
+        self._batch.deleted.add(room_key)
 
     def save_membership(self, account: str, room_key: str, member: bool) -> None:
-        self._memberships[(account, room_key)] = member
+        self._batch.memberships[(account, room_key)] = member
+
+    def discard(self) -> list[StoredNotice]:
+        batch = self._batch
+        dropped = [ops.from_buffered(row) for row in (*batch.messages, *batch.privates)]
+        dropped.sort(key=lambda n: n.id)
+        batch.messages, batch.privates = [], []
+        batch.first = batch.top = 0
+        self._appended_id = self._last_id  # what was dropped is never handed out again
+        return dropped
 
     @property
     def pending(self) -> int:
-        return len(self._messages) + len(self._privates) + len(self._rooms) + len(self._memberships)
+        return len(self._batch)
 
     @property
     def committed_id(self) -> int:
         return self._committed_id
 
-    async def commit(self) -> None:
-        self.commit_now()
-
     def commit_now(self) -> bool:
-        if not self.pending:
-            return True
-        db = self.db
-        messages, privates, rooms, members = (
-            self._messages,
-            self._privates,
-            self._rooms,
-            self._memberships,
-        )
-        first, top = self._first_id, self._appended_id
-        self._messages, self._privates, self._rooms, self._memberships = [], [], {}, {}
-        self._first_id = 0
+        return not self.pending  # commits run in the writer thread: await commit()
+
+    async def commit(self) -> None:
+        async with self._commit_lock:  # one at a time, in order: no later batch overtakes
+            batch = self._batch
+            if not batch:
+                return
+            self._batch = ops.Batch()
+            try:
+                await self._in_writer(ops.write, self.db, batch)
+            except sqlite3.Error as exc:
+                # Keep the writes for the next commit; nothing that depends on them left.
+                batch.merge_newer(self._batch)
+                self._batch = batch
+                raise StoreError(f"commit failed: {exc}") from exc
+            if batch.first:
+                self._committed_id = batch.top
+
+    async def probe(self) -> None:
         try:
-            db.execute("BEGIN")
-            if messages:
-                db.executemany(_INSERT_ROOM, messages)
-                db.execute(
-                    "INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages"
-                    " WHERE id >= ? AND kind = 'chat'",
-                    (messages[0][0],),
-                )
-            if privates:
-                db.executemany(_INSERT_PRIVATE, privates)
-            if rooms:
-                db.executemany(
-                    "INSERT INTO rooms (key, name, topic) VALUES (?, ?, ?) ON CONFLICT (key)"
-                    " DO UPDATE SET name = excluded.name, topic = excluded.topic",
-                    [(key, r.name, r.topic) for key, r in rooms.items()],
-                )
-            joins = [pair for pair, member in members.items() if member]
-            leaves = [pair for pair, member in members.items() if not member]
-            if joins:
-                db.executemany("INSERT OR IGNORE INTO memberships VALUES (?, ?)", joins)
-            if leaves:
-                db.executemany(
-                    "DELETE FROM memberships WHERE user_key = ? AND room_key = ?", leaves
-                )
-            db.execute("COMMIT")
+            await self._in_writer(ops.probe, self.db)
         except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            # Keep the writes so that the next commit retries them; nothing is echoed meanwhile.
-            self._messages = messages + self._messages
-            self._privates = privates + self._privates
-            self._first_id = first or self._first_id
-            rooms.update(self._rooms)
-            members.update(self._memberships)
-            self._rooms, self._memberships = rooms, members
-            raise StoreError(f"commit failed: {exc}") from exc
-        if first:
-            self._committed_id = top
-        return True
+            raise StoreError(f"the store cannot write: {exc}") from exc
 
     # ------------------------------------------------------------------ reads
 
-    def _select(self, sql: str, params: Sequence[Any]) -> list[StoredNotice]:
-        return [_from_row(row) for row in self.db.execute(sql, params)]
+    def _reader(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = ops.connect_reader(str(self.path), busy_timeout=self.busy_timeout)
+            self._local.db = db
+            with self._reader_lock:
+                self._reader_dbs.append(db)
+        return db
+
+    def _timed(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """In a reader thread: run a query under the time budget."""
+        db = self._reader()
+        deadline = time.monotonic() + self.query_budget
+        db.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+        try:
+            return fn(db, *args)
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTooExpensive(
+                    f"the query ran over its {self.query_budget:g} s budget"
+                ) from None
+            raise StoreError(f"read failed: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {exc}") from exc
+        finally:
+            db.set_progress_handler(None, 0)
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._reading is None:
+            raise StoreError("the store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reading, self._timed, fn, args)
 
     async def recent(self, room_key: str, limit: int) -> list[StoredNotice]:
         return await self.history(room_key, limit=limit)
@@ -275,21 +267,7 @@ class SQLiteStore(Store):
         after: int | None = None,
         limit: int = 50,
     ) -> list[StoredNotice]:
-        limit = max(0, min(limit, MAX_PAGE))
-        upper = self._committed_id + 1 if before is None else min(before, self._committed_id + 1)
-        if after is not None:
-            return self._select(
-                f"SELECT {_COLUMNS} FROM messages WHERE room_key = ? AND id > ? AND id < ?"
-                " ORDER BY id LIMIT ?",
-                (room_key, after, upper, limit),
-            )
-        rows = self._select(
-            f"SELECT {_COLUMNS} FROM messages WHERE room_key = ? AND id < ?"
-            " ORDER BY id DESC LIMIT ?",
-            (room_key, upper, limit),
-        )
-        rows.reverse()
-        return rows
+        return await self._read(ops.history, room_key, before, after, limit, self._committed_id)
 
     async def missed(
         self,
@@ -299,26 +277,8 @@ class SQLiteStore(Store):
         upto: int,
         limit: int,
     ) -> list[StoredNotice]:
-        marks = ", ".join("?" for _ in room_keys) or "NULL"
-        # account NULL (a guest) matches no row: `x = NULL` is never true in SQL.
-        return self._select(
-            f"SELECT {_COLUMNS} FROM messages WHERE id > ? AND id <= ? AND"
-            f" (room_key IN ({marks}) OR sender_account = ? OR target_account = ?)"
-            " ORDER BY id LIMIT ?",
-            (since, min(upto, self._committed_id), *room_keys, account, account, limit),
-        )
+        upto = min(upto, self._committed_id)
+        return await self._read(ops.missed, account, list(room_keys), since, upto, limit)
 
     async def search(self, room_key: str, query: str, limit: int) -> list[StoredNotice]:
-        match = fts_query(query)
-        limit = max(0, min(limit, MAX_PAGE))
-        if not match or not limit:
-            return []
-        rows = self._select(
-            f"SELECT {', '.join('m.' + c for c in _COLUMNS.split(', '))} FROM messages_fts f"
-            " JOIN messages m ON m.id = f.rowid"
-            " WHERE messages_fts MATCH ? AND m.room_key = ? AND m.id <= ?"
-            " ORDER BY m.id DESC LIMIT ?",
-            (match, room_key, self._committed_id, limit),
-        )
-        rows.reverse()
-        return rows
+        return await self._read(ops.search, room_key, query, limit, self._committed_id)

@@ -62,4 +62,9 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE target_account IS NOT NULL;
     DELETE FROM memberships;
     """,
+    # 4: a scratch table for the write probe a failing store is tested with (a real page
+    # write, undone), see sqlite_ops.probe.
+    """
+    CREATE TABLE probe (x BLOB);
+    """,
 )

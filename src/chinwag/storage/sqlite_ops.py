@@ -1,0 +1,286 @@
+"""The SQL of the SQLite store: plain functions over one connection, run in the store's
+threads (never on the event loop). sqlite.py decides which thread and when."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chinwag.errors import StoreError
+from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
+from chinwag.storage.base import MAX_PAGE, RoomRecord, StoreState
+from chinwag.storage.sqlite_schema import MIGRATIONS
+
+COLUMNS = "id, kind, room, username, target, body, ts"
+Row = tuple[Any, ...]
+
+# Room messages (chat, topic) and private messages are written by two statements: a room
+# message has no parties, and binding two more NULLs per row made the hot path's insert
+# 15 % slower.
+_INSERT_ROOM = (
+    "INSERT INTO messages (id, kind, room_key, room, username, user_key, body, ts)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_PRIVATE = (
+    "INSERT INTO messages (id, kind, username, user_key, target, target_key, body, ts,"
+    " sender_account, target_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def room_row(n: ChatMessage | TopicChanged) -> Row:
+    if isinstance(n, ChatMessage):
+        return (n.id, "chat", n.room.casefold(), n.room, n.username, n.username.casefold(),
+                n.message, n.timestamp)  # fmt: skip
+    return (n.id, "topic", n.room.casefold(), n.room, n.username, n.username.casefold(),
+            n.topic, n.timestamp)  # fmt: skip
+
+
+def private_row(n: PrivateMessage, parties: tuple[str | None, str | None]) -> Row:
+    return (n.id, "private", n.username, n.username.casefold(), n.target, n.target.casefold(),
+            n.message, n.timestamp, *parties)  # fmt: skip
+
+
+def from_row(row: Row) -> StoredNotice:
+    id_, kind, room, username, target, body, ts = row
+    if kind == "chat":
+        return ChatMessage(id_, room, username, body, ts)
+    if kind == "private":
+        return PrivateMessage(id_, username, target, body, ts)
+    return TopicChanged(id_, room, username, body, ts)
+
+
+def from_buffered(row: Row) -> StoredNotice:
+    """A buffered write row (room_row or private_row) back as its notice."""
+    if row[1] == "private":
+        id_, _, username, _, target, _, body, ts = row[:8]
+        return PrivateMessage(id_, username, target, body, ts)
+    id_, kind, _, room, username, _, body, ts = row
+    if kind == "chat":
+        return ChatMessage(id_, room, username, body, ts)
+    return TopicChanged(id_, room, username, body, ts)
+
+
+def fts_query(text: str) -> str:
+    """User words -> an FTS5 query that matches all of them (no operators, no syntax errors).
+
+    Control characters separate words, as blanks do (FTS5 rejects a NUL inside a quoted
+    word, and the tokenizer never makes one part of a word)."""
+    clean = "".join(c if c >= " " else " " for c in text)
+    return " ".join('"' + word.replace('"', '""') + '"' for word in clean.split())
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def connect(path: str, *, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def connect_reader(path: str, *, busy_timeout: float) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
+    db.execute("PRAGMA query_only=ON")
+    return db
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection, path: str) -> None:
+    version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"{path} has schema version {version}, newer than this chinwag knows "
+            f"({len(MIGRATIONS)}); upgrade chinwag"
+        )
+    for number in range(version + 1, len(MIGRATIONS) + 1):
+        script = MIGRATIONS[number - 1]
+        # executescript commits on its own; BEGIN makes the migration all-or-nothing,
+        # and a failed script leaves its transaction open: roll it back here.
+        try:
+            db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise StoreError(f"cannot migrate {path} to version {number}: {exc}") from exc
+
+
+def probe(db: sqlite3.Connection) -> None:
+    """A small real write, undone: fails as a commit would (full disk, read-only files)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("INSERT INTO probe (x) VALUES (zeroblob(4096))")
+        db.execute("DELETE FROM probe")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def load(db: sqlite3.Connection) -> StoreState:
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+    state = StoreState(last_id=int(row[0]) if row else 0)
+    state.rooms = [
+        RoomRecord(name, topic, bool(used))
+        for name, topic, used in db.execute(
+            "SELECT name, topic, EXISTS (SELECT 1 FROM messages m WHERE m.room_key = r.key)"
+            " FROM rooms r"
+        )
+    ]
+    for account, room in db.execute("SELECT user_key, room_key FROM memberships"):
+        state.memberships.setdefault(account, set()).add(room)
+    return state
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything buffered since the last commit, taken as one transaction."""
+
+    messages: list[Row] = field(default_factory=list)  # room messages
+    privates: list[Row] = field(default_factory=list)
+    rooms: dict[str, RoomRecord] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)  # room keys
+    memberships: dict[tuple[str, str], bool] = field(default_factory=dict)
+    first: int = 0  # lowest message id in the batch (0: no message)
+    top: int = 0  # highest message id in the batch
+
+    def __len__(self) -> int:
+        return (
+            len(self.messages)
+            + len(self.privates)
+            + len(self.rooms)
+            + len(self.deleted)
+            + len(self.memberships)
+        )
+
+    def merge_newer(self, newer: Batch) -> None:
+        """Put writes buffered after this batch behind it (a failed commit keeps both)."""
+        self.messages += newer.messages
+        self.privates += newer.privates
+        for key in newer.deleted:
+            self.rooms.pop(key, None)
+        self.rooms.update(newer.rooms)
+        self.deleted = (self.deleted - set(newer.rooms)) | newer.deleted
+        self.memberships.update(newer.memberships)
+        self.first = self.first or newer.first
+        self.top = newer.top or self.top
+
+
+def write(db: sqlite3.Connection, batch: Batch) -> None:
+    db.execute("BEGIN")
+    try:
+        if batch.messages:
+            db.executemany(_INSERT_ROOM, batch.messages)
+            db.execute(
+                "INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages"
+                " WHERE id >= ? AND kind = 'chat'",
+                (batch.messages[0][0],),
+            )
+        if batch.privates:
+            db.executemany(_INSERT_PRIVATE, batch.privates)
+        if batch.rooms:
+            db.executemany(
+                "INSERT INTO rooms (key, name, topic) VALUES (?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET name = excluded.name, topic = excluded.topic",
+                [(key, r.name, r.topic) for key, r in batch.rooms.items()],
+            )
+        if batch.deleted:
+            gone = [(key,) for key in batch.deleted]
+            db.executemany("DELETE FROM rooms WHERE key = ?", gone)
+            db.executemany("DELETE FROM memberships WHERE room_key = ?", gone)
+        joins = [pair for pair, member in batch.memberships.items() if member]
+        leaves = [pair for pair, member in batch.memberships.items() if not member]
+        if joins:
+            db.executemany("INSERT OR IGNORE INTO memberships VALUES (?, ?)", joins)
+        if leaves:
+            db.executemany("DELETE FROM memberships WHERE user_key = ? AND room_key = ?", leaves)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def select(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[StoredNotice]:
+    return [from_row(row) for row in db.execute(sql, params)]
+
+
+def history(
+    db: sqlite3.Connection,
+    room_key: str,
+    before: int | None,
+    after: int | None,
+    limit: int,
+    committed: int,
+) -> list[StoredNotice]:
+    limit = max(0, min(limit, MAX_PAGE))
+    upper = committed + 1 if before is None else min(before, committed + 1)
+    if after is not None:
+        return select(
+            db,
+            f"SELECT {COLUMNS} FROM messages WHERE room_key = ? AND id > ? AND id < ?"
+            " ORDER BY id LIMIT ?",
+            (room_key, after, upper, limit),
+        )
+    rows = select(
+        db,
+        f"SELECT {COLUMNS} FROM messages WHERE room_key = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        (room_key, upper, limit),
+    )
+    rows.reverse()
+    return rows
+
+
+def missed(
+    db: sqlite3.Connection,
+    account: str | None,
+    room_keys: Sequence[str],
+    since: int,
+    upto: int,
+    limit: int,
+) -> list[StoredNotice]:
+    marks = ", ".join("?" for _ in room_keys) or "NULL"
+    # account NULL (a guest) matches no row: `x = NULL` is never true in SQL.
+    return select(
+        db,
+        f"SELECT {COLUMNS} FROM messages WHERE id > ? AND id <= ? AND"
+        f" (room_key IN ({marks}) OR sender_account = ? OR target_account = ?)"
+        " ORDER BY id LIMIT ?",
+        (since, upto, *room_keys, account, account, limit),
+    )
+
+
+def search(
+    db: sqlite3.Connection, room_key: str, query: str, limit: int, committed: int
+) -> list[StoredNotice]:
+    match = fts_query(query)
+    limit = max(0, min(limit, MAX_PAGE))
+    if not match or not limit:
+        return []
+    rows = select(
+        db,
+        f"SELECT {', '.join('m.' + c for c in COLUMNS.split(', '))} FROM messages_fts f"
+        " JOIN messages m ON m.id = f.rowid"
+        " WHERE messages_fts MATCH ? AND m.room_key = ? AND m.id <= ?"
+        " ORDER BY m.id DESC LIMIT ?",
+        (match, room_key, committed, limit),
+    )
+    rows.reverse()
+    return rows
