@@ -9,6 +9,7 @@ from chinwag.bus.base import Envelope, ToRoom, ToRooms, ToSession, ToUser
 from chinwag.engine.engine import Engine
 from chinwag.engine.facts import Fact
 from chinwag.engine.limits import Limits
+from chinwag.engine.replay import Replay
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
 from chinwag.storage.base import Store
@@ -68,7 +69,9 @@ def recipients(engine: Engine, envelope: Envelope) -> set[Session]:
     return found
 
 
-def inbox(engine: Engine, envelopes: Iterable[Envelope], session: Session) -> list[ev.Notice]:
+def inbox(
+    engine: Engine, envelopes: Iterable[Envelope], session: Session
+) -> list[ev.Notice | Replay]:
     return [e.notice for e in envelopes if session in recipients(engine, e)]
 
 

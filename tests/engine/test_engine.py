@@ -1,11 +1,9 @@
 """The engine without sockets: commands in, envelopes (notice + audience) out."""
 
-import asyncio
-
 import pytest
 
 from chinwag.bus.base import ToRoom, ToSession, ToUser
-from chinwag.engine.engine import Engine
+from chinwag.engine.replay import Replay
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
 from chinwag.storage.memory import MemoryStore
@@ -208,40 +206,31 @@ def test_joining_a_room_replays_recent_history():
     h.handle(alice, ev.JoinRoom("dev"))
     for text in ("one", "two", "three"):
         h.handle(alice, ev.Chat(text, "dev"))
-    replay = inbox(h.engine, h.handle(bob, ev.JoinRoom("dev")), bob)[1:]
-    assert [(m.message, m.history) for m in replay] == [("two", True), ("three", True)]  # type: ignore[union-attr]
+    replay = inbox(h.engine, h.handle(bob, ev.JoinRoom("dev")), bob)[1]
+    assert isinstance(replay, Replay) and not replay.reads_store  # streamed by the server
+    assert [(m.message, m.history) for m in replay.recent] == [("two", True), ("three", True)]  # type: ignore[union-attr]
 
 
-def test_join_since_returns_exactly_what_was_missed():
-    async def scenario():
-        engine = Engine(MemoryStore())
-        await engine.start()
-        h_now = T0
-
-        def handle(session, command):
-            return engine.handle(session, command, h_now)
-
-        alice, bob = engine.open_session(peer="a", dialect="native"), None
-        handle(alice, ev.Join("alice"))
-        bob = engine.open_session(peer="b", dialect="native")
-        handle(bob, ev.Join("bob"))
-        handle(alice, ev.JoinRoom("dev"))
-        handle(alice, ev.Chat("seen"))
-        last_seen = engine.store.last_id
-        engine.close_session(alice, "network", h_now)
-        handle(bob, ev.Chat("missed 1"))
-        handle(bob, ev.JoinRoom("dev"))
-        handle(bob, ev.Chat("missed 2", "dev"))
-        handle(bob, ev.Private("carol", "not for alice"))  # unknown: error, not stored
-        await engine.store.commit()
-        again = engine.open_session(peer="p", dialect="native")
-        command = ev.Join("alice", last_seen, ("dev",))
-        assert engine.is_async(command)
-        out = await engine.handle_async(again, command, h_now)
-        got = inbox(engine, out, again)
-        assert isinstance(got[0], ev.Welcome) and got[0].rooms == ("general", "dev")
-        texts = [n.message for n in got if isinstance(n, ev.ChatMessage)]
-        assert texts == ["missed 1", "missed 2"]
-        assert all(n.history for n in got if isinstance(n, ev.ChatMessage))
-
-    asyncio.run(scenario())
+def test_join_since_asks_for_exactly_what_was_missed():
+    h = Harness()
+    alice, bob = h.connect("alice"), h.connect("bob")
+    h.handle(alice, ev.JoinRoom("dev"))
+    h.handle(alice, ev.Chat("seen"))
+    last_seen = h.engine.store.last_id
+    h.engine.close_session(alice, "network", T0)
+    h.handle(bob, ev.Chat("missed 1"))
+    h.handle(bob, ev.JoinRoom("dev"))
+    h.handle(bob, ev.Chat("missed 2", "dev"))
+    again = h.session()
+    command = ev.Join("alice", last_seen, ("dev",))
+    assert not h.engine.is_async(command)  # the replay is read and streamed by the server
+    got = inbox(h.engine, h.handle(again, command), again)
+    assert isinstance(got[0], ev.Welcome) and got[0].rooms == ("general", "dev")
+    [replay] = [n for n in got if isinstance(n, Replay)]
+    assert replay == Replay(
+        rooms=("general", "dev"),
+        account=None,  # a guest: no private messages
+        since=last_seen,
+        upto=h.engine.store.last_id,
+        limit=h.engine.limits.replay_limit,
+    )

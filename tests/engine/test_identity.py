@@ -9,6 +9,7 @@ import asyncio
 
 from chinwag.engine.engine import Engine
 from chinwag.engine.identity import Identity, Role
+from chinwag.engine.replay import Replay
 from chinwag.protocol import events as ev
 from chinwag.storage.memory import MemoryStore
 from tests.engine.support import T0, Harness, inbox
@@ -28,11 +29,16 @@ def test_a_guest_taking_a_name_later_gets_no_private_messages_and_no_saved_rooms
         await engine.store.commit()
 
         impostor = engine.open_session(peer="x", dialect="native")
-        out = await engine.handle_async(impostor, ev.Join("alice", 0), T0)
+        out = engine.handle(impostor, ev.Join("alice", 0), T0)
         got = inbox(engine, out, impostor)
         welcome = got[0]
         assert isinstance(welcome, ev.Welcome) and welcome.rooms == ("general",)
-        assert not [n for n in got if isinstance(n, ev.PrivateMessage)]
+        [replay] = [n for n in got if isinstance(n, Replay)]
+        assert replay.account is None and replay.rooms == ("general",)
+        missed = await engine.store.missed(
+            replay.account, replay.rooms, replay.since, replay.upto, replay.limit
+        )
+        assert not [n for n in missed if isinstance(n, ev.PrivateMessage)]
         assert impostor.identity is not None and impostor.identity.guest
 
     asyncio.run(scenario())

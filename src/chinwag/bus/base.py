@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from chinwag.protocol.events import Notice
 
 if TYPE_CHECKING:
+    from chinwag.engine.replay import Replay
     from chinwag.engine.session import Session
 
 
@@ -61,11 +62,12 @@ class Envelope:
     `id` is the stored message the notice depends on: nobody receives it before that id is
     durable (0: depends on nothing). `exclude` is a session of the audience that must not
     receive it (a joiner is not told of its own join). `close` asks the fan-out to close
-    the recipients once the notice is written (a goodbye).
+    the recipients once the notice is written (a goodbye). A `Replay` in place of a notice
+    (to a session only) is history the session's connection streams as the client reads.
     """
 
     audience: Audience
-    notice: Notice
+    notice: Notice | Replay
     id: int = 0
     exclude: Session | None = None
     close: str | None = None

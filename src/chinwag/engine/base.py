@@ -14,6 +14,7 @@ from chinwag.engine.limits import Limits, as_history, error_reply
 from chinwag.engine.memberships import Memberships
 from chinwag.engine.names import room_key
 from chinwag.engine.ratelimit import take_lazily
+from chinwag.engine.replay import Replay
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol.events import ErrorCode
@@ -48,7 +49,9 @@ class EngineBase:
             return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {name}")
         return self.memberships.rooms[key]
 
-    def _replay_recent(self, session: Session, room: Room) -> list[Envelope]:
-        # The ring may hold messages not yet committed: they leave once durable.
-        to = ToSession(session)
-        return [Envelope(to, as_history(m), m.id) for m in room.recent]
+    def _replay_recent(self, session: Session, rooms: list[Room]) -> list[Envelope]:
+        """The rooms' recent history for a joiner, streamed by its connection."""
+        recent = tuple(as_history(m) for room in rooms for m in room.recent)
+        if not recent:
+            return []
+        return [Envelope(ToSession(session), Replay(recent=recent))]

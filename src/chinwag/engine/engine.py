@@ -53,7 +53,7 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
         super().__init__(store, limits or Limits(), name)
         anyone, guest = Permission.ANYONE, Permission.GUEST
         self.table: dict[type, Row] = {
-            ev.Join: Row(anyone, self._join, self._join_since),
+            ev.Join: Row(anyone, self._join),
             ev.Chat: Row(guest, self._chat),
             ev.Private: Row(guest, self._private),
             ev.ListUsers: Row(anyone, self._list_users),
@@ -106,8 +106,6 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
 
     def is_async(self, command: ev.Command) -> bool:
         """True for commands that read the store and so must go through handle_async."""
-        if type(command) is ev.Join:
-            return command.since is not None
         row = self.table.get(type(command))
         return row is not None and row.handler is None
 
@@ -136,7 +134,7 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
         row = self._checked(session, command, now)
         if not isinstance(row, Row):
             return row
-        if row.handler is None or (type(command) is ev.Join and command.since is not None):
+        if row.handler is None:
             raise TypeError(f"{type(command).__name__} must go through handle_async")
         identity = session.identity
         try:

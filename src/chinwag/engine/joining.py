@@ -12,7 +12,7 @@ import logging
 from chinwag.bus.base import Envelope, ToRooms, ToSession
 from chinwag.engine.base import EngineBase
 from chinwag.engine.identity import Identity, guest
-from chinwag.engine.limits import TOO_MANY_ROOMS, as_history, error_reply, reply
+from chinwag.engine.limits import TOO_MANY_ROOMS, error_reply, reply
 from chinwag.engine.names import (
     NAME_RULE,
     ROOM_RULE,
@@ -21,6 +21,7 @@ from chinwag.engine.names import (
     user_key,
     valid_username,
 )
+from chinwag.engine.replay import Replay
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
@@ -110,41 +111,30 @@ class JoinCommands(EngineBase):
         if not isinstance(identity, Identity):
             return identity
         answer, presence = self.admit(session, identity, command.rooms, now)
-        for room in self.memberships.of(session):
-            answer.extend(self._replay_recent(session, room))
-        log.info("%s joined from %s (%s)", identity.name, session.peer, session.dialect)
+        if command.since is None:
+            answer += self._replay_recent(session, self.memberships.of(session))
+            log.info("%s joined from %s (%s)", identity.name, session.peer, session.dialect)
+        else:
+            answer.append(self._replay_missed(session, identity, command.since))
+            log.info("%s rejoined from %s since %d", identity.name, session.peer, command.since)
         return answer + presence
 
-    async def _join_since(self, session: Session, command: ev.Join, now: float) -> list[Envelope]:
+    def _replay_missed(self, session: Session, identity: Identity, since: int) -> Envelope:
         """Rejoin after a disconnect: exactly the messages missed, once, in order.
 
-        The session becomes a member *before* the await, with `upto` = the last id at that
-        moment: live messages after it reach the session as usual (the server holds them
-        until this reply is out), and the store supplies (since, upto]. Private messages are
-        replayed only to an account: a guest proves nothing about who it was.
+        The session is a member already, and `upto` is the last id now: live messages after
+        it reach the session as usual (its connection holds them until the replay is out),
+        and the store supplies (since, upto]. Private messages are replayed only to an
+        account: a guest proves nothing about who it was.
         """
-        identity = self._claim(session, command.username)
-        if not isinstance(identity, Identity):
-            return identity
-        answer, presence = self.admit(session, identity, command.rooms, now)
-        store = self.store
-        upto = store.last_id
-        since = command.since or 0
-        if store.committed_id < upto:  # reads see committed data only: no gap
-            await store.commit()
-        missed = await store.missed(
-            identity.account, list(session.rooms), since, upto, self.limits.replay_limit
+        replay = Replay(
+            rooms=session.rooms,
+            account=identity.account,
+            since=since,
+            upto=self.store.last_id,
+            limit=self.limits.replay_limit,
         )
-        to = ToSession(session)
-        answer.extend(Envelope(to, as_history(m)) for m in missed)
-        log.info(
-            "%s rejoined from %s since %d (%d missed)",
-            identity.name,
-            session.peer,
-            since,
-            len(missed),
-        )
-        return answer + presence
+        return Envelope(ToSession(session), replay)
 
     def _rename(self, session: Session, command: ev.Rename, now: float) -> list[Envelope]:
         if not valid_username(command.username):

@@ -30,6 +30,7 @@ class Limits:
     max_topic: int = 300
     max_search_words: int = 16  # a search's cost grows with its words (times the room)
     max_search_bytes: int = 256
+    max_page_bytes: int = 512 * 1024  # text in one history or search answer (one line)
 
 
 TOO_MANY_ROOMS = "You are in too many rooms already"
@@ -46,3 +47,19 @@ def error_reply(session: Session, code: ErrorCode, message: str) -> list[Envelop
 
 def as_history(notice: ev.StoredNotice) -> ev.StoredNotice:
     return notice if notice.history else replace(notice, history=True)
+
+
+def text_size(notice: ev.StoredNotice) -> int:
+    return len(notice.topic if isinstance(notice, ev.TopicChanged) else notice.message)
+
+
+def within(rows: list[ev.StoredNotice], budget: int, *, newest: bool) -> list[ev.StoredNotice]:
+    """As many of the rows (in id order) as fit `budget` characters of text, at least one:
+    the newest ones when paging backwards, the oldest when paging forwards."""
+    size, count = 0, 0
+    for notice in reversed(rows) if newest else rows:
+        size += text_size(notice)
+        if count and size > budget:
+            break
+        count += 1
+    return rows[len(rows) - count :] if newest else rows[:count]

@@ -10,7 +10,14 @@ import logging
 
 from chinwag.bus.base import Envelope
 from chinwag.engine.base import EngineBase
-from chinwag.engine.limits import NOT_STORING, TOO_MANY_ROOMS, as_history, error_reply, reply
+from chinwag.engine.limits import (
+    NOT_STORING,
+    TOO_MANY_ROOMS,
+    as_history,
+    error_reply,
+    reply,
+    within,
+)
 from chinwag.engine.names import ROOM_RULE, normalize_room, room_key
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
@@ -42,7 +49,7 @@ class RoomCommands(EngineBase):
         memberships.enter(session, room)
         return [
             reply(session, ev.RoomJoined(room.name, room.topic, room.usernames())),
-            *self._replay_recent(session, room),
+            *self._replay_recent(session, [room]),
             Envelope(room.audience, ev.UserJoined(room.name, identity.name, now), exclude=session),
         ]
 
@@ -108,6 +115,7 @@ class RoomCommands(EngineBase):
             )
         except QueryTooExpensive:
             return error_reply(session, ErrorCode.TOO_EXPENSIVE, "History took too long; ask again")
+        rows = within(rows, self.limits.max_page_bytes, newest=command.after is None)
         page = tuple(as_history(m) for m in rows)
         return [reply(session, ev.HistoryPage(room.name, page))]
 
@@ -138,5 +146,6 @@ class RoomCommands(EngineBase):
             return error_reply(
                 session, ErrorCode.TOO_EXPENSIVE, "That search took too long; try other words"
             )
+        rows = within(rows, self.limits.max_page_bytes, newest=True)
         found = tuple(as_history(m) for m in rows)
         return [reply(session, ev.SearchResults(room.name, command.query, found))]

@@ -8,6 +8,7 @@ from chinwag.engine.identity import Identity
 from chinwag.engine.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
+    from chinwag.engine.replay import Replay
     from chinwag.protocol.codec import Codec
 
 
@@ -29,6 +30,9 @@ class Outlet(Protocol):
 
     def close(self, reason: str) -> None:
         """Close once what is queued has been written."""
+
+    def stream(self, replay: Replay) -> None:
+        """Send this history as the client reads it, before anything queued after it."""
 
 
 class Session:

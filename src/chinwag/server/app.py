@@ -202,3 +202,6 @@ class ChatServer:
 
     def owed_presence(self, session: Session | None) -> bytes:
         return self.fanout.owed_presence(session)
+
+    def durable(self, message_id: int) -> Awaitable[None]:
+        return self.outbox.durable(message_id)

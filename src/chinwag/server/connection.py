@@ -6,11 +6,12 @@ commands to the server through the narrow `Host` interface; it never decides cha
 
 Its life is one `State`, changed only by `_move`, which checks `TRANSITIONS`:
 
-    OPEN  --store-reading command-->  BUSY  --answer written-->  OPEN
+    OPEN  --store-reading command, or a replay to stream-->  BUSY  --done-->  OPEN
     OPEN | BUSY  --close() / abort() / EOF-->  CLOSING  --transport gone-->  CLOSED
 
-While BUSY, reading is paused, later commands wait in `backlog` and output is held in
-`corked`, so a client sees its answers in the order it asked (docs/DEVELOPING.md).
+While BUSY, reading is paused, later commands wait in `backlog` and live output is held
+(`Busy.held`), so a client sees its answers in the order it asked, and a replay before
+what was said after it (docs/DEVELOPING.md).
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from enum import Enum
 from typing import Any, Protocol, cast
 
 from chinwag.bus.base import Envelope
+from chinwag.engine.replay import Replay
 from chinwag.engine.session import Session
 from chinwag.protocol.codec import Codec, feed_lines, finish_lines
 from chinwag.protocol.detect import DetectingCodec
 from chinwag.protocol.events import Command, Pong
 from chinwag.protocol.framing import LineFraming
+from chinwag.server.stream import stream_replay
+from chinwag.storage.base import Store
 
 log = logging.getLogger("chinwag.server")
 
@@ -37,6 +41,12 @@ class State(Enum):
     CLOSING = "closing"  # no more input; what is queued is written, then the socket closes
     CLOSED = "closed"  # the transport is gone
 
+
+# A client is "not reading" when what the kernel could not take exceeds max_buffer (checked
+# after each write). Bytes that wait in the process (for a commit, or behind a replay) are
+# the server's own delay, not the client's: they may reach this many times max_buffer
+# before the connection is dropped, which still bounds the memory one client can hold.
+WAITING_FACTOR = 4
 
 # The states as module constants: on the hot path (every write), reading a member off the
 # Enum class costs ten times a global (Python 3.11).
@@ -83,15 +93,32 @@ class Host(Protocol):
 
     def owed_presence(self, session: Session | None) -> bytes: ...
 
+    def durable(self, message_id: int) -> Awaitable[None]:
+        """Until that message is stored (or the store gave up on it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+
+class Busy:
+    """What a BUSY connection holds: live output for later, and the wait for room to write."""
+
+    __slots__ = ("held", "held_size", "writable")
+
+    def __init__(self) -> None:
+        self.held: list[tuple[bytes, int]] = []
+        self.held_size = 0
+        self.writable: asyncio.Event | None = None  # a replay waits for the client to read
+
 
 class Connection(asyncio.Protocol):
     __slots__ = (
         "answers_pings",
         "backlog",
+        "busy",
         "close_reason",
         "closed",
         "codec",
-        "corked",
         "dirty",
         "framing",
         "host",
@@ -126,7 +153,7 @@ class Connection(asyncio.Protocol):
         # stored, so that they can be dropped if the store gives up on it (drop_after).
         self.marks: list[tuple[int, int]] | None = None
         self.dirty = False  # in the outbox's list of connections to write at the next flush
-        self.corked: list[tuple[bytes, int]] | None = None  # output held while BUSY
+        self.busy: Busy | None = None  # while BUSY
         self.backlog: list[Command] | None = None  # commands waiting for the BUSY one
         self.close_reason: str | None = None
         self.answers_pings = False  # keep-alive: it has answered a ping once
@@ -186,6 +213,9 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._move(CLOSED)
+        busy = self.busy
+        if busy is not None and busy.writable is not None:
+            busy.writable.set()  # a replay stops
         reason = self.close_reason or (f"connection lost: {exc}" if exc else "disconnected")
         self.host.detach(self, reason)
 
@@ -193,7 +223,9 @@ class Connection(asyncio.Protocol):
         pass
 
     def resume_writing(self) -> None:
-        pass
+        busy = self.busy
+        if busy is not None and busy.writable is not None:
+            busy.writable.set()
 
     # ------------------------------------------------------------------ commands
 
@@ -206,7 +238,9 @@ class Connection(asyncio.Protocol):
         session = self.session
         assert session is not None
         for index, command in enumerate(commands):
-            if self.state is not OPEN:
+            if self.state is not OPEN:  # a command before this one started a replay
+                if self.state is BUSY:
+                    self._hold(commands[index:])
                 return
             if type(command) is Pong:
                 self.answers_pings = True
@@ -223,27 +257,23 @@ class Connection(asyncio.Protocol):
             self.backlog = []
         self.backlog.extend(commands)
 
-    def _start_async(self, command: Command) -> None:
-        """Run a store-reading command; hold this client's input and output meanwhile."""
+    def _begin_busy(self) -> Busy:
+        """Hold this client's input and live output until _end_busy."""
         self._move(BUSY)
-        self.corked = []
+        busy = self.busy = Busy()
         assert self.transport is not None
         self.transport.pause_reading()
-        self.host.spawn(self._finish_async(command))
+        return busy
 
-    async def _finish_async(self, command: Command) -> None:
-        assert self.session is not None
+    def _end_busy(self, answer: list[Envelope]) -> None:
+        """Publish the answer, then what was held, in order; then read on."""
         host = self.host
-        try:
-            envelopes = await host.run_async(self.session, command)
-        except Exception:
-            log.exception("%s: %s failed", self.peer, type(command).__name__)
-            envelopes = []
         host.settle()  # what the fan-out batched meanwhile joins what was held, in order
-        held, self.corked = self.corked or [], None
-        host.publish(envelopes)  # the answer goes out before what was held
-        for data, needs in held:
-            self.queue(data, needs)
+        busy, self.busy = self.busy, None
+        host.publish(answer)  # the answer goes out before what was held
+        if busy is not None:
+            for data, needs in busy.held:
+                self.queue(data, needs)
         if self.state is not BUSY:  # closed meanwhile: write what is owed, then close
             if self.state is CLOSING and not self.dirty:
                 self.flush()
@@ -254,6 +284,61 @@ class Connection(asyncio.Protocol):
         backlog, self.backlog = self.backlog, None
         if backlog:
             self._run(backlog)
+
+    def _start_async(self, command: Command) -> None:
+        """Run a store-reading command; hold this client's input and output meanwhile."""
+        self._begin_busy()
+        self.host.spawn(self._finish_async(command))
+
+    async def _finish_async(self, command: Command) -> None:
+        assert self.session is not None
+        try:
+            envelopes = await self.host.run_async(self.session, command)
+        except Exception:
+            log.exception("%s: %s failed", self.peer, type(command).__name__)
+            envelopes = []
+        self._end_busy(envelopes)
+
+    # ------------------------------------------------------------------ replays (Outlet)
+
+    def stream(self, replay: Replay) -> None:
+        """Send this history as the client reads it; live output waits until it is out."""
+        if self.state is not OPEN:
+            return  # closing, or (a bug) a second replay: nothing more is sent
+        self._begin_busy()
+        self.host.spawn(self._stream(replay))
+
+    async def _stream(self, replay: Replay) -> None:
+        try:
+            await stream_replay(self, replay)
+        except Exception:  # a store read failed: the client gets what could be read
+            log.exception("%s: replay failed", self.peer)
+        self._end_busy([])
+
+    def write_now(self, data: bytes, needs: int) -> None:
+        """Queue replay bytes ahead of what is held (they come first)."""
+        busy, self.busy = self.busy, None
+        try:
+            self.queue(data, needs)
+        finally:
+            self.busy = busy
+
+    async def drained(self, low_water: int) -> bool:
+        """Until what was queued has left and the kernel's buffer is below `low_water`;
+        False if the connection is closing meanwhile."""
+        busy = self.busy
+        assert busy is not None
+        if busy.writable is None:
+            busy.writable = asyncio.Event()
+        while self.state is BUSY:
+            transport = self.transport
+            if transport is None:
+                return False
+            if self.out is None and transport.get_write_buffer_size() <= low_water:
+                return True
+            busy.writable.clear()
+            await busy.writable.wait()
+        return False
 
     # ------------------------------------------------------------------ output (Outlet)
 
@@ -269,8 +354,12 @@ class Connection(asyncio.Protocol):
                     self.queue(owed, 0)  # a chunk of its own: `data` may have to be dropped
                 else:
                     data = owed + data
-        if self.corked is not None:
-            self.corked.append((data, needs))
+        busy = self.busy
+        if busy is not None:
+            busy.held.append((data, needs))
+            busy.held_size += len(data)
+            if busy.held_size > host.max_buffer * WAITING_FACTOR:
+                self.abort("send buffer overflow: client is not reading")
             return
         out = self.out
         if out is None:
@@ -289,14 +378,16 @@ class Connection(asyncio.Protocol):
         if not self.dirty:
             self.dirty = True
             host.owe(self)
-        if self.out_size > host.max_buffer:
-            self.abort("send buffer overflow: client is not reading")
+        if self.out_size > host.max_buffer * WAITING_FACTOR:
+            self.abort("send buffer overflow: too much waits for this client")
 
     def drop_after(self, committed: int) -> None:
         """The store gave up on the messages above `committed`: forget the bytes that carry
         them (nobody was shown them), keep everything else in its order."""
-        if self.corked:
-            self.corked = [(data, needs) for data, needs in self.corked if needs <= committed]
+        busy = self.busy
+        if busy is not None and busy.held:
+            busy.held = [(data, needs) for data, needs in busy.held if needs <= committed]
+            busy.held_size = sum(len(data) for data, _ in busy.held)
         marks, out = self.marks, self.out
         if marks is None or out is None or self.needs <= committed:
             return
@@ -332,7 +423,11 @@ class Connection(asyncio.Protocol):
             if transport.get_write_buffer_size() > self.host.max_buffer:
                 self.abort("send buffer overflow: client is not reading")
                 return
-        if self.state is CLOSING and self.corked is None:
+        busy = self.busy
+        if busy is not None:
+            if busy.writable is not None:
+                busy.writable.set()  # a replay waits for its bytes to leave
+        elif self.state is CLOSING:
             transport.close()
 
     def close(self, reason: str) -> None:
@@ -343,7 +438,7 @@ class Connection(asyncio.Protocol):
         self.close_reason = reason
         if self.transport is not None:
             self.transport.pause_reading()
-        if not self.dirty and self.corked is None:
+        if not self.dirty and self.busy is None:
             self.flush()
 
     def abort(self, reason: str) -> None:
@@ -357,7 +452,11 @@ class Connection(asyncio.Protocol):
         self.out = None
         self.out_size = 0
         self.marks = None
-        self.corked = None
+        busy = self.busy
+        if busy is not None:
+            busy.held = []
+            if busy.writable is not None:
+                busy.writable.set()
         if self.transport is not None:
             self.transport.abort()
 

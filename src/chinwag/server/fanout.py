@@ -27,6 +27,7 @@ from typing import Any
 from chinwag.bus.base import Audience, Bus, Envelope, ToRoom, ToSession, ToUser
 from chinwag.engine.facts import Fact, Joined, Left, Renamed, SignedIn, SignedOut
 from chinwag.engine.memberships import Memberships
+from chinwag.engine.replay import Replay
 from chinwag.engine.session import Session
 from chinwag.protocol.events import Notice, UserJoined, UserLeft
 from chinwag.server.memory import release_free_memory
@@ -59,20 +60,20 @@ class Run:
 
     __slots__ = ("audience", "exclude", "needs", "notices")
 
-    def __init__(self, envelope: Envelope) -> None:
+    def __init__(self, envelope: Envelope, notice: Notice) -> None:
         self.audience = envelope.audience
         self.exclude = envelope.exclude
-        self.notices: list[Notice] = [envelope.notice]
+        self.notices: list[Notice] = [notice]
         self.needs = envelope.id
 
-    def takes(self, envelope: Envelope) -> bool:
+    def takes(self, envelope: Envelope, notice: Notice) -> bool:
         """Append the envelope if it has the same audience; members are read at the end."""
         audience = envelope.audience
         if audience is not self.audience and audience != self.audience:
             return False
         if envelope.exclude is not self.exclude:
             return False
-        self.notices.append(envelope.notice)
+        self.notices.append(notice)
         if envelope.id > self.needs:
             self.needs = envelope.id
         return True
@@ -103,23 +104,27 @@ class FanOut:
     def receive(self, envelope: Envelope) -> None:
         """Queue an envelope for its recipients on this node, batching what a room is owed."""
         audience = envelope.audience
+        notice = envelope.notice
+        if isinstance(notice, Replay):  # history for one session, streamed by its connection
+            self._stream(envelope, notice)
+            return
         if type(audience) is ToRoom and envelope.close is None:
-            if type(envelope.notice) in _PRESENCE:
+            if type(notice) in _PRESENCE:
                 members = self.memberships.members(audience.key)
                 if len(members) > PRESENCE_AUDIENCE:
-                    self._log_presence(audience.key, members, envelope)
+                    self._log_presence(audience.key, members, envelope, notice)
                     return
             run = self._run
             if run is not None:
                 if run.audience is audience and run.exclude is envelope.exclude:
-                    run.notices.append(envelope.notice)  # Run.takes, inlined: the hot path
+                    run.notices.append(notice)  # Run.takes, inlined: the hot path
                     if envelope.id > run.needs:
                         run.needs = envelope.id
                     return
-                if run.takes(envelope):
+                if run.takes(envelope, notice):
                     return
                 self.end_run()
-            self._run = Run(envelope)
+            self._run = Run(envelope, notice)
             self._schedule_flush()
             return
         if self._run is not None:
@@ -128,12 +133,21 @@ class FanOut:
         if type(audience) is ToSession:
             outlet = audience.session.outlet
             if outlet is not None:
-                outlet.codec.observe(envelope.notice)
-        self._deliver([envelope.notice], sessions, envelope.exclude, envelope.id)
+                outlet.codec.observe(notice)
+        self._deliver([notice], sessions, envelope.exclude, envelope.id)
         if envelope.close is not None:
             for session in sessions:
                 if session.outlet is not None:
                     session.outlet.close(envelope.close)
+
+    def _stream(self, envelope: Envelope, replay: Replay) -> None:
+        if self._run is not None:
+            self.end_run()
+        audience = envelope.audience
+        assert type(audience) is ToSession, "a replay is for one session"
+        outlet = audience.session.outlet
+        if outlet is not None and not outlet.closed:
+            outlet.stream(replay)
 
     def _resolve(self, audience: Audience) -> Collection[Session]:
         kind = type(audience)
@@ -223,7 +237,9 @@ class FanOut:
 
     # ------------------------------------------------------------------ presence
 
-    def _log_presence(self, room: str, members: Collection[Session], envelope: Envelope) -> None:
+    def _log_presence(
+        self, room: str, members: Collection[Session], envelope: Envelope, notice: Notice
+    ) -> None:
         """A join/leave in a big room: one entry in its log instead of a write per member."""
         self.end_run()
         log = self.presence_logs.get(room)
@@ -237,7 +253,7 @@ class FanOut:
                 if timer is not None:
                     timer.cancel()
                 self._presence_timer = self.loop.call_at(due, self.presence_tick)
-        log.append(envelope)
+        log.append(notice, envelope.exclude)
 
     def owed_presence(self, session: Session | None) -> bytes:
         """Presence a connection is owed, to go out before anything else it is sent now."""

@@ -69,6 +69,7 @@ class Outbox:
         self.sick = False
         self._retry = RETRY_FIRST
         self._logged = 0.0
+        self._progress = asyncio.Event()  # set (and replaced) whenever a commit ends
         self.stopping = False  # shutting down: a failed commit is not retried
 
     def owe(self, conn: Owed) -> None:
@@ -91,8 +92,10 @@ class Outbox:
                 if not store.commit_now():
                     self._committing = True
                     self._spawn(self._commit())
-                elif self.failing_since is not None:
-                    self._recovered()
+                else:
+                    self._progressed()
+                    if self.failing_since is not None:
+                        self._recovered()
             except StoreError as exc:
                 self._commit_failed(exc)
         committed = store.committed_id
@@ -112,12 +115,24 @@ class Outbox:
             failed = exc
         finally:
             self._committing = False
+            self._progressed()
         if failed is None:
             if self.failing_since is not None:
                 self._recovered()
             self.flush()
         else:
             self._commit_failed(failed)
+
+    async def durable(self, message_id: int) -> None:
+        """Until that message is stored, or the store gave up on it (or we are stopping)."""
+        while self.store.committed_id < message_id and not self.sick and not self.stopping:
+            progress = self._progress
+            self.schedule()
+            await progress.wait()
+
+    def _progressed(self) -> None:
+        self._progress.set()
+        self._progress = asyncio.Event()
 
     # ------------------------------------------------------------------ a failing store
 
@@ -154,6 +169,7 @@ class Outbox:
             self.sick = True
             self._health(False)
             self._spawn(self._probe())
+        self._progressed()
         self._gave_up(dropped)  # the server drops what waited on them and tells the senders
         self.schedule()  # the connections that waited have something (else) to write
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from chinwag.bus.base import Envelope
 from chinwag.engine.session import Session
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.events import Notice
@@ -37,11 +36,11 @@ class PresenceLog:
         self.shared: dict[type, list[bytes]] = {}
         self.whole: dict[type, bytes] = {}
 
-    def append(self, envelope: Envelope) -> None:
-        self.notices.append(envelope.notice)
+    def append(self, notice: Notice, joiner: Session | None) -> None:
+        self.notices.append(notice)
         self.whole.clear()
-        if envelope.exclude is not None:  # the joiner: owed what follows its own notice
-            self.start[envelope.exclude] = len(self.notices)
+        if joiner is not None:  # owed what follows its own notice
+            self.start[joiner] = len(self.notices)
 
     def cursor(self, session: Session) -> int:
         start = self.start.get(session)
