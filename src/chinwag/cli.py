@@ -40,6 +40,16 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--command-burst", type=float)
     p.add_argument("--history-on-join", type=int, metavar="N")
     p.add_argument("--query-budget", type=float, metavar="SECONDS", help="longest store read")
+    p.add_argument("--max-rooms", type=int, metavar="N", help="rooms on the server")
+    p.add_argument("--rooms-per-hour", type=int, metavar="N", help="new rooms per user an hour")
+    p.add_argument(
+        "--rooms-per-address-hour", type=int, metavar="N", help="new rooms per address an hour"
+    )
+    p.add_argument(
+        "--limit-exempt",
+        metavar="ADDRESSES",
+        help="addresses the per-address limits skip (default 127.0.0.1 ::1)",
+    )
     p.add_argument(
         "--store-grace", type=float, metavar="SECONDS", help="retry a failing store this long"
     )

@@ -90,6 +90,10 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
         if name == "listen":
             items = value if isinstance(value, list) else str(value).replace(",", " ").split()
             return [ListenSpec.parse(str(v)) for v in items]
+        if kind.startswith("tuple"):  # a list of words: TOML array, or "a, b c" elsewhere
+            if isinstance(value, list | tuple):
+                return tuple(str(v) for v in value)
+            return tuple(str(value).replace(",", " ").split())
         if kind in ("bool", "<class 'bool'>"):
             if isinstance(value, bool):
                 return value

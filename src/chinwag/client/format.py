@@ -81,11 +81,13 @@ def event_lines(event: ClientEvent, view: View) -> list[str]:
         case ev.UserList(users=users, room=room):
             where = "Online" if room is None else f"In #{room}"
             return [f"{where} ({len(users)}): {', '.join(users)}"]
-        case ev.RoomList(rooms=rooms):
+        case ev.RoomList(rooms=rooms, next=more):
             lines = [f"Rooms ({len(rooms)}):"]
             for info in rooms:
                 topic = f" - {info.topic}" if info.topic else ""
                 lines.append(f"  #{info.room} ({info.users} online){topic}")
+            if more is not None:
+                lines.append(f"  ... more: /rooms {more}")
             return lines
         case ev.RoomJoined(room=room, topic=topic, users=users):
             lines = [f"You are in #{room} ({len(users)} here: {', '.join(users)})"]

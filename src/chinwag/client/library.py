@@ -201,8 +201,9 @@ class ChatClient:
     async def list_users(self, room: str | None = None) -> None:
         await self._send(ev.ListUsers(room))
 
-    async def list_rooms(self) -> None:
-        await self._send(ev.ListRooms())
+    async def list_rooms(self, after: str | None = None) -> None:
+        """A page of rooms (RoomList); its `next` names where the next page starts."""
+        await self._send(ev.ListRooms(after))
 
     async def join_room(self, room: str) -> None:
         await self._send(ev.JoinRoom(room))

@@ -30,7 +30,7 @@ HELP = """Commands:
   /ping                  measure the round-trip time to the server
   /users [#ROOM]         who is online (or in a room)
   /msg NAME text         a private message to NAME
-  /rooms                 every room, with member counts and topics
+  /rooms [AFTER]         rooms, with member counts and topics (a page at a time)
   /join ROOM             join (or create) a room and talk there
   /leave [ROOM]          leave a room (default: the current one)
   /switch ROOM           talk in another room you are in
@@ -140,7 +140,7 @@ class LineChat:
         await self.client.private(target, text.strip())
 
     async def _rooms(self, rest: str) -> None:
-        await self.client.list_rooms()
+        await self.client.list_rooms(rest.strip() or None)
 
     async def _join(self, rest: str) -> None:
         room = rest.lstrip("#").strip()

@@ -13,12 +13,14 @@ from chinwag.bus.base import Envelope, ToSession
 from chinwag.engine.limits import Limits, as_history, error_reply
 from chinwag.engine.memberships import Memberships
 from chinwag.engine.names import room_key
-from chinwag.engine.ratelimit import take_lazily
+from chinwag.engine.ratelimit import TokenBucket, take_lazily
 from chinwag.engine.replay import Replay
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol.events import ErrorCode
 from chinwag.storage.base import Store
+
+MAX_CREATORS = 10_000  # room-creation buckets kept before the full ones are forgotten
 
 
 class EngineBase:
@@ -31,6 +33,8 @@ class EngineBase:
         # refused with store_unavailable instead of waiting for ever.
         self.storing = True
         self._guest_numbers = itertools.count(1)  # `Client N` for those who give no name
+        # Room creation buckets, by "user:<key>" and "address:<host>" (see _may_create).
+        self._creators: dict[str, TokenBucket] = {}
 
     def _take_message(self, session: Session, now: float) -> bool:
         """A token for content (chat, private, topic): one bucket for all three."""
@@ -39,6 +43,45 @@ class EngineBase:
             session.messages, lim.message_rate, lim.message_burst, now
         )
         return granted
+
+    def _may_create(self, session: Session, now: float) -> list[Envelope] | None:
+        """None if the session may make one more room now, else the error that says why.
+
+        Checked before a room is made: a flood of rooms (one made every few milliseconds by
+        a few connections) would otherwise fill the store and every room list."""
+        lim = self.limits
+        if len(self.memberships.rooms) >= lim.max_rooms:
+            return error_reply(
+                session, ErrorCode.ROOM_LIMIT, "The server has all the rooms it may have"
+            )
+        identity = session.identity
+        assert identity is not None
+        keys = [f"user:{identity.key}"]
+        address = session.peer.rpartition(":")[0]
+        if address not in lim.limit_exempt:
+            keys.append(f"address:{address}")
+        buckets = [self._creator(key, now) for key in keys]
+        if not all(bucket.ready(now) for bucket in buckets):
+            return error_reply(
+                session, ErrorCode.RATE_LIMITED, "Too many new rooms from you; join one instead"
+            )
+        for bucket in buckets:
+            bucket.take(now)
+        return None
+
+    def _creator(self, key: str, now: float) -> TokenBucket:
+        creators = self._creators
+        bucket = creators.get(key)
+        if bucket is None:
+            if len(creators) >= MAX_CREATORS:  # forget those who could make rooms anyway
+                for old in [k for k, b in creators.items() if b.full(now)]:
+                    del creators[old]
+            lim = self.limits
+            per_hour = (
+                lim.rooms_per_address_hour if key.startswith("address:") else lim.rooms_per_hour
+            )
+            bucket = creators[key] = TokenBucket(per_hour / 3600, per_hour, now)
+        return bucket
 
     def _member_room(self, session: Session, name: str) -> Room | list[Envelope]:
         """The room a command names, if the session is in it; else the error to answer."""

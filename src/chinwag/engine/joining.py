@@ -64,8 +64,8 @@ class JoinCommands(EngineBase):
         to = ToSession(session)
         replies: list[Envelope] = []
         keys = set(memberships.saved_rooms(identity))
-        for name in wanted:
-            room = self._wanted_room(session, name, replies)
+        for name in wanted[: self.limits.max_rooms_per_user]:
+            room = self._wanted_room(session, name, replies, now)
             if room is not None:
                 keys.add(room.key)
         keys.discard(DEFAULT_ROOM)
@@ -97,14 +97,22 @@ class JoinCommands(EngineBase):
             answer.append(reply(session, ev.RoomJoined(room.name, room.topic, room.usernames())))
         return answer, presence
 
-    def _wanted_room(self, session: Session, name: str, errors: list[Envelope]) -> Room | None:
+    def _wanted_room(
+        self, session: Session, name: str, errors: list[Envelope], now: float
+    ) -> Room | None:
         """A room a joining client asked to be put back in (made if it does not exist)."""
         normal = normalize_room(name)
         if normal is None:
             errors.extend(error_reply(session, ErrorCode.INVALID_ROOM, f"{ROOM_RULE}: {name[:40]}"))
             return None
         room = self.memberships.rooms.get(room_key(normal))
-        return room if room is not None else self.memberships.create(normal)
+        if room is not None:
+            return room
+        refused = self._may_create(session, now)
+        if refused is not None:
+            errors.extend(refused)
+            return None
+        return self.memberships.create(normal)
 
     def _join(self, session: Session, command: ev.Join, now: float) -> list[Envelope]:
         identity = self._claim(session, command.username)

@@ -26,7 +26,12 @@ class Limits:
     command_burst: float = 200.0
     history_on_join: int = 20  # messages replayed when joining a room
     replay_limit: int = 5000  # most messages replayed to a client rejoining with `since`
-    max_rooms_per_user: int = 100
+    max_rooms_per_user: int = 100  # rooms one session may be in
+    max_rooms: int = 10_000  # rooms on the server
+    rooms_per_hour: int = 10  # rooms one user may create in an hour
+    rooms_per_address_hour: int = 30  # rooms one address may create in an hour
+    # Addresses the per-address limits do not apply to (local benchmarks and tools).
+    limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")
     max_topic: int = 300
     max_search_words: int = 16  # a search's cost grows with its words (times the room)
     max_search_bytes: int = 256

@@ -66,9 +66,23 @@ class Memberships:
             account: self.shared(tuple(sorted(keys))) for account, keys in state.memberships.items()
         }
         for record in state.rooms:
-            self.rooms[room_key(record.name)] = Room(record.name, record.topic, self.recent_size)
+            room = Room(record.name, record.topic, self.recent_size, used=record.used)
+            self.rooms[room.key] = room
+        for keys in self.saved.values():
+            for key in keys:
+                if key in self.rooms:
+                    self.rooms[key].keepers += 1
         if DEFAULT_ROOM not in self.rooms:
             self.create(DEFAULT_ROOM)
+        for room in list(self.rooms.values()):  # left over from a flood, or a crash
+            self._remove_if_unused(room)
+
+    def _remove_if_unused(self, room: Room) -> None:
+        if room.members or room.used or room.keepers or room.key == DEFAULT_ROOM:
+            return
+        del self.rooms[room.key]
+        self.store.delete_room(room.key)
+        log.info("Removed room %s: nobody is in it and nothing was said there", room.name)
 
     # ------------------------------------------------------------------ reading
 
@@ -143,6 +157,7 @@ class Memberships:
             if key not in kept:
                 self.saved[identity.account] = self.shared((*kept, key))
                 self.store.save_membership(identity.account, key, True)
+                room.keepers += 1
 
     def leave(self, session: Session, room: Room, *, by: Identity | None = None) -> None:
         """The session stops being a member; an account no longer keeps the room."""
@@ -154,7 +169,9 @@ class Memberships:
             kept = self.saved.get(identity.account, ())
             if room.key in kept:
                 self.saved[identity.account] = self.shared(tuple(k for k in kept if k != room.key))
+                room.keepers -= 1
             self.store.save_membership(identity.account, room.key, False)
+        self._remove_if_unused(room)
 
     def sign_out(self, session: Session) -> list[Room]:
         """The connection is gone: out of every room (an account keeps them), then offline.
@@ -166,6 +183,7 @@ class Memberships:
         for room in rooms:
             self.listener.before(Left(session, room))
             room.members.pop(session, None)
+            self._remove_if_unused(room)
         session.rooms = ()
         self.listener.before(SignedOut(session))
         del self.online[identity.key]

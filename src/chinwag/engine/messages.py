@@ -42,6 +42,8 @@ class MessageCommands(EngineBase):
         )
         store.append(notice)
         room.recent.append(notice)
+        if not room.used:
+            room.used = True
         return [Envelope(room.audience, notice, notice.id)]
 
     def _private(self, session: Session, command: ev.Private, now: float) -> list[Envelope]:

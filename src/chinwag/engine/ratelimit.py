@@ -18,6 +18,16 @@ class TokenBucket:
         self._tokens = burst
         self._stamp = now
 
+    def ready(self, now: float, cost: float = 1.0) -> bool:
+        """Whether take() would grant `cost` now (nothing is taken)."""
+        if self.rate <= 0:
+            return True
+        return min(self.burst, self._tokens + (now - self._stamp) * self.rate) >= cost
+
+    def full(self, now: float) -> bool:
+        """Refilled to its burst: forgetting it changes nothing."""
+        return self.rate <= 0 or self._tokens + (now - self._stamp) * self.rate >= self.burst
+
     def take(self, now: float, cost: float = 1.0) -> bool:
         if self.rate <= 0:
             return True

@@ -13,12 +13,18 @@ if TYPE_CHECKING:
 
 
 class Room:
-    __slots__ = ("audience", "key", "members", "name", "recent", "topic")
+    __slots__ = ("audience", "keepers", "key", "members", "name", "recent", "topic", "used")
 
-    def __init__(self, name: str, topic: str = "", recent_size: int = 50) -> None:
+    def __init__(
+        self, name: str, topic: str = "", recent_size: int = 50, *, used: bool = False
+    ) -> None:
         self.name = name
         self.key = name.casefold()
         self.topic = topic
+        # A room nobody ever said anything in, that no account keeps, is removed when its
+        # last member leaves (Memberships): rooms made in a flood do not pile up.
+        self.used = used
+        self.keepers = 0  # accounts that keep it (saved rooms)
         self.audience = ToRoom(self.key)  # made once: every message to the room carries it
         # Member -> its display name. A dict keeps join order and gives O(1) removal; the
         # names are there for `usernames`, which every join's welcome calls (O(members)).

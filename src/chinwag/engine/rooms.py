@@ -28,6 +28,8 @@ from chinwag.storage.base import MAX_PAGE, RoomRecord
 
 log = logging.getLogger("chinwag.engine")
 
+MAX_ROOM_PAGE = 500  # rooms in one `rooms` answer
+
 
 class RoomCommands(EngineBase):
     def _join_room(self, session: Session, command: ev.JoinRoom, now: float) -> list[Envelope]:
@@ -42,6 +44,9 @@ class RoomCommands(EngineBase):
         if not already and len(session.rooms) >= self.limits.max_rooms_per_user:
             return error_reply(session, ErrorCode.INVALID_ROOM, TOO_MANY_ROOMS)
         if room is None:
+            refused = self._may_create(session, now)
+            if refused is not None:
+                return refused
             room = memberships.create(name)
             log.info("%s created room %s", identity.name, name)
         if already:
@@ -70,11 +75,14 @@ class RoomCommands(EngineBase):
         ]
 
     def _list_rooms(self, session: Session, command: ev.ListRooms, now: float) -> list[Envelope]:
-        infos = tuple(
-            ev.RoomInfo(r.name, len(r.members), r.topic)
-            for r in sorted(self.memberships.rooms.values(), key=lambda r: r.key)
-        )
-        return [reply(session, ev.RoomList(infos))]
+        """A page of rooms in name order: a flood of rooms cannot make one answer huge."""
+        limit = max(1, min(command.limit, MAX_ROOM_PAGE))
+        after = room_key(command.after.lstrip("#")) if command.after else ""
+        keys = sorted(key for key in self.memberships.rooms if key > after)
+        page = [self.memberships.rooms[key] for key in keys[:limit]]
+        infos = tuple(ev.RoomInfo(r.name, len(r.members), r.topic) for r in page)
+        more = page[-1].name if len(keys) > limit else None
+        return [reply(session, ev.RoomList(infos, more))]
 
     def _set_topic(self, session: Session, command: ev.SetTopic, now: float) -> list[Envelope]:
         room = self._member_room(session, command.room)
@@ -97,6 +105,7 @@ class RoomCommands(EngineBase):
         store = self.store
         notice = ev.TopicChanged(store.next_id(), room.name, session.identity.name, topic, now)
         room.topic = topic
+        room.used = True
         store.append(notice)
         store.save_room(RoomRecord(room.name, topic))
         room.recent.append(notice)

@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"
     INTERNAL_ERROR = "internal_error"
     TOO_MANY_CONNECTIONS = "too_many_connections"
+    ROOM_LIMIT = "room_limit"
 
 
 # --------------------------------------------------------------------------- commands
@@ -109,7 +110,10 @@ class LeaveRoom:
 
 @dataclass(frozen=True, slots=True)
 class ListRooms:
-    pass
+    """A page of the room list: rooms whose name sorts after `after`, at most `limit`."""
+
+    after: str | None = None
+    limit: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +252,7 @@ class RoomInfo:
 @dataclass(frozen=True, slots=True)
 class RoomList:
     rooms: tuple[RoomInfo, ...]
+    next: str | None = None  # more rooms follow: ask with after=next
 
 
 @dataclass(frozen=True, slots=True)

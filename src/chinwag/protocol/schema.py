@@ -207,7 +207,9 @@ COMMANDS: tuple[Shape, ...] = (
     shape("nick", ev.Rename, Field("username", TEXT)),
     shape("join_room", ev.JoinRoom, Field("room", TEXT)),
     shape("leave_room", ev.LeaveRoom, Field("room", TEXT)),
-    shape("rooms", ev.ListRooms),
+    shape(
+        "rooms", ev.ListRooms, opt("after", TEXT, omit=True), opt("limit", COUNT, 100, omit=True)
+    ),
     shape("topic", ev.SetTopic, Field("room", TEXT), Field("topic", TEXT)),
     shape(
         "history",
@@ -301,7 +303,12 @@ NOTICES: tuple[Shape, ...] = (
         TIMESTAMP,
     ),
     shape("list_users", ev.UserList, opt("users", NAMES, ()), opt("room", TEXT, omit=True)),
-    shape("rooms", ev.RoomList, opt("rooms", Items("room", ROOM_INFO), ())),
+    shape(
+        "rooms",
+        ev.RoomList,
+        opt("rooms", Items("room", ROOM_INFO), ()),
+        opt("next", TEXT, omit=True),
+    ),
     shape(
         "join_room",
         ev.RoomJoined,
