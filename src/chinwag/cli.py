@@ -34,6 +34,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--keepalive-interval", type=float, metavar="SECONDS")
     p.add_argument("--keepalive-timeout", type=float, metavar="SECONDS")
     p.add_argument("--join-timeout", type=float, metavar="SECONDS")
+    p.add_argument(
+        "--idle-timeout", type=float, metavar="SECONDS", help="close clients silent this long"
+    )
+    p.add_argument(
+        "--max-connections", type=int, metavar="N", help="default: the file-descriptor limit"
+    )
     p.add_argument("--message-rate", type=float, metavar="PER_SECOND", help="0: unlimited")
     p.add_argument("--message-burst", type=float)
     p.add_argument("--command-rate", type=float, metavar="PER_SECOND", help="0: unlimited")

@@ -20,7 +20,7 @@ from chinwag.engine.limits import wall_clock
 from chinwag.engine.session import Session
 from chinwag.errors import ConfigError
 from chinwag.protocol.dialects import codec_factory
-from chinwag.protocol.events import Command, StoredNotice
+from chinwag.protocol.events import Command, Error, ErrorCode, StoredNotice
 from chinwag.protocol.framing import LineFraming
 from chinwag.server.connection import Connection
 from chinwag.server.fanout import FanOut
@@ -48,6 +48,25 @@ def open_store(config: ServerConfig) -> Store:
     from chinwag.storage.sqlite import SQLiteStore
 
     return SQLiteStore(data_dir / "chinwag.sqlite3", query_budget=config.query_budget)
+
+
+# File descriptors kept for what is not a client: listening sockets, the store's files,
+# the log, the threads' wake-up pipes.
+RESERVED_FDS = 64
+
+
+def connection_limit() -> int:
+    """As many connections as the process may open files, less a reserve (run.py raises
+    the soft limit to the hard one at start)."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return 10_000
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(16, soft - RESERVED_FDS)
 
 
 def line_front_end(dialect: str, max_line: int) -> FrontEnd:
@@ -84,6 +103,8 @@ class ChatServer:
         self.bus.attach(self.fanout.receive)
         self.owe = self.outbox.owe  # Host.owe: the outbox's own method, one call less
         self.max_buffer = config.max_buffer
+        self.max_connections = config.max_connections or connection_limit()
+        self._refused = 0
         self.presence_logs: dict[str, PresenceLog] = self.fanout.presence_logs
         self.connections: set[Connection] = set()
         self.listeners: list[Listener] = [
@@ -143,9 +164,18 @@ class ChatServer:
 
     # ------------------------------------------------------------------ Host (connections)
 
-    def attach(self, conn: Connection) -> Session | None:
+    def attach(self, conn: Connection) -> Session | Error | None:
         if self.closing:
             return None
+        if len(self.connections) >= self.max_connections:
+            self._refused += 1
+            if self._refused == 1 or self._refused % 1000 == 0:  # a flood is logged, not each
+                log.warning(
+                    "Refused %d connections: the server holds its maximum of %d",
+                    self._refused,
+                    self.max_connections,
+                )
+            return Error(ErrorCode.TOO_MANY_CONNECTIONS, "The server is full; try again later")
         self.connections.add(conn)
         log.info("New connection from %s (%s)", conn.peer, conn.codec.dialect)
         return self.engine.open_session(peer=conn.peer, dialect=conn.codec.dialect, outlet=conn)

@@ -27,7 +27,7 @@ from chinwag.engine.replay import Replay
 from chinwag.engine.session import Session
 from chinwag.protocol.codec import Codec, feed_lines, finish_lines
 from chinwag.protocol.detect import DetectingCodec
-from chinwag.protocol.events import Command, Pong
+from chinwag.protocol.events import Command, Error, Pong
 from chinwag.protocol.framing import LineFraming
 from chinwag.server.stream import stream_replay
 from chinwag.storage.base import Store
@@ -67,8 +67,9 @@ class Host(Protocol):
     max_buffer: int
     presence_logs: dict[str, Any]  # non-empty while big rooms' presence waits for its tick
 
-    def attach(self, conn: Connection) -> Session | None:
-        """A new connection: its session, or None when the server refuses it."""
+    def attach(self, conn: Connection) -> Session | Error | None:
+        """A new connection: its session; or an error to send before closing it (the server
+        is full), or None to drop it at once (the server is shutting down)."""
 
     def detach(self, conn: Connection, reason: str) -> None: ...
 
@@ -174,10 +175,17 @@ class Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.session = self.host.attach(self)
-        if self.session is None:
-            self.abort("server shutting down")
+        session = self.host.attach(self)
+        if not isinstance(session, Session):
+            if session is None:
+                self.abort("server shutting down")
+            else:  # refused with a reason the client is told, in its dialect
+                self._move(CLOSING)
+                self.close_reason = session.message
+                self.transport.write(self.codec.render(session, None))
+                self.transport.close()
             return
+        self.session = session
         greeting = self.codec.greeting()
         if greeting:
             self.queue(greeting, 0)

@@ -45,8 +45,21 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+def raise_file_limit() -> None:
+    """Let the process open as many files (sockets) as the system allows it."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, OSError, ValueError) as exc:  # pragma: no cover - not POSIX
+        log.warning("cannot raise the open-files limit: %s", exc)
+
+
 def run_server(config: ServerConfig) -> int:
     setup_logging(config.log_level)
+    raise_file_limit()
     try:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
             runner.run(serve(config))
