@@ -8,6 +8,13 @@ Its life is one `State`, changed only by `_move`, which checks `TRANSITIONS`:
 
     OPEN  --store-reading command, or a replay to stream-->  BUSY  --done-->  OPEN
     OPEN | BUSY  --close() / abort() / EOF-->  CLOSING  --transport gone-->  CLOSED
+    OPEN | BUSY  --shut() (server shutdown)-->  DRAINING  --all written, FIN sent-->  DRAINED
+    DRAINING | DRAINED  --the client closes, or abort()-->  CLOSED
+
+A shutdown does not close sockets that hold unread input (the kernel would answer with a
+reset, and the client would lose the goodbye and its last echoes): a DRAINING connection
+keeps reading and ignores what it reads, writes what it is owed, then half-closes and waits
+for the client to close its side.
 
 While BUSY, reading is paused, later commands wait in `backlog` and live output is held
 (`Busy.held`), so a client sees its answers in the order it asked, and a replay before
@@ -39,6 +46,8 @@ class State(Enum):
     OPEN = "open"  # reading; commands run as they come
     BUSY = "busy"  # a store-reading command runs: reading paused, output held
     CLOSING = "closing"  # no more input; what is queued is written, then the socket closes
+    DRAINING = "draining"  # shutdown: input read and ignored; what is owed is written
+    DRAINED = "drained"  # shutdown: everything written, FIN sent; waiting for the client's
     CLOSED = "closed"  # the transport is gone
 
 
@@ -51,11 +60,14 @@ WAITING_FACTOR = 4
 # The states as module constants: on the hot path (every write), reading a member off the
 # Enum class costs ten times a global (Python 3.11).
 OPEN, BUSY, CLOSING, CLOSED = State.OPEN, State.BUSY, State.CLOSING, State.CLOSED
+DRAINING, DRAINED = State.DRAINING, State.DRAINED
 
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.OPEN: frozenset({State.BUSY, State.CLOSING, State.CLOSED}),
-    State.BUSY: frozenset({State.OPEN, State.CLOSING, State.CLOSED}),
+    State.OPEN: frozenset({State.BUSY, State.CLOSING, State.DRAINING, State.CLOSED}),
+    State.BUSY: frozenset({State.OPEN, State.CLOSING, State.DRAINING, State.CLOSED}),
     State.CLOSING: frozenset({State.CLOSED}),
+    State.DRAINING: frozenset({State.DRAINED, State.CLOSED}),
+    State.DRAINED: frozenset({State.CLOSED}),
     State.CLOSED: frozenset(),
 }
 
@@ -166,7 +178,7 @@ class Connection(asyncio.Protocol):
         if state not in TRANSITIONS[self.state]:
             raise AssertionError(f"{self.peer}: {self.state.value} -> {state.value}")
         self.state = state
-        self.closed = state is CLOSED
+        self.closed = state is CLOSED or state is DRAINED  # nothing more may be queued
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -194,6 +206,8 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_seen = self.host.loop.time()
+        if self.state is DRAINING or self.state is DRAINED:
+            return  # shutting down: read, so the kernel holds no input, and ignore
         self.pinged = False
         codec = self.codec
         commands = feed_lines(codec, self.framing, data)
@@ -212,6 +226,8 @@ class Connection(asyncio.Protocol):
         log.debug("%s speaks %s", self.peer, inner.dialect)
 
     def eof_received(self) -> bool:
+        if self.state is DRAINING or self.state is DRAINED:
+            return False  # the client closed its side: close ours
         commands = finish_lines(self.codec, self.framing)
         if type(self.codec) is DetectingCodec:
             self._settle_dialect(self.codec)
@@ -276,6 +292,9 @@ class Connection(asyncio.Protocol):
     def _end_busy(self, answer: list[Envelope]) -> None:
         """Publish the answer, then what was held, in order; then read on."""
         host = self.host
+        state = self.state
+        if state is DRAINING or state is DRAINED or state is CLOSED:
+            return  # shut down, or gone, meanwhile: what was held comes back with `since`
         host.settle()  # what the fan-out batched meanwhile joins what was held, in order
         busy, self.busy = self.busy, None
         host.publish(answer)  # the answer goes out before what was held
@@ -437,10 +456,16 @@ class Connection(asyncio.Protocol):
                 busy.writable.set()  # a replay waits for its bytes to leave
         elif self.state is CLOSING:
             transport.close()
+        elif self.state is DRAINING and self.out is None:
+            self._move(DRAINED)
+            if transport.can_write_eof():
+                transport.write_eof()  # after what is buffered; the client closes its side
+            else:
+                transport.close()
 
     def close(self, reason: str) -> None:
         """Stop reading; close once what is queued has been written."""
-        if self.state is CLOSING or self.state is CLOSED:
+        if self.state is not OPEN and self.state is not BUSY:
             return
         self._move(CLOSING)
         self.close_reason = reason
@@ -449,12 +474,31 @@ class Connection(asyncio.Protocol):
         if not self.dirty and self.busy is None:
             self.flush()
 
+    def shut(self) -> None:
+        """Server shutdown: stop handling input but keep reading it (a socket closed with
+        unread input sends a reset), write what is owed, then half-close (flush)."""
+        if self.state is not OPEN and self.state is not BUSY:
+            return
+        busy, self.busy = self.busy, None
+        if busy is not None and busy.writable is not None:
+            busy.writable.set()  # a replay stops; what it held is stored and comes back
+        self._move(DRAINING)  # with `since` on the client's next join
+        self.close_reason = "server shutdown"
+        self.backlog = None
+        if self.transport is not None:
+            self.transport.resume_reading()
+
+    def finish(self) -> None:
+        """Shutdown: after the half-close, close our side too (nothing is left to read)."""
+        if self.state is DRAINED and self.transport is not None:
+            self.transport.close()
+
     def abort(self, reason: str) -> None:
         """Drop the connection now, discarding what it is owed."""
-        if self.closed:
+        if self.state is CLOSED:
             return
         log.warning("%s: dropping %s: %s", self.peer, self.name, reason)
-        if self.state is not CLOSING:
+        if self.state is OPEN or self.state is BUSY:
             self._move(CLOSING)
         self.close_reason = reason
         self.out = None

@@ -1,8 +1,17 @@
-"""Graceful shutdown, in order: stop accepting, tell everyone, write what is stored, close.
+"""Graceful shutdown, in order, so that no client gets a reset or misses a stored echo.
 
-Server layer. Every client gets a goodbye after everything it was owed (stored echoes
-included: the goodbye is queued behind them and written after the last commit); clients
-that do not let us finish within `shutdown_grace` are dropped.
+Server layer.
+1. Stop accepting connections.
+2. Stop handling input (`Connection.shut`), but keep reading it: a socket closed while the
+   kernel holds unread input answers with a reset, which also throws away what the client
+   had not read yet (its last echoes, the goodbye).
+3. Queue a goodbye behind everything each client is owed, commit what the engine wrote
+   (so the echoes of stored messages may go out), and write.
+4. Each connection half-closes once its last byte is written (FIN) and reads until the
+   client closes its side; one that has sent nothing since the shutdown began, or for
+   DRAIN_QUIET, is closed then.
+5. Whatever is still open after `shutdown_grace` is dropped; then the tasks stop and the
+   store closes.
 """
 
 from __future__ import annotations
@@ -19,25 +28,44 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chinwag.server")
 
+DRAIN_QUIET = 0.2  # seconds a half-closed client must be silent before our side closes
+DRAIN_STEP = 0.02
+
 
 async def shut_down(server: ChatServer, reason: str) -> None:
     log.info("Shutting down: %s", reason)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + server.config.shutdown_grace
     for listener in server.listeners:
         listener.close()
     server.fanout.end_run()
+    connections = list(server.connections)
+    shut_at = loop.time()
+    for conn in connections:
+        conn.shut()
     goodbye = Goodbye(reason)
-    for conn in list(server.connections):
+    for conn in connections:
         session = conn.session
         conn.queue(conn.codec.render(goodbye, session.name if session else None), 0)
-        conn.close("server shutdown")
     server.outbox.flush()
-    if server.connections:
-        server.drained.clear()
-        try:
-            await asyncio.wait_for(server.drained.wait(), server.config.shutdown_grace)
-        except TimeoutError:
-            for conn in list(server.connections):
-                conn.abort("shutdown grace period over")
+    try:  # every echo queued depends on a commit: let it happen
+        await asyncio.wait_for(
+            server.outbox.durable(server.store.last_id), max(0.0, deadline - loop.time())
+        )
+    except TimeoutError:
+        log.error("The store did not commit in time: the last messages were not echoed")
+    server.outbox.flush()
+    while server.connections and loop.time() < deadline:
+        now = loop.time()
+        for conn in list(server.connections):
+            # Half-closed, and silent since the shutdown began (or for DRAIN_QUIET): what
+            # it sends was read, so closing leaves nothing unread for a reset.
+            if conn.last_seen <= shut_at or now - conn.last_seen >= DRAIN_QUIET:
+                conn.finish()
+        if server.connections:
+            await asyncio.sleep(DRAIN_STEP)
+    for conn in list(server.connections):
+        conn.abort("shutdown grace period over")
     server.outbox.stopping = True
     tasks = list(server.tasks)
     for task in tasks:
