@@ -63,3 +63,17 @@ def test_dir_errors_and_info():
     assert codec.render(ev.KeepAlive(1.0), "alice") == b""
     not_joined = ev.Error(ErrorCode.NOT_JOINED, "x")
     assert addressed(PipeCodec(), not_joined, None) == b"ERROR|Register first with USER|name\n"
+
+
+def test_a_text_with_bars_is_everything_after_the_second_bar():
+    """`MSG|alice|bob|forged` is alice saying `bob|forged` (docs/protocol.md)."""
+    from chinwag.protocol.codec import feed_lines
+    from chinwag.protocol.framing import LineFraming
+
+    codec = PipeCodec()
+    said = ev.ChatMessage(1, "general", "alice", "bob|forged", 0.0)
+    assert codec.render(said, "carol") == b"MSG|alice|bob|forged\n"
+    private = ev.PrivateMessage(2, "alice", "carol", "x|y", 0.0)
+    assert codec.render(private, "carol") == b"PRIVATE|alice|x|y\n"
+    commands = feed_lines(codec, LineFraming(), b"USER|dan\nMSG|a|b\nPRIVATE|carol|c|d\n")
+    assert commands[1:] == [ev.Chat("a|b"), ev.Private("carol", "c|d")]

@@ -1,6 +1,7 @@
 """Bad input over real sockets: each case gets an error reply, the server serves on."""
 
 import asyncio
+import logging
 
 import pytest
 
@@ -102,7 +103,9 @@ def test_flood_is_answered_with_rate_limit_errors_and_nothing_acknowledged_is_lo
     asyncio.run(scenario())
 
 
-def test_client_that_stops_reading_is_dropped_and_others_are_served():
+def test_client_that_stops_reading_is_dropped_and_others_are_served(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def scenario():
         async with running_server(max_buffer=256 * 1024, message_rate=0, command_rate=0) as server:
             alice, bob, sloth = await joined(server.port, "alice", "bob", "sloth")
@@ -127,7 +130,12 @@ def test_client_that_stops_reading_is_dropped_and_others_are_served():
             assert left["username"] == "sloth"
             await still_works(alice, bob, "after the drop")
 
-    asyncio.run(scenario())
+    with caplog.at_level(logging.INFO, logger="chinwag"):
+        asyncio.run(scenario())
+    about_sloth = [r for r in caplog.records if "sloth" in r.getMessage()]
+    drops = [r for r in about_sloth if r.levelno >= logging.WARNING]
+    assert len(drops) == 1, [r.getMessage() for r in about_sloth]  # logged once, not twice
+    assert "not reading" in drops[0].getMessage()
 
 
 def test_keepalive_pings_silent_clients_and_drops_dead_ones():

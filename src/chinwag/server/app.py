@@ -181,10 +181,14 @@ class ChatServer:
         return self.engine.open_session(peer=conn.peer, dialect=conn.codec.dialect, outlet=conn)
 
     def detach(self, conn: Connection, reason: str) -> None:
+        if conn.session is None:  # refused at attach (logged there, in bulk)
+            return
         self.connections.discard(conn)
-        if conn.session is not None:
-            self.publish(self.engine.close_session(conn.session, reason, wall_clock()))
-        log.info("%s disconnected (%s): %s", conn.peer, conn.name, reason)
+        self.publish(self.engine.close_session(conn.session, reason, wall_clock()))
+        if conn.dropped:  # the server cut it: once, as a warning
+            log.warning("%s: dropped %s: %s", conn.peer, conn.name, reason)
+        else:
+            log.info("%s disconnected (%s): %s", conn.peer, conn.name, reason)
         if not self.connections:
             self.drained.set()
 

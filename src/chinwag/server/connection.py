@@ -133,6 +133,7 @@ class Connection(asyncio.Protocol):
         "closed",
         "codec",
         "dirty",
+        "dropped",
         "framing",
         "host",
         "last_seen",
@@ -169,6 +170,7 @@ class Connection(asyncio.Protocol):
         self.busy: Busy | None = None  # while BUSY
         self.backlog: list[Command] | None = None  # commands waiting for the BUSY one
         self.close_reason: str | None = None
+        self.dropped = False  # abort(): the server cut it (logged once, as a warning)
         self.answers_pings = False  # keep-alive: it has answered a ping once
         self.pinged = False  # keep-alive: pinged since it last spoke
         self.opened = self.last_seen = host.loop.time()
@@ -497,7 +499,7 @@ class Connection(asyncio.Protocol):
         """Drop the connection now, discarding what it is owed."""
         if self.state is CLOSED:
             return
-        log.warning("%s: dropping %s: %s", self.peer, self.name, reason)
+        self.dropped = True  # logged once, when the transport is gone (Host.detach)
         if self.state is OPEN or self.state is BUSY:
             self._move(CLOSING)
         self.close_reason = reason
