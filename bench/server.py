@@ -22,12 +22,16 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`python -m chinwag serve` with rate limits and join replay off, logging at WARNING."""
+    """`python -m chinwag serve`, logging at WARNING; with rate limits and join replay off
+    unless `limits` (the hostile bench keeps every defence on)."""
 
-    def __init__(self, data: str, log_path: Path, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, data: str, log_path: Path, extra: tuple[str, ...] = (), *, limits: bool = False
+    ) -> None:
         self.data = data
         self.log_path = log_path
         self.extra = extra
+        self.limits = limits
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -37,11 +41,13 @@ class ServerProcess:
         return self.proc.pid
 
     def command(self) -> list[str]:
+        off = () if self.limits else (
+            "--message-rate", "0", "--command-rate", "0", "--history-on-join", "0",
+        )  # fmt: skip
         return [
             sys.executable, "-m", "chinwag", "serve",
             "--host", HOST, "--port", str(self.port), "--data", self.data,
-            "--message-rate", "0", "--command-rate", "0", "--history-on-join", "0",
-            "--log-level", "WARNING", *self.extra,
+            *off, "--log-level", "WARNING", *self.extra,
         ]  # fmt: skip
 
     def __enter__(self) -> ServerProcess:

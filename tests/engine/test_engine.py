@@ -110,11 +110,12 @@ def test_rate_limit_refuses_excess_messages_with_an_error():
     assert isinstance(h.handle(alice, ev.Chat("x"))[0].notice, ev.ChatMessage)
 
 
-def test_command_flood_is_limited_too():
-    h = Harness(command_rate=1, command_burst=2)
+def test_commands_are_admitted_at_their_rate_and_told_how_long_to_wait():
+    h = Harness(command_rate=2, command_burst=3)
     session = h.session()
-    notices = [h.handle(session, ev.Ping())[0].notice for _ in range(3)]
-    assert isinstance(notices[2], ev.Error) and notices[2].code == ErrorCode.RATE_LIMITED
+    assert [h.engine.take_command(session, T0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert h.engine.take_command(session, T0) == 0.5  # one token at 2 a second
+    assert h.engine.take_command(session, T0 + 0.5) == 0.0
 
 
 def test_limits_count_from_first_use_and_chat_and_topic_share_one():
@@ -127,7 +128,7 @@ def test_limits_count_from_first_use_and_chat_and_topic_share_one():
     assert isinstance(refused, ev.Error) and refused.code == ErrorCode.RATE_LIMITED
     assert alice.commands is None  # a limit that is off keeps no bucket
     for _ in range(300):
-        assert not isinstance(h.handle(alice, ev.Ping())[0].notice, ev.Error)
+        assert h.engine.take_command(alice, h.now) == 0.0
 
 
 def test_quit_says_goodbye_and_asks_to_close():

@@ -109,13 +109,20 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
         row = self.table.get(type(command))
         return row is not None and row.handler is None
 
-    def _checked(self, session: Session, command: ev.Command, now: float) -> Row | list[Envelope]:
+    def take_command(self, session: Session, now: float) -> float:
+        """Take a command token: 0.0 if the session may run a command now, else the seconds
+        until it may. The server then reads no more from that client until then (commands
+        are delayed, not refused: only messages are refused by their own rate limit)."""
         lim = self.limits
         granted, session.commands = take_lazily(
             session.commands, lim.command_rate, lim.command_burst, now
         )
-        if not granted:
-            return error_reply(session, ErrorCode.RATE_LIMITED, "Too many commands; slow down")
+        if granted:
+            return 0.0
+        assert session.commands is not None
+        return session.commands.wait(now)
+
+    def _checked(self, session: Session, command: ev.Command, now: float) -> Row | list[Envelope]:
         row = self.table.get(type(command))
         if row is None:  # a command type without a row: a bug in the codec or the table
             raise TypeError(f"no command table row for {type(command).__name__}")
@@ -129,8 +136,8 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
     def handle(self, session: Session, command: ev.Command, now: float) -> list[Envelope]:
         """Handle a synchronous command (see is_async) and say what to deliver to whom.
 
-        `now` is the one reading of the clock for this command: rate limits and timestamps
-        share it."""
+        The caller admitted it first (`admit`). `now` is the one reading of the clock for
+        this command: rate limits and timestamps share it."""
         row = self._checked(session, command, now)
         if not isinstance(row, Row):
             return row

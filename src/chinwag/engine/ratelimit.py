@@ -24,6 +24,13 @@ class TokenBucket:
             return True
         return min(self.burst, self._tokens + (now - self._stamp) * self.rate) >= cost
 
+    def wait(self, now: float, cost: float = 1.0) -> float:
+        """Seconds until take() would grant `cost`."""
+        if self.rate <= 0:
+            return 0.0
+        tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        return max(0.0, (cost - tokens) / self.rate)
+
     def full(self, now: float) -> bool:
         """Refilled to its burst: forgetting it changes nothing."""
         return self.rate <= 0 or self._tokens + (now - self._stamp) * self.rate >= self.burst

@@ -195,10 +195,18 @@ class ChatServer:
     def reads_store(self, command: Command) -> bool:
         return self.engine.is_async(command)
 
-    def run(self, session: Session, command: Command) -> None:
+    def run(self, session: Session, command: Command) -> float:
+        now = wall_clock()
+        wait = self.engine.take_command(session, now)
+        if wait:
+            return wait
         publish = self.bus.publish
-        for envelope in self.engine.handle(session, command, wall_clock()):
+        for envelope in self.engine.handle(session, command, now):
             publish(envelope)
+        return 0.0
+
+    def take_command(self, session: Session) -> float:
+        return self.engine.take_command(session, wall_clock())
 
     def run_async(self, session: Session, command: Command) -> Awaitable[list[Envelope]]:
         return self.engine.handle_async(session, command, wall_clock())

@@ -56,6 +56,11 @@ class State(Enum):
 # the server's own delay, not the client's: they may reach this many times max_buffer
 # before the connection is dropped, which still bounds the memory one client can hold.
 WAITING_FACTOR = 4
+# A client over its command rate is read again this long later at the earliest; more than
+# MAX_BACKLOG commands ahead of its rate (already read, waiting their turn), it is cut.
+THROTTLE_MIN = 0.05
+MAX_BACKLOG = 2000
+FLOOD_CHECK = 16 * 1024  # reads at least this big are checked for a flood before decoding
 
 # The states as module constants: on the hot path (every write), reading a member off the
 # Enum class costs ten times a global (Python 3.11).
@@ -87,8 +92,12 @@ class Host(Protocol):
 
     def reads_store(self, command: Command) -> bool: ...
 
-    def run(self, session: Session, command: Command) -> None:
-        """Handle a synchronous command and publish what it says."""
+    def run(self, session: Session, command: Command) -> float:
+        """Handle a synchronous command and publish what it says: 0.0. Or, when the session
+        is over its command rate, do nothing and say how many seconds to wait."""
+
+    def take_command(self, session: Session) -> float:
+        """May the session run a (store-reading) command now? 0.0, or seconds to wait."""
 
     def run_async(self, session: Session, command: Command) -> Awaitable[list[Envelope]]: ...
 
@@ -210,6 +219,11 @@ class Connection(asyncio.Protocol):
         self.last_seen = self.host.loop.time()
         if self.state is DRAINING or self.state is DRAINED:
             return  # shutting down: read, so the kernel holds no input, and ignore
+        if len(data) > FLOOD_CHECK and data.count(b"\n") > MAX_BACKLOG:
+            # More commands in one read than a client may be ahead of its rate: a flood,
+            # cut before decoding it (decoding thousands of lines stalls everyone else).
+            self.abort(f"command flood: more than {MAX_BACKLOG} commands at once")
+            return
         self.pinged = False
         codec = self.codec
         commands = feed_lines(codec, self.framing, data)
@@ -271,10 +285,27 @@ class Connection(asyncio.Protocol):
             if type(command) is Pong:
                 self.answers_pings = True
             if host.reads_store(command):
+                wait = host.take_command(session)
+                if wait:
+                    self._throttle(commands[index:], wait)
+                    return
                 self._hold(commands[index + 1 :])
                 self._start_async(command)
                 return
-            host.run(session, command)
+            wait = host.run(session, command)
+            if wait:
+                self._throttle(commands[index:], wait)
+                return
+
+    def _throttle(self, commands: list[Command], wait: float) -> None:
+        """Over its command rate: read nothing more from this client for a while; its
+        commands wait their turn. Too far ahead of its rate, it is a flood: cut."""
+        self._hold(commands)
+        if self.backlog is not None and len(self.backlog) > MAX_BACKLOG:
+            self.abort(f"command flood: more than {MAX_BACKLOG} commands ahead of its rate")
+            return
+        self._begin_busy()
+        self.host.loop.call_later(max(wait, THROTTLE_MIN), self._end_busy, [])
 
     def _hold(self, commands: list[Command]) -> None:
         if not commands:
