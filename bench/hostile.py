@@ -117,9 +117,13 @@ class Honest:
     async def _tick(
         self, number: int, writer: asyncio.StreamWriter, pings: dict[str, float]
     ) -> None:
-        await asyncio.sleep(random.random() * PERIOD)
+        # On a fixed schedule, each client at its own offset: sleeping PERIOD after each
+        # tick would let the clients' ticks drift into bursts, and measure the generator.
+        loop = asyncio.get_running_loop()
+        start = loop.time() + PERIOD * number / HONEST
         sequence = 0
         while True:
+            await asyncio.sleep(max(0.0, start + sequence * PERIOD - loop.time()))
             sequence += 1
             token = f"p{sequence}"
             pings[token] = time.perf_counter()
@@ -128,7 +132,6 @@ class Honest:
                 text = f"hm {number}:{sequence}"
                 lines.append(orjson.dumps({"type": "chat", "message": text}) + b"\n")
             writer.write(b"".join(lines))
-            await asyncio.sleep(PERIOD)
 
     def reset(self) -> None:
         self.rtts, self.sent, self.received, self.dropped = [], {}, {}, 0

@@ -47,6 +47,10 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--history-on-join", type=int, metavar="N")
     p.add_argument("--query-budget", type=float, metavar="SECONDS", help="longest store read")
     p.add_argument("--max-rooms", type=int, metavar="N", help="rooms on the server")
+    p.add_argument("--max-rooms-per-user", type=int, metavar="N", help="rooms one user is in")
+    p.add_argument(
+        "--shutdown-grace", type=float, metavar="SECONDS", help="longest graceful shutdown"
+    )
     p.add_argument("--rooms-per-hour", type=int, metavar="N", help="new rooms per user an hour")
     p.add_argument(
         "--rooms-per-address-hour", type=int, metavar="N", help="new rooms per address an hour"

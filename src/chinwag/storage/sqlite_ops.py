@@ -80,6 +80,10 @@ def connect(path: str, *, synchronous: str, busy_timeout: float) -> sqlite3.Conn
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.execute("PRAGMA foreign_keys=ON")
+        # No checkpoint inside a commit: a commit may run on the event loop, and a
+        # checkpoint writes the database and syncs it. The store checkpoints in its writer
+        # thread instead (checkpoint below).
+        db.execute("PRAGMA wal_autocheckpoint=0")
     except BaseException:
         db.close()
         raise
@@ -113,6 +117,15 @@ def migrate(db: sqlite3.Connection, path: str) -> None:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise StoreError(f"cannot migrate {path} to version {number}: {exc}") from exc
+
+
+def set_busy_timeout(db: sqlite3.Connection, seconds: float) -> None:
+    db.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+
+
+def checkpoint(db: sqlite3.Connection) -> None:
+    """Copy what the WAL holds into the database, without blocking writers or readers."""
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def probe(db: sqlite3.Connection) -> None:
