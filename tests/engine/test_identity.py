@@ -9,6 +9,7 @@ import asyncio
 
 from chinwag.engine.engine import Engine
 from chinwag.engine.identity import Identity, Role
+from chinwag.engine.names import user_key
 from chinwag.engine.replay import Replay
 from chinwag.protocol import events as ev
 from chinwag.storage.memory import MemoryStore
@@ -62,7 +63,7 @@ def test_an_account_gets_its_saved_rooms_back_and_a_guest_saves_none():
     h.handle(guest, ev.JoinRoom("dev"))
     assert h.engine.memberships.saved == {}  # a guest keeps nothing
 
-    member = Identity("alice", "alice", account="alice", role=Role.MEMBER)
+    member = Identity("alice", user_key("alice"), account="alice", role=Role.MEMBER)
     first = h.session()
     h.engine.admit(first, member, (), T0)
     h.handle(first, ev.JoinRoom("dev"))
@@ -81,7 +82,7 @@ def test_private_messages_record_the_accounts_of_their_parties():
         engine = Engine(store)
         await engine.start()
         alice = engine.open_session(peer="a", dialect="native")
-        engine.admit(alice, Identity("alice", "alice", "acct-alice", Role.MEMBER), (), T0)
+        engine.admit(alice, Identity("alice", user_key("alice"), "acct-alice", Role.MEMBER), (), T0)
         bob = engine.open_session(peer="b", dialect="native")
         engine.handle(bob, ev.Join("bob"), T0)
         engine.handle(bob, ev.Private("alice", "hi"), T0)

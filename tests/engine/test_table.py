@@ -4,6 +4,7 @@ and the membership facts every change announces before it happens."""
 from chinwag.engine.engine import Row
 from chinwag.engine.facts import Joined, Left, Renamed, SignedIn, SignedOut
 from chinwag.engine.identity import Identity, Role
+from chinwag.engine.names import user_key
 from chinwag.engine.permissions import Permission
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
@@ -20,9 +21,9 @@ def test_the_permission_column_is_checked_once_for_every_command():
     h = Harness()
     guest = h.connect("gus")
     member = h.session()
-    h.engine.admit(member, Identity("mia", "mia", "mia", Role.MEMBER), (), T0)
+    h.engine.admit(member, Identity("mia", user_key("mia"), "mia", Role.MEMBER), (), T0)
     admin = h.session()
-    h.engine.admit(admin, Identity("ada", "ada", "ada", Role.ADMIN), (), T0)
+    h.engine.admit(admin, Identity("ada", user_key("ada"), "ada", Role.ADMIN), (), T0)
     table = h.engine.table
     for permission, allowed in [
         (Permission.MEMBER, {"mia", "ada"}),

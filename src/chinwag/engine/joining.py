@@ -16,6 +16,7 @@ from chinwag.engine.limits import TOO_MANY_ROOMS, error_reply, reply
 from chinwag.engine.names import (
     NAME_RULE,
     ROOM_RULE,
+    normalize_name,
     normalize_room,
     room_key,
     user_key,
@@ -43,8 +44,10 @@ class JoinCommands(EngineBase):
                 requested = f"Client {next(self._guest_numbers)}"
                 if user_key(requested) not in online:
                     break
-        elif not valid_username(requested):
-            return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
+        else:
+            requested = normalize_name(requested)
+            if not valid_username(requested):
+                return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
         key = user_key(requested)
         if key == requested:
             key = requested  # one string, not two, when the name is already case-folded
@@ -145,14 +148,15 @@ class JoinCommands(EngineBase):
         return Envelope(ToSession(session), replay)
 
     def _rename(self, session: Session, command: ev.Rename, now: float) -> list[Envelope]:
-        if not valid_username(command.username):
+        name = normalize_name(command.username)
+        if not valid_username(name):
             return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
-        new_key = user_key(command.username)
+        new_key = user_key(name)
         holder = self.memberships.online.get(new_key)
         if holder is not None and holder is not session:
             return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
         old = session.identity
         assert old is not None
-        self.memberships.rename(session, old.renamed(command.username, new_key))
-        log.info("%s is now known as %s", old.name, command.username)
-        return [Envelope(ToRooms(session.rooms), ev.UserRenamed(old.name, command.username, now))]
+        self.memberships.rename(session, old.renamed(name, new_key))
+        log.info("%s is now known as %s", old.name, name)
+        return [Envelope(ToRooms(session.rooms), ev.UserRenamed(old.name, name, now))]
