@@ -91,7 +91,7 @@ def test_an_older_database_runs_the_missing_migrations(
     make_v1(path)
     later = (
         *MIGRATIONS,
-        "CREATE TABLE accounts (key TEXT PRIMARY KEY, name TEXT NOT NULL)",
+        "CREATE TABLE later_things (key TEXT PRIMARY KEY, name TEXT NOT NULL)",
         "ALTER TABLE rooms ADD COLUMN created REAL NOT NULL DEFAULT 0",
     )
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", later)
@@ -147,7 +147,7 @@ def test_a_failed_migration_changes_nothing(
     make_v1(path)
     broken = (
         *MIGRATIONS,
-        "CREATE TABLE accounts (key TEXT PRIMARY KEY);"
+        "CREATE TABLE later_things (key TEXT PRIMARY KEY);"
         " INSERT INTO rooms VALUES ('half', 'half', '');"
         " ALTER TABLE no_such_table ADD COLUMN x",
     )
@@ -160,7 +160,7 @@ def test_a_failed_migration_changes_nothing(
 
     asyncio.run(scenario())
     assert user_version(path) == CURRENT  # the good migrations stay, the broken one left nothing
-    assert "accounts" not in tables(path)
+    assert "later_things" not in tables(path)
     # Nothing holds the file: a fixed chinwag opens it and finds the old data intact.
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS)
 

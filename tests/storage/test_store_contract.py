@@ -661,3 +661,79 @@ def test_a_read_over_its_budget_is_stopped(tmp_path: Path) -> None:
         await store.close()
 
     run(scenario())
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def test_accounts_are_created_once_updated_and_survive_reopen(backend: Backend) -> None:
+    from chinwag.storage.base import AccountRecord
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        alice = AccountRecord("a1ice", "Alice", "$argon2id$x", "member", 1.0)
+        assert await store.create_account(alice)
+        assert not await store.create_account(AccountRecord("a1ice", "ALICE", "$other"))
+        assert await store.account("a1ice") == alice
+        assert await store.account("nobody") is None
+        assert await store.update_account("a1ice", role="admin")
+        assert await store.update_account("a1ice", password_hash="$new")
+        assert not await store.update_account("nobody", role="admin")
+        assert await store.create_account(AccountRecord("bob", "bob", "$b", created=2.0))
+        store = await reopened(backend, store)
+        again = await store.account("a1ice")
+        assert again == AccountRecord("a1ice", "Alice", "$new", "admin", 1.0)
+        assert [a.name for a in await store.accounts()] == ["Alice", "bob"]
+        await store.close()
+        store = backend.store()
+        assert (await store.open()).accounts == {"a1ice", "bob"}
+        await store.close()
+
+    run(scenario())
+
+
+def test_tokens_log_in_until_they_expire_or_are_revoked(backend: Backend) -> None:
+    from chinwag.storage.base import AccountRecord
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        await store.create_account(AccountRecord("bob", "bob", "$b"))
+        for token in ("t1", "t2", "t3"):
+            await store.add_token(token, "bob", 10.0, 100.0)
+        assert (await store.token_account("t1", 50.0)).name == "bob"  # type: ignore[union-attr]
+        assert await store.token_account("t1", 100.0) is None  # expired
+        assert await store.token_account("unknown", 50.0) is None
+        assert await store.revoke_tokens("bob", only="t1") == 1
+        assert await store.token_account("t1", 50.0) is None
+        assert await store.revoke_tokens("bob", keep="t3") == 1  # t2 goes, t3 stays
+        assert await store.token_account("t2", 50.0) is None
+        assert await store.token_account("t3", 50.0) is not None
+        assert await store.delete_account("bob")
+        assert not await store.delete_account("bob")
+        assert await store.token_account("t3", 50.0) is None  # a deleted account's go too
+        await store.close()
+
+    run(scenario())
+
+
+def test_private_history_is_between_two_accounts(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        put(store, private(1, "alice", "bob", "a to b"), ("acct-a", "acct-b"))
+        put(store, private(2, "bob", "alice", "b to a"), ("acct-b", "acct-a"))
+        put(store, private(3, "alice", "carol", "a to c"), ("acct-a", "acct-c"))
+        put(store, private(4, "alice", "bob", "guest alice to b"), (None, "acct-b"))
+        put(store, chat(5))
+        await store.commit()
+        both = await store.private_history("acct-a", "acct-b")
+        assert ids(both) == [1, 2] and ids(await store.private_history("acct-b", "acct-a")) == [
+            1,
+            2,
+        ]
+        assert ids(await store.private_history("acct-a", "acct-b", before=2)) == [1]
+        assert ids(await store.private_history("acct-a", "acct-b", after=1)) == [2]
+        assert ids(await store.private_history("acct-a", "acct-c")) == [3]
+        assert ids(await store.private_history("acct-a", "acct-a")) == []
+        await store.close()
+
+    run(scenario())

@@ -32,6 +32,15 @@ class RoomRecord:
 
 
 @dataclass(slots=True)
+class AccountRecord:
+    key: str  # the name's skeleton (engine.names.user_key): what makes a name taken
+    name: str  # the name as registered
+    password_hash: str  # argon2id, PHC string
+    role: str = "member"  # member, moderator or admin (engine.identity.Role)
+    created: float = 0.0
+
+
+@dataclass(slots=True)
 class StoreState:
     """What the engine loads once at start-up."""
 
@@ -39,6 +48,7 @@ class StoreState:
     rooms: list[RoomRecord] = field(default_factory=list)
     # account key -> room keys the account keeps
     memberships: dict[str, set[str]] = field(default_factory=dict)
+    accounts: set[str] = field(default_factory=set)  # registered name keys
 
 
 class Store(ABC):
@@ -120,6 +130,55 @@ class Store(ABC):
         Returns False when the caller must `await commit()` instead.
         """
         return False
+
+    # ---- accounts and login tokens: each call is its own durable transaction
+
+    @abstractmethod
+    async def account(self, key: str) -> AccountRecord | None: ...
+
+    @abstractmethod
+    async def accounts(self) -> list[AccountRecord]:
+        """Every account, by name."""
+
+    @abstractmethod
+    async def create_account(self, record: AccountRecord) -> bool:
+        """False if an account has that key already."""
+
+    @abstractmethod
+    async def update_account(
+        self, key: str, *, password_hash: str | None = None, role: str | None = None
+    ) -> bool:
+        """False if there is no such account."""
+
+    @abstractmethod
+    async def delete_account(self, key: str) -> bool:
+        """The account, its tokens and the rooms it keeps; its messages stay."""
+
+    @abstractmethod
+    async def add_token(self, token_hash: str, key: str, created: float, expires: float) -> None:
+        """A login token, stored only as its hash."""
+
+    @abstractmethod
+    async def token_account(self, token_hash: str, now: float) -> AccountRecord | None:
+        """The account a token (by hash) logs into, if it has not expired."""
+
+    @abstractmethod
+    async def revoke_tokens(
+        self, key: str, *, only: str | None = None, keep: str | None = None
+    ) -> int:
+        """Revoke an account's tokens: all of them, `only` that one, or all but `keep`."""
+
+    @abstractmethod
+    async def private_history(
+        self,
+        account: str,
+        other: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredNotice]:
+        """A page of the private messages between two accounts, in id order (as history)."""
 
     # ---- reads (committed data only)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 import re
 import unicodedata
 from collections.abc import Sequence
 
 from chinwag.errors import StoreError
 from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice
-from chinwag.storage.base import MAX_PAGE, RoomRecord, Store, StoreState
+from chinwag.storage.base import MAX_PAGE, AccountRecord, RoomRecord, Store, StoreState
 
 
 def room_of(notice: StoredNotice) -> str | None:
@@ -51,6 +52,8 @@ class MemoryStore(Store):
         self._rooms: dict[str, RoomRecord] = {}
         self._memberships: dict[str, set[str]] = {}
         self._parties: dict[int, tuple[str | None, str | None]] = {}  # private id -> accounts
+        self._accounts: dict[str, AccountRecord] = {}
+        self._tokens: dict[str, tuple[str, float]] = {}  # token hash -> (account key, expires)
         self._pending = 0
         self._committed_id = 0
         self._appended_id = 0
@@ -62,6 +65,7 @@ class MemoryStore(Store):
             last_id=self._last_id,
             rooms=[RoomRecord(r.name, r.topic, key in used) for key, r in self._rooms.items()],
             memberships={k: set(v) for k, v in self._memberships.items()},
+            accounts=set(self._accounts),
         )
 
     async def close(self) -> None:
@@ -185,3 +189,83 @@ class MemoryStore(Store):
         ]
         limit = max(0, min(limit, MAX_PAGE))
         return hits[-limit:] if limit else []
+
+    # ------------------------------------------------------------------ accounts
+
+    async def account(self, key: str) -> AccountRecord | None:
+        record = self._accounts.get(key)
+        return None if record is None else replace(record)
+
+    async def accounts(self) -> list[AccountRecord]:
+        return sorted((replace(r) for r in self._accounts.values()), key=lambda r: r.name.lower())
+
+    async def create_account(self, record: AccountRecord) -> bool:
+        if record.key in self._accounts:
+            return False
+        self._accounts[record.key] = replace(record)
+        return True
+
+    async def update_account(
+        self, key: str, *, password_hash: str | None = None, role: str | None = None
+    ) -> bool:
+        record = self._accounts.get(key)
+        if record is None:
+            return False
+        if password_hash is not None:
+            record.password_hash = password_hash
+        if role is not None:
+            record.role = role
+        return True
+
+    async def delete_account(self, key: str) -> bool:
+        if self._accounts.pop(key, None) is None:
+            return False
+        self._tokens = {h: t for h, t in self._tokens.items() if t[0] != key}
+        self._memberships.pop(key, None)
+        return True
+
+    async def add_token(self, token_hash: str, key: str, created: float, expires: float) -> None:
+        self._tokens[token_hash] = (key, expires)
+
+    async def token_account(self, token_hash: str, now: float) -> AccountRecord | None:
+        found = self._tokens.get(token_hash)
+        if found is None or found[1] <= now:
+            return None
+        return await self.account(found[0])
+
+    async def revoke_tokens(
+        self, key: str, *, only: str | None = None, keep: str | None = None
+    ) -> int:
+        gone = [
+            h
+            for h, (account, _) in self._tokens.items()
+            if account == key and (h == only if only is not None else h != keep)
+        ]
+        for token_hash in gone:
+            del self._tokens[token_hash]
+        return len(gone)
+
+    async def private_history(
+        self,
+        account: str,
+        other: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredNotice]:
+        pair = {(account, other), (other, account)}
+        rows: list[StoredNotice] = [
+            m
+            for m in self._committed()
+            if isinstance(m, PrivateMessage) and self._parties.get(m.id) in pair
+        ]
+        limit = max(0, min(limit, MAX_PAGE))
+        if after is not None:
+            rows = [m for m in rows if m.id > after]
+            if before is not None:
+                rows = [m for m in rows if m.id < before]
+            return rows[:limit]
+        if before is not None:
+            rows = [m for m in rows if m.id < before]
+        return rows[-limit:] if limit else []

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from chinwag.errors import QueryTooExpensive, StoreError
 from chinwag.protocol.events import PrivateMessage, StoredNotice
 from chinwag.storage import sqlite_ops as ops
-from chinwag.storage.base import RoomRecord, Store, StoreState
+from chinwag.storage.base import AccountRecord, RoomRecord, Store, StoreState
 from chinwag.storage.lock import DataLock
 
 T = TypeVar("T")
@@ -241,22 +241,13 @@ class SQLiteStore(Store):
                 return
             self._batch = ops.Batch()
             try:
-                await self._in_writer(self._write_waiting, batch)
+                await self._in_writer(self._waiting, ops.write, (batch,))
             except sqlite3.Error as exc:
                 # Keep the writes for the next commit; nothing that depends on them left.
                 batch.merge_newer(self._batch)
                 self._batch = batch
                 raise StoreError(f"commit failed: {exc}") from exc
             self._written(batch)
-
-    def _write_waiting(self, batch: ops.Batch) -> None:
-        """In the writer thread: a commit that may wait for SQLite's lock."""
-        db = self.db
-        ops.set_busy_timeout(db, self.busy_timeout)
-        try:
-            ops.write(db, batch)
-        finally:
-            ops.set_busy_timeout(db, 0.0)
 
     def _degrade(self) -> None:
         self._degraded_until = time.monotonic() + DEGRADED_FOR
@@ -286,9 +277,72 @@ class SQLiteStore(Store):
 
     async def probe(self) -> None:
         try:
-            await self._in_writer(ops.probe, self.db)
+            await self._write_now(ops.probe)
         except sqlite3.Error as exc:
             raise StoreError(f"the store cannot write: {exc}") from exc
+
+    async def _write_now(self, fn: Callable[..., T], *args: Any) -> T:
+        """A write of its own (an account, a token, the probe), durable when it returns: in
+        the writer thread, never at the same time as a commit on the same connection."""
+        async with self._commit_lock:
+            return await self._in_writer(self._waiting, fn, args)
+
+    def _waiting(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        db = self.db
+        ops.set_busy_timeout(db, self.busy_timeout)
+        try:
+            return fn(db, *args)
+        finally:
+            ops.set_busy_timeout(db, 0.0)
+
+    async def _account_write(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await self._write_now(fn, *args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"account write failed: {exc}") from exc
+
+    # ------------------------------------------------------------------ accounts
+
+    async def account(self, key: str) -> AccountRecord | None:
+        return await self._read(ops.get_account, key)
+
+    async def accounts(self) -> list[AccountRecord]:
+        return await self._read(ops.list_accounts)
+
+    async def create_account(self, record: AccountRecord) -> bool:
+        return await self._account_write(ops.create_account, record)
+
+    async def update_account(
+        self, key: str, *, password_hash: str | None = None, role: str | None = None
+    ) -> bool:
+        return await self._account_write(ops.update_account, key, password_hash, role)
+
+    async def delete_account(self, key: str) -> bool:
+        return await self._account_write(ops.delete_account, key)
+
+    async def add_token(self, token_hash: str, key: str, created: float, expires: float) -> None:
+        await self._account_write(ops.add_token, token_hash, key, created, expires)
+
+    async def token_account(self, token_hash: str, now: float) -> AccountRecord | None:
+        return await self._read(ops.token_account, token_hash, now)
+
+    async def revoke_tokens(
+        self, key: str, *, only: str | None = None, keep: str | None = None
+    ) -> int:
+        return await self._account_write(ops.revoke_tokens, key, only, keep)
+
+    async def private_history(
+        self,
+        account: str,
+        other: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredNotice]:
+        return await self._read(
+            ops.private_history, account, other, before, after, limit, self._committed_id
+        )
 
     # ------------------------------------------------------------------ reads
 

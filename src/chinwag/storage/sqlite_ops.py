@@ -10,7 +10,7 @@ from typing import Any
 
 from chinwag.errors import StoreError
 from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
-from chinwag.storage.base import MAX_PAGE, RoomRecord, StoreState
+from chinwag.storage.base import MAX_PAGE, AccountRecord, RoomRecord, StoreState
 from chinwag.storage.sqlite_schema import MIGRATIONS
 
 COLUMNS = "id, kind, room, username, target, body, ts"
@@ -153,6 +153,7 @@ def load(db: sqlite3.Connection) -> StoreState:
     ]
     for account, room in db.execute("SELECT user_key, room_key FROM memberships"):
         state.memberships.setdefault(account, set()).add(room)
+    state.accounts = {key for (key,) in db.execute("SELECT key FROM accounts")}
     return state
 
 
@@ -294,6 +295,128 @@ def search(
         " WHERE messages_fts MATCH ? AND m.room_key = ? AND m.id <= ?"
         " ORDER BY m.id DESC LIMIT ?",
         (match, room_key, committed, limit),
+    )
+    rows.reverse()
+    return rows
+
+
+# --------------------------------------------------------------------------- accounts
+
+_ACCOUNT = "key, name, password_hash, role, created"
+
+
+def _account(row: Row | None) -> AccountRecord | None:
+    return None if row is None else AccountRecord(*row)
+
+
+def get_account(db: sqlite3.Connection, key: str) -> AccountRecord | None:
+    return _account(db.execute(f"SELECT {_ACCOUNT} FROM accounts WHERE key = ?", (key,)).fetchone())
+
+
+def list_accounts(db: sqlite3.Connection) -> list[AccountRecord]:
+    rows = db.execute(f"SELECT {_ACCOUNT} FROM accounts ORDER BY name COLLATE NOCASE").fetchall()
+    return [AccountRecord(*row) for row in rows]
+
+
+def _transaction(db: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+    """Run statements as one transaction; the rows the first one changed."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        changed = -1
+        for sql, params in statements:
+            cursor = db.execute(sql, params)
+            if changed < 0:
+                changed = cursor.rowcount
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return max(changed, 0)
+
+
+def create_account(db: sqlite3.Connection, record: AccountRecord) -> bool:
+    sql = f"INSERT OR IGNORE INTO accounts ({_ACCOUNT}) VALUES (?, ?, ?, ?, ?)"
+    values = (record.key, record.name, record.password_hash, record.role, record.created)
+    return _transaction(db, [(sql, values)]) == 1
+
+
+def update_account(
+    db: sqlite3.Connection, key: str, password_hash: str | None, role: str | None
+) -> bool:
+    sql = (
+        "UPDATE accounts SET password_hash = coalesce(?, password_hash),"
+        " role = coalesce(?, role) WHERE key = ?"
+    )
+    return _transaction(db, [(sql, (password_hash, role, key))]) == 1
+
+
+def delete_account(db: sqlite3.Connection, key: str) -> bool:
+    return (
+        _transaction(
+            db,
+            [
+                ("DELETE FROM accounts WHERE key = ?", (key,)),  # its tokens go with it
+                ("DELETE FROM memberships WHERE user_key = ?", (key,)),
+            ],
+        )
+        == 1
+    )
+
+
+def add_token(
+    db: sqlite3.Connection, token_hash: str, key: str, created: float, expires: float
+) -> None:
+    sql = "INSERT INTO tokens (hash, account, created, expires) VALUES (?, ?, ?, ?)"
+    _transaction(db, [(sql, (token_hash, key, created, expires))])
+
+
+def token_account(db: sqlite3.Connection, token_hash: str, now: float) -> AccountRecord | None:
+    row = db.execute(
+        f"SELECT {', '.join('a.' + c for c in _ACCOUNT.split(', '))} FROM tokens t"
+        " JOIN accounts a ON a.key = t.account WHERE t.hash = ? AND t.expires > ?",
+        (token_hash, now),
+    ).fetchone()
+    return _account(row)
+
+
+def revoke_tokens(db: sqlite3.Connection, key: str, only: str | None, keep: str | None) -> int:
+    if only is not None:
+        return _transaction(
+            db, [("DELETE FROM tokens WHERE account = ? AND hash = ?", (key, only))]
+        )
+    return _transaction(
+        db, [("DELETE FROM tokens WHERE account = ? AND hash IS NOT ?", (key, keep))]
+    )
+
+
+def private_history(
+    db: sqlite3.Connection,
+    account: str,
+    other: str,
+    before: int | None,
+    after: int | None,
+    limit: int,
+    committed: int,
+) -> list[StoredNotice]:
+    limit = max(0, min(limit, MAX_PAGE))
+    upper = committed + 1 if before is None else min(before, committed + 1)
+    between = (
+        "kind = 'private' AND ((sender_account = ? AND target_account = ?)"
+        " OR (sender_account = ? AND target_account = ?))"
+    )
+    pair = (account, other, other, account)
+    if after is not None:
+        return select(
+            db,
+            f"SELECT {COLUMNS} FROM messages WHERE {between} AND id > ? AND id < ?"
+            " ORDER BY id LIMIT ?",
+            (*pair, after, upper, limit),
+        )
+    rows = select(
+        db,
+        f"SELECT {COLUMNS} FROM messages WHERE {between} AND id < ? ORDER BY id DESC LIMIT ?",
+        (*pair, upper, limit),
     )
     rows.reverse()
     return rows

@@ -67,4 +67,21 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE probe (x BLOB);
     """,
+    # 5: accounts (keyed by the name's skeleton) and their login tokens, stored only hashed.
+    """
+    CREATE TABLE accounts (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'member',
+        created REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE tokens (
+        hash TEXT PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES accounts (key) ON DELETE CASCADE,
+        created REAL NOT NULL,
+        expires REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX tokens_by_account ON tokens (account);
+    """,
 )
