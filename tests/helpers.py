@@ -58,7 +58,8 @@ async def running_server(
     data: Path | str = ":memory:", **settings: Any
 ) -> AsyncIterator[ChatServer]:
     """A real ChatServer on an ephemeral port of 127.0.0.1; shut down on exit."""
-    config = ServerConfig(host="127.0.0.1", port=0, data=str(data))
+    # Weak but fast password hashes: tests that measure the real cost ask for it.
+    config = ServerConfig(host="127.0.0.1", port=0, data=str(data), password_profile="cheapest")
     limits = {k: settings.pop(k) for k in list(settings) if hasattr(config.limits, k)}
     for key, value in settings.items():
         if not hasattr(config, key):

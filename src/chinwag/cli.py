@@ -64,6 +64,14 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--store-grace", type=float, metavar="SECONDS", help="retry a failing store this long"
     )
     p.add_argument("--reuse-port", action="store_const", const=True)
+    p.add_argument("--guests", choices=["allow", "deny"], help="may people chat without an account")
+    p.add_argument(
+        "--registration",
+        choices=["open", "closed"],
+        help="may people make their own accounts (closed: only an admin does)",
+    )
+    p.add_argument("--token-days", type=float, metavar="DAYS", help="login tokens last this long")
+    p.add_argument("--min-password", type=int, metavar="N", help="shortest password allowed")
 
 
 def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -63,6 +63,9 @@ class ServerConfig:
     store_grace: float = 3.0  # a failing store is retried this long before messages are refused
     query_budget: float = 1.0  # seconds a store read (search, history) may run
     reuse_port: bool = False
+    # argon2 parameters for new password hashes (chinwag.passwords.PROFILES); "cheapest"
+    # is for tests only.
+    password_profile: str = "rfc9106-low-memory"
     limits: Limits = field(default_factory=Limits)
 
     def listeners(self) -> list[ListenSpec]:
@@ -147,7 +150,27 @@ def load_config(
     _apply(config, from_env, "environment")
     if overrides:
         _apply(config, overrides, "flags")
+    _check_choices(config)
     return config
+
+
+CHOICES = {
+    "guests": ("allow", "deny"),
+    "registration": ("open", "closed"),
+}
+
+
+def _check_choices(config: ServerConfig) -> None:
+    from chinwag.passwords import PROFILES
+
+    for name, allowed in CHOICES.items():
+        value = getattr(config.limits, name)
+        if value not in allowed:
+            raise ConfigError(f"{name} is one of {', '.join(allowed)}, not {value!r}")
+    if config.password_profile not in PROFILES:
+        raise ConfigError(
+            f"password_profile is one of {', '.join(PROFILES)}, not {config.password_profile!r}"
+        )
 
 
 def settings_names() -> list[str]:

@@ -707,6 +707,8 @@ def test_tokens_log_in_until_they_expire_or_are_revoked(backend: Backend) -> Non
         assert await store.token_account("t1", 50.0) is None
         assert await store.revoke_tokens("bob", keep="t3") == 1  # t2 goes, t3 stays
         assert await store.token_account("t2", 50.0) is None
+        assert await store.live_tokens(["t1", "t2", "t3", "nope"], 50.0) == {"t3"}
+        assert await store.live_tokens(["t3"], 100.0) == set()  # expired
         assert await store.token_account("t3", 50.0) is not None
         assert await store.delete_account("bob")
         assert not await store.delete_account("bob")

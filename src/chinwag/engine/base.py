@@ -17,6 +17,9 @@ from chinwag.engine.ratelimit import TokenBucket, take_lazily
 from chinwag.engine.replay import Replay
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
+from chinwag.engine.throttle import LoginThrottle
+from chinwag.passwords import Passwords
+from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
 from chinwag.storage.base import Store
 
@@ -24,16 +27,25 @@ MAX_CREATORS = 10_000  # room-creation buckets kept before the full ones are for
 
 
 class EngineBase:
-    def __init__(self, store: Store, limits: Limits, name: str) -> None:
+    def __init__(
+        self, store: Store, limits: Limits, name: str, passwords: Passwords | None
+    ) -> None:
         self.store = store
         self.limits = limits
         self.name = name
+        # Accounts (engine/accounts.py): None turns them off (engine tests of other parts).
+        self.passwords = passwords
+        self.registered: set[str] = set()  # keys of every account (loaded at start)
+        self.throttle = LoginThrottle(limits.limit_exempt)
+        # The hash of the token each signed-in account session holds (for logout, and to
+        # end sessions whose token an admin revoked).
+        self.tokens: dict[Session, str] = {}
         self.memberships = Memberships(store, recent_size=limits.history_on_join)
         # False while the store cannot write (the server gave up on it): messages are then
         # refused with store_unavailable instead of waiting for ever.
         self.storing = True
         self._guest_numbers = itertools.count(1)  # `Client N` for those who give no name
-        # Room creation buckets, by "user:<key>" and "address:<host>" (see _may_create).
+        # Hourly creation buckets (rooms and accounts), see _bucket.
         self._creators: dict[str, TokenBucket] = {}
 
     def _take_message(self, session: Session, now: float) -> bool:
@@ -60,7 +72,7 @@ class EngineBase:
         address = session.peer.rpartition(":")[0]
         if address not in lim.limit_exempt:
             keys.append(f"address:{address}")
-        buckets = [self._creator(key, now) for key in keys]
+        buckets = [self._bucket(key, now) for key in keys]
         if not all(bucket.ready(now) for bucket in buckets):
             return error_reply(
                 session, ErrorCode.RATE_LIMITED, "Too many new rooms from you; join one instead"
@@ -69,17 +81,21 @@ class EngineBase:
             bucket.take(now)
         return None
 
-    def _creator(self, key: str, now: float) -> TokenBucket:
+    def _bucket(self, key: str, now: float) -> TokenBucket:
+        """The hourly bucket of one creator: "user:<key>" and "address:<host>" make rooms,
+        "register:<host>" makes accounts."""
         creators = self._creators
         bucket = creators.get(key)
         if bucket is None:
-            if len(creators) >= MAX_CREATORS:  # forget those who could make rooms anyway
+            if len(creators) >= MAX_CREATORS:  # forget those who could create anyway
                 for old in [k for k, b in creators.items() if b.full(now)]:
                     del creators[old]
             lim = self.limits
-            per_hour = (
-                lim.rooms_per_address_hour if key.startswith("address:") else lim.rooms_per_hour
-            )
+            kind = key.partition(":")[0]
+            per_hour = {
+                "address": lim.rooms_per_address_hour,
+                "register": lim.registrations_per_address_hour,
+            }.get(kind, lim.rooms_per_hour)
             bucket = creators[key] = TokenBucket(per_hour / 3600, per_hour, now)
         return bucket
 
@@ -91,6 +107,11 @@ class EngineBase:
                 return error_reply(session, ErrorCode.NOT_IN_ROOM, f"You are not in room {name}")
             return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {name}")
         return self.memberships.rooms[key]
+
+    def room_joined(self, room: Room) -> ev.RoomJoined:
+        """What a member is told of a room it is in: topic, who is there, who of them are
+        accounts (the rest are guests)."""
+        return ev.RoomJoined(room.name, room.topic, room.usernames(), room.account_names())
 
     def _replay_recent(self, session: Session, rooms: list[Room]) -> list[Envelope]:
         """The rooms' recent history for a joiner, streamed by its connection."""

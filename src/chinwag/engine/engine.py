@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from chinwag.bus.base import Envelope
+from chinwag.engine.accounts import AccountCommands
 from chinwag.engine.facts import FactListener
 from chinwag.engine.identity import Identity
-from chinwag.engine.joining import JoinCommands
 from chinwag.engine.limits import Limits, error_reply
 from chinwag.engine.messages import MessageCommands
 from chinwag.engine.permissions import Permission, refusal
 from chinwag.engine.ratelimit import take_lazily
 from chinwag.engine.rooms import RoomCommands
 from chinwag.engine.session import Outlet, Session
+from chinwag.passwords import Passwords
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
 from chinwag.storage.base import Store
@@ -39,21 +40,32 @@ AsyncHandler = Callable[[Session, Any, float], Awaitable[list[Envelope]]]
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One command: who may run it, and its handler (sync, or async when it reads the store)."""
+    """One command: who may run it, and its handler: sync, or async (`reader`) when it
+    awaits the store or the password hasher. A row with both runs the reader for the
+    commands `reads` picks (a join with a password), the handler for the others."""
 
     permission: Permission
     handler: Handler | None = None
     reader: AsyncHandler | None = None
+    reads: Callable[[Any], bool] | None = None
 
 
-class Engine(JoinCommands, MessageCommands, RoomCommands):
+class Engine(AccountCommands, MessageCommands, RoomCommands):
     def __init__(
-        self, store: Store, *, limits: Limits | None = None, name: str = "chinwag"
+        self,
+        store: Store,
+        *,
+        limits: Limits | None = None,
+        name: str = "chinwag",
+        passwords: Passwords | None = None,
     ) -> None:
-        super().__init__(store, limits or Limits(), name)
-        anyone, guest = Permission.ANYONE, Permission.GUEST
+        super().__init__(store, limits or Limits(), name, passwords)
+        anyone, guest, member = Permission.ANYONE, Permission.GUEST, Permission.MEMBER
         self.table: dict[type, Row] = {
-            ev.Join: Row(anyone, self._join),
+            ev.Join: Row(anyone, self._join, self._login, self.logs_in),
+            ev.Register: Row(anyone, reader=self._register),
+            ev.Logout: Row(guest, reader=self._logout),
+            ev.ChangePassword: Row(member, reader=self._change_password),
             ev.Chat: Row(guest, self._chat),
             ev.Private: Row(guest, self._private),
             ev.ListUsers: Row(anyone, self._list_users),
@@ -75,7 +87,9 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
     async def start(self) -> None:
         """Load rooms, saved rooms and the tail of each room's history from the store."""
         memberships = self.memberships
-        memberships.load(await self.store.open())
+        state = await self.store.open()
+        memberships.load(state)
+        self.registered = set(state.accounts)
         if self.limits.history_on_join > 0:
             for room in memberships.rooms.values():
                 room.recent.extend(await self.store.recent(room.key, self.limits.history_on_join))
@@ -89,6 +103,8 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
 
     def close_session(self, session: Session, reason: str, now: float) -> list[Envelope]:
         """The connection is gone: leave every room and tell the others."""
+        session.closed = True
+        self.tokens.pop(session, None)
         identity = session.identity
         rooms = self.memberships.sign_out(session)
         if identity is None or not rooms:
@@ -107,7 +123,11 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
     def is_async(self, command: ev.Command) -> bool:
         """True for commands that read the store and so must go through handle_async."""
         row = self.table.get(type(command))
-        return row is not None and row.handler is None
+        if row is None:
+            return False
+        if row.handler is None:
+            return True
+        return row.reads is not None and row.reads(command)
 
     def take_command(self, session: Session, now: float) -> float:
         """Take a command token: 0.0 if the session may run a command now, else the seconds
@@ -141,7 +161,7 @@ class Engine(JoinCommands, MessageCommands, RoomCommands):
         row = self._checked(session, command, now)
         if not isinstance(row, Row):
             return row
-        if row.handler is None:
+        if row.handler is None or (row.reads is not None and row.reads(command)):
             raise TypeError(f"{type(command).__name__} must go through handle_async")
         identity = session.identity
         try:

@@ -38,6 +38,12 @@ class JoinCommands(EngineBase):
             return error_reply(
                 session, ErrorCode.ALREADY_JOINED, f"Already joined as {session.identity.name}"
             )
+        if self.limits.guests == "deny":
+            return error_reply(
+                session,
+                ErrorCode.LOGIN_REQUIRED,
+                "This server is for accounts only: log in with your password, or register",
+            )
         online = self.memberships.online
         if requested is None:
             while True:  # server-picked names have a space, so no user can claim one
@@ -51,19 +57,53 @@ class JoinCommands(EngineBase):
         key = user_key(requested)
         if key == requested:
             key = requested  # one string, not two, when the name is already case-folded
-        if key in online:
-            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
+        refused = self._guest_may_take(session, key)
+        if refused:
+            return refused
         return guest(requested, key)
 
+    def _guest_may_take(self, session: Session, key: str) -> list[Envelope] | None:
+        """None if a guest may call itself by the name with this key, else the error."""
+        if key in self.registered:
+            return error_reply(
+                session,
+                ErrorCode.NAME_REGISTERED,
+                "That name (or one that looks like it) belongs to an account: log in with"
+                " its password, or pick another",
+            )
+        holder = self.memberships.online.get(key)
+        if holder is not None and holder is not session:
+            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
+        return None
+
     def admit(
-        self, session: Session, identity: Identity, wanted: tuple[str, ...], now: float
+        self,
+        session: Session,
+        identity: Identity,
+        wanted: tuple[str, ...],
+        now: float,
+        *,
+        token: str | None = None,
     ) -> tuple[list[Envelope], list[Envelope]]:
         """Sign the session in and put it in its rooms: general, what its account keeps and
-        what it asked for. Returns (its welcome and room notices, the join notices for others).
+        what it asked for. Returns (its welcome and room notices, the notices for others).
 
-        The one door into the chat: a guest join, and (later) a login, come through here."""
+        The one door into the chat: a guest join, a login and a registration come through
+        here. A joined guest who logs in or registers becomes the account in place: the
+        others see it renamed, and it enters the account's rooms too."""
         memberships = self.memberships
-        memberships.sign_in(session, identity)
+        before = session.identity
+        presence: list[Envelope] = []
+        if before is None:
+            memberships.sign_in(session, identity)
+        else:
+            memberships.rename(session, identity)
+            if before.name != identity.name:
+                presence.append(
+                    Envelope(
+                        ToRooms(session.rooms), ev.UserRenamed(before.name, identity.name, now)
+                    )
+                )
         to = ToSession(session)
         replies: list[Envelope] = []
         keys = set(memberships.saved_rooms(identity))
@@ -71,22 +111,26 @@ class JoinCommands(EngineBase):
             room = self._wanted_room(session, name, replies, now)
             if room is not None:
                 keys.add(room.key)
+        keys.difference_update(session.rooms)
         keys.discard(DEFAULT_ROOM)
-        limit = max(0, self.limits.max_rooms_per_user - 1)
-        ordered = [DEFAULT_ROOM, *sorted(keys)]
-        if len(ordered) > limit + 1:
-            ordered = ordered[: limit + 1]
+        limit = max(0, self.limits.max_rooms_per_user - len(session.rooms or (DEFAULT_ROOM,)))
+        new = sorted(keys)
+        if before is None:
+            new.insert(0, DEFAULT_ROOM)
+            limit += 1
+        if len(new) > limit:
+            new = new[:limit]
             replies.extend(error_reply(session, ErrorCode.INVALID_ROOM, TOO_MANY_ROOMS))
-        rooms = [room for room in map(memberships.rooms.get, ordered) if room is not None]
-        presence: list[Envelope] = []
-        for room in rooms:
+        for room in [room for room in map(memberships.rooms.get, new) if room is not None]:
             memberships.enter(session, room)
             presence.append(
                 Envelope(
                     room.audience, ev.UserJoined(room.name, identity.name, now), exclude=session
                 )
             )
+        rooms = memberships.of(session)
         general = memberships.rooms[DEFAULT_ROOM]
+        account = identity.account is not None
         welcome = ev.Welcome(
             username=identity.name,
             message=f"Welcome to {self.name}, {identity.name}!",
@@ -94,10 +138,14 @@ class JoinCommands(EngineBase):
             rooms=tuple(room.name for room in rooms),
             last_id=self.store.last_id,
             timestamp=now,
+            accounts=general.account_names(),
+            guest=not account,
+            account=identity.name if account else None,
+            token=token,
         )
         answer = [Envelope(to, welcome), *replies]
         for room in rooms[1:]:
-            answer.append(reply(session, ev.RoomJoined(room.name, room.topic, room.usernames())))
+            answer.append(reply(session, self.room_joined(room)))
         return answer, presence
 
     def _wanted_room(
@@ -148,15 +196,19 @@ class JoinCommands(EngineBase):
         return Envelope(ToSession(session), replay)
 
     def _rename(self, session: Session, command: ev.Rename, now: float) -> list[Envelope]:
+        old = session.identity
+        assert old is not None
+        if old.account is not None:
+            return error_reply(
+                session, ErrorCode.FORBIDDEN, "An account keeps its name; log out to be a guest"
+            )
         name = normalize_name(command.username)
         if not valid_username(name):
             return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
         new_key = user_key(name)
-        holder = self.memberships.online.get(new_key)
-        if holder is not None and holder is not session:
-            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
-        old = session.identity
-        assert old is not None
+        refused = self._guest_may_take(session, new_key)
+        if refused:
+            return refused
         self.memberships.rename(session, old.renamed(name, new_key))
         log.info("%s is now known as %s", old.name, name)
         return [Envelope(ToRooms(session.rooms), ev.UserRenamed(old.name, name, now))]

@@ -36,6 +36,12 @@ class Limits:
     max_search_words: int = 16  # a search's cost grows with its words (times the room)
     max_search_bytes: int = 256
     max_page_bytes: int = 512 * 1024  # text in one history or search answer (one line)
+    # Accounts (see engine/accounts.py).
+    guests: str = "allow"  # "deny": every session must log in or register
+    registration: str = "open"  # "closed": only an admin creates accounts (chinwag user add)
+    token_days: float = 30.0  # how long a login token lets a client back in
+    min_password: int = 8
+    registrations_per_address_hour: int = 20
 
 
 TOO_MANY_ROOMS = "You are in too many rooms already"

@@ -23,7 +23,7 @@ from chinwag.engine.facts import (
     SignedIn,
     SignedOut,
 )
-from chinwag.engine.identity import Identity
+from chinwag.engine.identity import Identity, Role
 from chinwag.engine.names import room_key
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
@@ -135,6 +135,8 @@ class Memberships:
         self.online[identity.key] = session
 
     def rename(self, session: Session, new: Identity) -> None:
+        """The session is known by another name, or (a guest who logs in or registers)
+        becomes an account, which then keeps the rooms the guest was in."""
         old = session.identity
         assert old is not None
         self.listener.before(Renamed(session, old, new))
@@ -143,6 +145,12 @@ class Memberships:
         self.online[new.key] = session
         for room in self.of(session):
             room.members[session] = new.name
+            if new.account is not None:
+                room.accounts[session] = new.name
+                if new.account != old.account:
+                    self._keep(new.account, room)
+            else:
+                room.accounts.pop(session, None)
 
     def enter(self, session: Session, room: Room) -> None:
         """Make the session a member (it is not one yet); an account keeps the room."""
@@ -152,17 +160,26 @@ class Memberships:
         assert identity is not None
         room.members[session] = identity.name
         session.rooms = self.shared((*session.rooms, key))
-        if identity.account is not None and key != DEFAULT_ROOM:
-            kept = self.saved.get(identity.account, ())
-            if key not in kept:
-                self.saved[identity.account] = self.shared((*kept, key))
-                self.store.save_membership(identity.account, key, True)
-                room.keepers += 1
+        if identity.account is not None:
+            room.accounts[session] = identity.name
+            self._keep(identity.account, room)
+
+    def _keep(self, account: str, room: Room) -> None:
+        """The account keeps the room (general needs no keeping: everyone is in it)."""
+        key = room.key
+        if key == DEFAULT_ROOM:
+            return
+        kept = self.saved.get(account, ())
+        if key not in kept:
+            self.saved[account] = self.shared((*kept, key))
+            self.store.save_membership(account, key, True)
+            room.keepers += 1
 
     def leave(self, session: Session, room: Room, *, by: Identity | None = None) -> None:
         """The session stops being a member; an account no longer keeps the room."""
         self.listener.before(Left(session, room, by))
         room.members.pop(session, None)
+        room.accounts.pop(session, None)
         session.rooms = self.shared(tuple(k for k in session.rooms if k != room.key))
         identity = session.identity
         if identity is not None and identity.account is not None:
@@ -183,8 +200,23 @@ class Memberships:
         for room in rooms:
             self.listener.before(Left(session, room))
             room.members.pop(session, None)
+            room.accounts.pop(session, None)
             self._remove_if_unused(room)
         session.rooms = ()
         self.listener.before(SignedOut(session))
         del self.online[identity.key]
         return rooms
+
+    def regrade(self, session: Session, role: Role) -> None:
+        """An admin gave the account another role (its name and rooms stay)."""
+        identity = session.identity
+        assert identity is not None
+        session.identity = Identity(identity.name, identity.key, identity.account, role)
+
+    def forget_account(self, account: str) -> None:
+        """A deleted account keeps no rooms any more (its sessions were signed out)."""
+        for key in self.saved.pop(account, ()):
+            room = self.rooms.get(key)
+            if room is not None:
+                room.keepers -= 1
+                self._remove_if_unused(room)

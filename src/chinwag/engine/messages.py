@@ -73,12 +73,20 @@ class MessageCommands(EngineBase):
         if command.room is None:
             online = self.memberships.online.values()
             names = tuple(sorted((s.identity.name for s in online if s.identity), key=str.casefold))
-            return [reply(session, ev.UserList(names))]
+            accounts = tuple(
+                s.identity.name for s in online if s.identity and s.identity.account is not None
+            )
+            return [
+                reply(
+                    session, ev.UserList(names, accounts=tuple(sorted(accounts, key=str.casefold)))
+                )
+            ]
         room = self.memberships.find(command.room)
         if room is None:
             return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
         names = tuple(sorted(room.usernames(), key=str.casefold))
-        return [reply(session, ev.UserList(names, room.name))]
+        accounts = tuple(sorted(room.account_names(), key=str.casefold))
+        return [reply(session, ev.UserList(names, room.name, accounts))]
 
     def _ping(self, session: Session, command: ev.Ping, now: float) -> list[Envelope]:
         return [reply(session, ev.PongReply(now, command.token))]

@@ -13,7 +13,17 @@ if TYPE_CHECKING:
 
 
 class Room:
-    __slots__ = ("audience", "keepers", "key", "members", "name", "recent", "topic", "used")
+    __slots__ = (
+        "accounts",
+        "audience",
+        "keepers",
+        "key",
+        "members",
+        "name",
+        "recent",
+        "topic",
+        "used",
+    )
 
     def __init__(
         self, name: str, topic: str = "", recent_size: int = 50, *, used: bool = False
@@ -30,8 +40,14 @@ class Room:
         # names are there for `usernames`, which every join's welcome calls (O(members)).
         # Only Memberships changes it (see engine/facts.py).
         self.members: dict[Session, str] = {}
+        # The members signed in to an account (the others are guests), kept beside
+        # `members` so that a welcome can say who is who without a pass over the room.
+        self.accounts: dict[Session, str] = {}
         # The newest messages, for the replay on join without a store read.
         self.recent: deque[StoredNotice] = deque(maxlen=recent_size)
 
     def usernames(self) -> tuple[str, ...]:
         return tuple(self.members.values())
+
+    def account_names(self) -> tuple[str, ...]:
+        return tuple(self.accounts.values()) if self.accounts else ()

@@ -18,7 +18,7 @@ from chinwag.engine.limits import (
     reply,
     within,
 )
-from chinwag.engine.names import ROOM_RULE, normalize_room, room_key
+from chinwag.engine.names import ROOM_RULE, normalize_name, normalize_room, room_key, user_key
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.errors import QueryTooExpensive
@@ -50,10 +50,10 @@ class RoomCommands(EngineBase):
             room = memberships.create(name)
             log.info("%s created room %s", identity.name, name)
         if already:
-            return [reply(session, ev.RoomJoined(room.name, room.topic, room.usernames()))]
+            return [reply(session, self.room_joined(room))]
         memberships.enter(session, room)
         return [
-            reply(session, ev.RoomJoined(room.name, room.topic, room.usernames())),
+            reply(session, self.room_joined(room)),
             *self._replay_recent(session, [room]),
             Envelope(room.audience, ev.UserJoined(room.name, identity.name, now), exclude=session),
         ]
@@ -114,6 +114,8 @@ class RoomCommands(EngineBase):
     # ------------------------------------------------------------------ store reads
 
     async def _history(self, session: Session, command: ev.History, now: float) -> list[Envelope]:
+        if command.with_ is not None:
+            return await self._conversation(session, command, command.with_)
         room = self._member_room(session, command.room)
         if not isinstance(room, Room):
             return room
@@ -127,6 +129,35 @@ class RoomCommands(EngineBase):
         rows = within(rows, self.limits.max_page_bytes, newest=command.after is None)
         page = tuple(as_history(m) for m in rows)
         return [reply(session, ev.HistoryPage(room.name, page))]
+
+    async def _conversation(
+        self, session: Session, command: ev.History, other: str
+    ) -> list[Envelope]:
+        """A page of one's private messages with another account. Kept per account: a
+        guest has none, and a guest who takes a free name later sees nothing of it."""
+        identity = session.identity
+        assert identity is not None
+        if identity.account is None:
+            return error_reply(
+                session,
+                ErrorCode.FORBIDDEN,
+                "Only accounts keep private history: register or log in",
+            )
+        name = normalize_name(other)
+        limit = max(1, min(command.limit, MAX_PAGE))
+        try:
+            rows = await self.store.private_history(
+                identity.account,
+                user_key(name),
+                before=command.before,
+                after=command.after,
+                limit=limit,
+            )
+        except QueryTooExpensive:
+            return error_reply(session, ErrorCode.TOO_EXPENSIVE, "History took too long; ask again")
+        rows = within(rows, self.limits.max_page_bytes, newest=command.after is None)
+        page = tuple(as_history(m) for m in rows)
+        return [reply(session, ev.HistoryPage("", page, with_=name))]
 
     def _search_refused(self, session: Session, query: str) -> list[Envelope] | None:
         lim = self.limits

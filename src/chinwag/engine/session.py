@@ -43,6 +43,7 @@ class Session:
     """
 
     __slots__ = (
+        "closed",
         "commands",
         "dialect",
         "identity",
@@ -65,6 +66,7 @@ class Session:
         self.messages: TokenBucket | None = None
         self.commands: TokenBucket | None = None
         self.outlet = outlet
+        self.closed = False  # its connection is gone (set by Engine.close_session)
 
     @property
     def joined(self) -> bool:

@@ -86,7 +86,7 @@ def describe(notice: ev.Notice) -> str:
             return notice.message
         case ev.PongReply():
             return "Pong"
-        case ev.Error() | ev.Goodbye():
+        case ev.Error() | ev.Goodbye() | ev.Done():
             return notice.message
         case ev.HistoryPage() | ev.SearchResults():
             return f"{len(notice.messages)} messages from {notice.room}"

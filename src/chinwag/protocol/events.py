@@ -9,7 +9,7 @@ They are dialect-neutral: every codec maps its own wire form onto these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 DEFAULT_ROOM = "general"
@@ -43,6 +43,12 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     TOO_MANY_CONNECTIONS = "too_many_connections"
     ROOM_LIMIT = "room_limit"
+    AUTH_FAILED = "auth_failed"
+    AUTH_THROTTLED = "auth_throttled"
+    NAME_REGISTERED = "name_registered"
+    LOGIN_REQUIRED = "login_required"
+    REGISTRATION_CLOSED = "registration_closed"
+    INVALID_PASSWORD = "invalid_password"
 
 
 # --------------------------------------------------------------------------- commands
@@ -59,6 +65,29 @@ class Join:
     username: str | None
     since: int | None = None
     rooms: tuple[str, ...] = ()
+    # Proof of who it is: a password, or a token from an earlier welcome (never printed).
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """Create an account and sign in with it (a joined guest becomes that account)."""
+
+    username: str
+    password: str = field(repr=False)
+    rooms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Logout:
+    """Revoke this connection's login token and leave."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePassword:
+    old: str = field(repr=False)
+    new: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +153,13 @@ class SetTopic:
 
 @dataclass(frozen=True, slots=True)
 class History:
+    """A page of a room's history, or (`with_` a name) of one's private conversation."""
+
     room: str
     before: int | None = None
     after: int | None = None
     limit: int = 50
+    with_: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +192,9 @@ Command = (
     | SetTopic
     | History
     | Search
+    | Register
+    | Logout
+    | ChangePassword
     | BadInput
 )
 
@@ -212,6 +247,10 @@ class Welcome:
     rooms: tuple[str, ...]
     last_id: int
     timestamp: float
+    accounts: tuple[str, ...] = ()  # those of `users` signed in to an account; the rest: guests
+    guest: bool = False  # this session proved nothing: it is a guest
+    account: str | None = None  # the account signed in (its name)
+    token: str | None = field(default=None, repr=False)  # to sign in again without a password
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +279,7 @@ class UserRenamed:
 class UserList:
     users: tuple[str, ...]
     room: str | None = None
+    accounts: tuple[str, ...] = ()  # those of `users` signed in to an account
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +300,7 @@ class RoomJoined:
     room: str
     topic: str
     users: tuple[str, ...]
+    accounts: tuple[str, ...] = ()  # those of `users` signed in to an account
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +312,7 @@ class RoomLeft:
 class HistoryPage:
     room: str
     messages: tuple[StoredNotice, ...]
+    with_: str | None = None  # a private conversation's page: with whom
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +346,14 @@ class Goodbye:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Done:
+    """A command that has nothing else to answer succeeded (`command`: its wire type)."""
+
+    command: str
+    message: str
+
+
 Notice = (
     ChatMessage
     | PrivateMessage
@@ -322,4 +372,5 @@ Notice = (
     | KeepAlive
     | Error
     | Goodbye
+    | Done
 )

@@ -197,7 +197,18 @@ COMMANDS: tuple[Shape, ...] = (
         Field("username", TEXT),
         opt("since", COUNT, omit=True),
         opt("rooms", Names(MAX_JOIN_ROOMS), (), omit=True),
+        opt("password", TEXT, omit=True),
+        opt("token", TEXT, omit=True),
     ),
+    shape(
+        "register",
+        ev.Register,
+        Field("username", TEXT),
+        Field("password", TEXT),
+        opt("rooms", Names(MAX_JOIN_ROOMS), (), omit=True),
+    ),
+    shape("logout", ev.Logout),
+    shape("password", ev.ChangePassword, Field("old", TEXT), Field("new", TEXT)),
     shape("chat", ev.Chat, Field("message", TEXT), ROOM),
     shape("private", ev.Private, Field("target", TEXT), Field("message", TEXT)),
     shape("list_users", ev.ListUsers, opt("room", TEXT, omit=True)),
@@ -218,6 +229,7 @@ COMMANDS: tuple[Shape, ...] = (
         LIMIT,
         opt("before", COUNT, omit=True),
         opt("after", COUNT, omit=True),
+        opt("with", TEXT, attr="with_", omit=True),
     ),
     shape("search", ev.Search, ROOM, Field("query", TEXT), LIMIT),
 )
@@ -229,6 +241,7 @@ TIMESTAMP = opt("timestamp", STAMP, 0.0)  # seed-004 servers may omit it: 0.0 is
 HISTORY = opt("history", FLAG, False, omit=True, tolerant=True)
 IN_ROOM = opt("room", TEXT, DEFAULT_ROOM)
 USERNAME = Field("username", TEXT)
+ACCOUNTS = opt("accounts", NAMES, (), omit=True)  # the names signed in to an account
 
 CHAT = shape(
     "chat", ev.ChatMessage, ID, IN_ROOM, USERNAME, Field("message", TEXT), TIMESTAMP, HISTORY
@@ -276,6 +289,10 @@ NOTICES: tuple[Shape, ...] = (
         opt("rooms", NAMES, (DEFAULT_ROOM,), blank=True),
         opt("last_id", COUNT, 0),
         TIMESTAMP,
+        ACCOUNTS,
+        opt("guest", FLAG, False, omit=True, tolerant=True),
+        opt("account", TEXT, omit=True),
+        opt("token", TEXT, omit=True),
     ),
     shape(
         "user_joined",
@@ -302,7 +319,13 @@ NOTICES: tuple[Shape, ...] = (
         computed("message", lambda n: f"{n.old} is now known as {n.new}"),
         TIMESTAMP,
     ),
-    shape("list_users", ev.UserList, opt("users", NAMES, ()), opt("room", TEXT, omit=True)),
+    shape(
+        "list_users",
+        ev.UserList,
+        opt("users", NAMES, ()),
+        opt("room", TEXT, omit=True),
+        ACCOUNTS,
+    ),
     shape(
         "rooms",
         ev.RoomList,
@@ -315,9 +338,16 @@ NOTICES: tuple[Shape, ...] = (
         Field("room", TEXT),
         opt("topic", TEXT, ""),
         opt("users", NAMES, ()),
+        ACCOUNTS,
     ),
     shape("leave_room", ev.RoomLeft, Field("room", TEXT)),
-    shape("history", ev.HistoryPage, IN_ROOM, opt("messages", STORED, ())),
+    shape(
+        "history",
+        ev.HistoryPage,
+        IN_ROOM,
+        opt("messages", STORED, ()),
+        opt("with", TEXT, attr="with_", omit=True),
+    ),
     shape(
         "search",
         ev.SearchResults,
@@ -329,4 +359,5 @@ NOTICES: tuple[Shape, ...] = (
     shape("ping", ev.KeepAlive, TIMESTAMP),
     shape("error", ev.Error, opt("code", CODE, ""), opt("message", TEXT), build=_error),
     shape("goodbye", ev.Goodbye, opt("message", TEXT, "")),
+    shape("ok", ev.Done, opt("command", TEXT, ""), opt("message", TEXT, "")),
 )

@@ -19,6 +19,7 @@ from chinwag.engine.engine import Engine
 from chinwag.engine.limits import wall_clock
 from chinwag.engine.session import Session
 from chinwag.errors import ConfigError
+from chinwag.passwords import Passwords
 from chinwag.protocol.dialects import codec_factory
 from chinwag.protocol.events import Command, Error, ErrorCode, StoredNotice
 from chinwag.protocol.framing import LineFraming
@@ -81,7 +82,8 @@ class ChatServer:
         self.config = config
         self.loop = asyncio.get_running_loop()
         self.store = store if store is not None else open_store(config)
-        self.engine = Engine(self.store, limits=config.limits)
+        self.passwords = Passwords(config.password_profile)
+        self.engine = Engine(self.store, limits=config.limits, passwords=self.passwords)
         self.bus = bus if bus is not None else InProcessBus()
         self.outbox = Outbox(
             self.store,

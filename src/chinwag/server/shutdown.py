@@ -79,4 +79,5 @@ async def shut_down(server: ChatServer, reason: str) -> None:
         await server.store.close()
     except StoreError as exc:  # a sick store: what it could not store was never echoed
         log.error("Could not store what was pending at shutdown: %s", exc)
+    server.passwords.close()
     log.info("Server stopped")

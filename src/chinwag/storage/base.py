@@ -163,6 +163,10 @@ class Store(ABC):
         """The account a token (by hash) logs into, if it has not expired."""
 
     @abstractmethod
+    async def live_tokens(self, token_hashes: Sequence[str], now: float) -> set[str]:
+        """Those of the hashes that still log in (not revoked, not expired, account kept)."""
+
+    @abstractmethod
     async def revoke_tokens(
         self, key: str, *, only: str | None = None, keep: str | None = None
     ) -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 
 from chinwag.errors import StoreError
 from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice
@@ -232,6 +232,14 @@ class MemoryStore(Store):
         if found is None or found[1] <= now:
             return None
         return await self.account(found[0])
+
+    async def live_tokens(self, token_hashes: Sequence[str], now: float) -> set[str]:
+        live = set()
+        for token_hash in token_hashes:
+            found = self._tokens.get(token_hash)
+            if found is not None and found[1] > now and found[0] in self._accounts:
+                live.add(token_hash)
+        return live
 
     async def revoke_tokens(
         self, key: str, *, only: str | None = None, keep: str | None = None

@@ -326,6 +326,9 @@ class SQLiteStore(Store):
     async def token_account(self, token_hash: str, now: float) -> AccountRecord | None:
         return await self._read(ops.token_account, token_hash, now)
 
+    async def live_tokens(self, token_hashes: Sequence[str], now: float) -> set[str]:
+        return await self._read(ops.live_tokens, list(token_hashes), now)
+
     async def revoke_tokens(
         self, key: str, *, only: str | None = None, keep: str | None = None
     ) -> int:

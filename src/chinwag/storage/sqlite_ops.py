@@ -380,6 +380,20 @@ def token_account(db: sqlite3.Connection, token_hash: str, now: float) -> Accoun
     return _account(row)
 
 
+def live_tokens(db: sqlite3.Connection, token_hashes: list[str], now: float) -> set[str]:
+    live: set[str] = set()
+    for start in range(0, len(token_hashes), 500):  # SQLite's bound-parameter limit
+        chunk = token_hashes[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = db.execute(
+            "SELECT t.hash FROM tokens t JOIN accounts a ON a.key = t.account"
+            f" WHERE t.expires > ? AND t.hash IN ({marks})",
+            (now, *chunk),
+        )
+        live.update(row[0] for row in rows)
+    return live
+
+
 def revoke_tokens(db: sqlite3.Connection, key: str, only: str | None, keep: str | None) -> int:
     if only is not None:
         return _transaction(
