@@ -40,6 +40,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--max-connections", type=int, metavar="N", help="default: the file-descriptor limit"
     )
+    p.add_argument(
+        "--max-per-ip", type=int, metavar="N", help="connections from one address (default 16)"
+    )
     p.add_argument("--message-rate", type=float, metavar="PER_SECOND", help="0: unlimited")
     p.add_argument("--message-burst", type=float)
     p.add_argument("--command-rate", type=float, metavar="PER_SECOND", help="0: unlimited")

@@ -59,6 +59,7 @@ class ServerConfig:
     join_timeout: float = 60.0  # drop a connection that has not joined by then
     idle_timeout: float = 1800.0  # close a client that cannot answer pings, silent this long
     max_connections: int = 0  # 0: as many as the file-descriptor limit allows (run.py)
+    max_per_ip: int = 16  # connections from one address (limit_exempt ones excepted; 0: any)
     shutdown_grace: float = 5.0
     store_grace: float = 3.0  # a failing store is retried this long before messages are refused
     query_budget: float = 1.0  # seconds a store read (search, history) may run

@@ -84,3 +84,31 @@ def test_past_max_connections_the_server_says_it_is_full(tmp_path: Path) -> None
             await again.join("back")
 
     asyncio.run(scenario())
+
+
+def test_a_thousand_silent_sockets_are_closed_by_the_join_timeout_while_chat_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Connections that never send a first line hold no name, cost the others nothing and
+    are all closed once `join_timeout` has passed (issue 11)."""
+
+    async def scenario() -> None:
+        async with running_server(tmp_path, join_timeout=1.0) as server:
+            silent = []
+            for _ in range(1000):
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                silent.append(LineClient(reader, writer))
+            alice = await LineClient.connect(server.port)
+            await alice.join("alice")
+            await alice.send({"type": "chat", "message": "anyone?"})
+            assert (await alice.until("chat"))["message"] == "anyone?"
+            async with asyncio.timeout(20):
+                for lurker in silent:
+                    assert await lurker.closed(timeout=20)
+            assert len(server.connections) == 1  # alice, who joined in time
+            await alice.send({"type": "chat", "message": "still here"})
+            assert (await alice.until("chat"))["message"] == "still here"
+            for lurker in silent:
+                await lurker.close()
+
+    asyncio.run(scenario())

@@ -23,7 +23,7 @@ from chinwag.bus.base import Envelope, ToSession
 from chinwag.engine.identity import Identity, Role
 from chinwag.engine.joining import JoinCommands
 from chinwag.engine.limits import error_reply, reply
-from chinwag.engine.names import NAME_RULE, normalize_name, user_key, valid_username
+from chinwag.engine.names import normalize_name, user_key, valid_username
 from chinwag.engine.session import Session
 from chinwag.passwords import Busy, new_token, token_hash
 from chinwag.protocol import events as ev
@@ -143,7 +143,7 @@ class AccountCommands(JoinCommands):
         out: list[Envelope] = []
         holder = self.memberships.online.get(identity.key)
         if holder is not None and holder is not session:
-            out += self.sign_out_elsewhere(holder, "signed in elsewhere", now)
+            out += self.sign_out_elsewhere(holder, "signed in elsewhere", now, newer=session)
         self.tokens[session] = hashed
         answer, presence = self.admit(session, identity, command.rooms, now, token=token)
         since = command.since if isinstance(command, ev.Join) else None
@@ -160,9 +160,12 @@ class AccountCommands(JoinCommands):
         )
         return out + answer + presence
 
-    def sign_out_elsewhere(self, session: Session, reason: str, now: float) -> list[Envelope]:
+    def sign_out_elsewhere(
+        self, session: Session, reason: str, now: float, *, newer: Session | None = None
+    ) -> list[Envelope]:
         """End another session of an account (or a guest in its name): it is told why, the
-        rooms it was in see it leave, and its connection closes."""
+        rooms it was in see it leave (but not the `newer` session that replaces it, which
+        is a member by the time they are delivered), and its connection closes."""
         identity = session.identity
         self.tokens.pop(session, None)
         rooms = self.memberships.sign_out(session)
@@ -170,7 +173,11 @@ class AccountCommands(JoinCommands):
         out = [Envelope(ToSession(session), ev.Goodbye(f"Signed out: {reason}"), close=reason)]
         if identity is not None:
             out += [
-                Envelope(room.audience, ev.UserLeft(room.name, identity.name, now, reason))
+                Envelope(
+                    room.audience,
+                    ev.UserLeft(room.name, identity.name, now, reason),
+                    exclude=newer,
+                )
                 for room in rooms
             ]
         return out
@@ -193,9 +200,9 @@ class AccountCommands(JoinCommands):
                 "Registration is closed on this server; an admin can make you an account",
             )
         name = normalize_name(command.username)
-        if not valid_username(name):
-            return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
-        key = user_key(name)
+        key = self._name_key(session, name)
+        if not isinstance(key, str):
+            return key
         refused = self._name_free(session, key) or self._password_allowed(session, command.password)
         if refused:
             return refused
@@ -239,14 +246,6 @@ class AccountCommands(JoinCommands):
         if holder is not None and holder is not session:
             return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
         return None
-
-    def _name_registered(self, session: Session) -> list[Envelope]:
-        return error_reply(
-            session,
-            ErrorCode.NAME_REGISTERED,
-            "That name (or one that looks like it) belongs to an account: log in with its"
-            " password, or pick another",
-        )
 
     def _password_allowed(self, session: Session, password: str) -> list[Envelope] | None:
         shortest = self.limits.min_password

@@ -14,6 +14,7 @@ from chinwag.engine.base import EngineBase
 from chinwag.engine.identity import Identity, guest
 from chinwag.engine.limits import TOO_MANY_ROOMS, error_reply, reply
 from chinwag.engine.names import (
+    NAME_MAX,
     NAME_RULE,
     ROOM_RULE,
     normalize_name,
@@ -48,13 +49,15 @@ class JoinCommands(EngineBase):
         if requested is None:
             while True:  # server-picked names have a space, so no user can claim one
                 requested = f"Client {next(self._guest_numbers)}"
-                if user_key(requested) not in online:
+                key = user_key(requested)
+                if key not in online:
                     break
         else:
             requested = normalize_name(requested)
-            if not valid_username(requested):
-                return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
-        key = user_key(requested)
+            checked = self._name_key(session, requested)
+            if not isinstance(checked, str):
+                return checked
+            key = checked
         if key == requested:
             key = requested  # one string, not two, when the name is already case-folded
         refused = self._guest_may_take(session, key)
@@ -62,15 +65,30 @@ class JoinCommands(EngineBase):
             return refused
         return guest(requested, key)
 
+    def _name_key(self, session: Session, name: str) -> str | list[Envelope]:
+        """The key of a (normalised) name someone asks for, or the error that refuses it.
+
+        A look-alike of a registered name is `name_registered` even when it is not a valid
+        name (`alice` with a Cyrillic `a` mixes scripts), so that the answer says what it is."""
+        key = user_key(name) if len(name) <= NAME_MAX else None
+        if key is not None and key in self.registered:
+            return self._name_registered(session)
+        if key is None or not valid_username(name):
+            return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
+        return key
+
+    def _name_registered(self, session: Session) -> list[Envelope]:
+        return error_reply(
+            session,
+            ErrorCode.NAME_REGISTERED,
+            "That name (or one that looks like it) belongs to an account: log in with its"
+            " password, or pick another",
+        )
+
     def _guest_may_take(self, session: Session, key: str) -> list[Envelope] | None:
         """None if a guest may call itself by the name with this key, else the error."""
         if key in self.registered:
-            return error_reply(
-                session,
-                ErrorCode.NAME_REGISTERED,
-                "That name (or one that looks like it) belongs to an account: log in with"
-                " its password, or pick another",
-            )
+            return self._name_registered(session)
         holder = self.memberships.online.get(key)
         if holder is not None and holder is not session:
             return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
@@ -203,9 +221,9 @@ class JoinCommands(EngineBase):
                 session, ErrorCode.FORBIDDEN, "An account keeps its name; log out to be a guest"
             )
         name = normalize_name(command.username)
-        if not valid_username(name):
-            return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
-        new_key = user_key(name)
+        new_key = self._name_key(session, name)
+        if not isinstance(new_key, str):
+            return new_key
         refused = self._guest_may_take(session, new_key)
         if refused:
             return refused

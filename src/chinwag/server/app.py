@@ -107,6 +107,10 @@ class ChatServer:
         self.max_buffer = config.max_buffer
         self.max_connections = config.max_connections or connection_limit()
         self._refused = 0
+        self.max_per_ip = config.max_per_ip
+        self.exempt = frozenset(config.limits.limit_exempt)
+        self.per_address: dict[str, int] = {}  # open connections by client address
+        self._refused_per_ip = 0
         self.presence_logs: dict[str, PresenceLog] = self.fanout.presence_logs
         self.connections: set[Connection] = set()
         self.listeners: list[Listener] = [
@@ -178,6 +182,23 @@ class ChatServer:
                     self.max_connections,
                 )
             return Error(ErrorCode.TOO_MANY_CONNECTIONS, "The server is full; try again later")
+        address = self._limited_address(conn)
+        if address is not None:
+            count = self.per_address.get(address, 0)
+            if count >= self.max_per_ip:
+                self._refused_per_ip += 1
+                if self._refused_per_ip == 1 or self._refused_per_ip % 1000 == 0:
+                    log.warning(
+                        "Refused %d connections over the limit of %d per address (latest: %s)",
+                        self._refused_per_ip,
+                        self.max_per_ip,
+                        address,
+                    )
+                return Error(
+                    ErrorCode.TOO_MANY_CONNECTIONS,
+                    f"Too many connections from your address (at most {self.max_per_ip})",
+                )
+            self.per_address[address] = count + 1
         self.connections.add(conn)
         log.info("New connection from %s (%s)", conn.peer, conn.codec.dialect)
         return self.engine.open_session(peer=conn.peer, dialect=conn.codec.dialect, outlet=conn)
@@ -186,6 +207,11 @@ class ChatServer:
         if conn.session is None:  # refused at attach (logged there, in bulk)
             return
         self.connections.discard(conn)
+        address = self._limited_address(conn)
+        if address is not None:
+            left = self.per_address.pop(address, 1) - 1
+            if left > 0:
+                self.per_address[address] = left
         self.publish(self.engine.close_session(conn.session, reason, wall_clock()))
         if conn.dropped:  # the server cut it: once, as a warning
             log.warning("%s: dropped %s: %s", conn.peer, conn.name, reason)
@@ -193,6 +219,13 @@ class ChatServer:
             log.info("%s disconnected (%s): %s", conn.peer, conn.name, reason)
         if not self.connections:
             self.drained.set()
+
+    def _limited_address(self, conn: Connection) -> str | None:
+        """The client's address if `max_per_ip` counts it (not exempt, limit on)."""
+        if not self.max_per_ip:
+            return None
+        address = conn.peer.rpartition(":")[0]
+        return None if address in self.exempt else address
 
     def reads_store(self, command: Command) -> bool:
         return self.engine.is_async(command)

@@ -138,6 +138,7 @@ class Connection(asyncio.Protocol):
         "answers_pings",
         "backlog",
         "busy",
+        "chained",
         "close_reason",
         "closed",
         "codec",
@@ -177,6 +178,9 @@ class Connection(asyncio.Protocol):
         self.marks: list[tuple[int, int]] | None = None
         self.dirty = False  # in the outbox's list of connections to write at the next flush
         self.busy: Busy | None = None  # while BUSY
+        # A replay the answer of a store-reading command asked for (a login with `since`):
+        # it streams before what was held (see _end_busy).
+        self.chained: Replay | None = None
         self.backlog: list[Command] | None = None  # commands waiting for the BUSY one
         self.close_reason: str | None = None
         self.dropped = False  # abort(): the server cut it (logged once, as a warning)
@@ -331,6 +335,11 @@ class Connection(asyncio.Protocol):
         host.settle()  # what the fan-out batched meanwhile joins what was held, in order
         busy, self.busy = self.busy, None
         host.publish(answer)  # the answer goes out before what was held
+        replay, self.chained = self.chained, None
+        if replay is not None and self.state is BUSY:  # then the replay, then the rest
+            self.busy = busy if busy is not None else Busy()
+            self.host.spawn(self._stream(replay))
+            return
         if busy is not None:
             for data, needs in busy.held:
                 self.queue(data, needs)
@@ -363,6 +372,9 @@ class Connection(asyncio.Protocol):
 
     def stream(self, replay: Replay) -> None:
         """Send this history as the client reads it; live output waits until it is out."""
+        if self.state is BUSY and self.busy is None:  # in _end_busy: an answer's replay
+            self.chained = replay
+            return
         if self.state is not OPEN:
             return  # closing, or (a bug) a second replay: nothing more is sent
         self._begin_busy()
