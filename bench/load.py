@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench.proc import cpu_seconds, rss_bytes
 from bench.profile import Profiler
@@ -114,14 +115,30 @@ class Generators:
             pipe.close()
 
 
-def run_load(spec: LoadSpec, workdir: Path | None = None) -> dict[str, Any]:
+class Side(Protocol):
+    """Something done beside a scenario (bench/logins.py: a burst of logins)."""
+
+    def prepare(self, port: int) -> None:
+        """Before the clients connect."""
+
+    def during(self, port: int) -> dict[str, Any]:
+        """In a thread, a third of the way into the sending; its figures join the report."""
+
+
+def run_load(
+    spec: LoadSpec, workdir: Path | None = None, side: Side | None = None
+) -> dict[str, Any]:
     """One run of one scenario; returns its report (a flat dict)."""
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-", dir=workdir) as tmp:
         data = spec.data if spec.data == ":memory:" else str(Path(tmp) / "data")
         with ServerProcess(data, Path(tmp) / "server.log", spec.server_args) as server:
+            if side is not None:
+                side.prepare(server.port)
             gens = Generators(server.port, plan(spec), spec.window, spec.rate)
             try:
-                report = _drive(spec, server.pid, gens)
+                report = _drive(
+                    spec, server.pid, gens, None if side is None else (server.port, side)
+                )
             finally:
                 gens.close()
             if server.proc is not None and server.proc.poll() is not None:
@@ -131,7 +148,9 @@ def run_load(spec: LoadSpec, workdir: Path | None = None) -> dict[str, Any]:
     return report
 
 
-def _drive(spec: LoadSpec, pid: int, gens: Generators) -> dict[str, Any]:
+def _drive(
+    spec: LoadSpec, pid: int, gens: Generators, side: tuple[int, Side] | None = None
+) -> dict[str, Any]:
     report: dict[str, Any] = {"scenario": spec.name, "clients": spec.clients, "rooms": spec.rooms,
                               "senders": spec.senders, "procs": spec.procs}  # fmt: skip
     gens.ask_all({"cmd": "counts"})  # every generator is up
@@ -163,14 +182,27 @@ def _drive(spec: LoadSpec, pid: int, gens: Generators) -> dict[str, Any]:
     report["server_rss_mb"] = round(rss1 / 2**20, 1)
     report["rss_per_conn_kb"] = round((rss1 - rss0) / max(1, report["connected"]) / 1024, 2)
     if spec.senders and spec.duration > 0:
-        report.update(_send(spec, pid, gens))
+        report.update(_send(spec, pid, gens, side))
     return report
 
 
-def _send(spec: LoadSpec, pid: int, gens: Generators) -> dict[str, Any]:
+def _send(
+    spec: LoadSpec, pid: int, gens: Generators, side: tuple[int, Side] | None = None
+) -> dict[str, Any]:
     start = time.monotonic() + 0.3
     for pipe in gens.pipes:
         pipe.send({"cmd": "send", "start": start, "duration": spec.duration})
+    beside: dict[str, Any] = {}
+    thread = None
+    if side is not None:
+        port, work = side
+
+        def run_side() -> None:
+            time.sleep(max(0.0, start + spec.duration / 3 - time.monotonic()))
+            beside.update(work.during(port))
+
+        thread = threading.Thread(target=run_side, daemon=True)
+        thread.start()
     time.sleep(max(0.0, start - time.monotonic()))
     profiler = Profiler(pid, spec.name)
     cpu0 = cpu_seconds(pid)
@@ -212,4 +244,7 @@ def _send(spec: LoadSpec, pid: int, gens: Generators) -> dict[str, Any]:
     }
     for key, value in percentiles_ms(hist, (50, 95, 99)).items():
         out[f"{key}_ms"] = value
+    if thread is not None:
+        thread.join(REPLY_TIMEOUT)
+        out.update(beside)
     return out
