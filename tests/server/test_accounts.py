@@ -147,6 +147,9 @@ def test_a_guest_cannot_take_a_registered_name_or_one_that_looks_like_it(tmp_pat
                 assert refused["code"] == "name_registered", name
             welcome = await guest.join("mallory")
             assert welcome["guest"] is True and "account" not in welcome
+            other = await LineClient.connect(server.port)
+            taken = await error_of(other, {"type": "join", "username": "m\u0430llory"})
+            assert taken["code"] == "name_taken"  # a look-alike of a name online
             refused = await error_of(guest, {"type": "nick", "username": "Alice"})
             assert refused["code"] == "name_registered"
             taken = await error_of(

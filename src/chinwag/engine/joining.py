@@ -68,11 +68,14 @@ class JoinCommands(EngineBase):
     def _name_key(self, session: Session, name: str) -> str | list[Envelope]:
         """The key of a (normalised) name someone asks for, or the error that refuses it.
 
-        A look-alike of a registered name is `name_registered` even when it is not a valid
-        name (`alice` with a Cyrillic `a` mixes scripts), so that the answer says what it is."""
+        A look-alike of a registered name is `name_registered`, and of a name online
+        `name_taken`, even when it is not a valid name (`alice` with a Cyrillic `a` mixes
+        scripts), so that the answer says what it is."""
         key = user_key(name) if len(name) <= NAME_MAX else None
-        if key is not None and key in self.registered:
-            return self._name_registered(session)
+        if key is not None:
+            refused = self._guest_may_take(session, key)
+            if refused:
+                return refused
         if key is None or not valid_username(name):
             return error_reply(session, ErrorCode.INVALID_NAME, NAME_RULE)
         return key
