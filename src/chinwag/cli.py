@@ -1,4 +1,4 @@
-"""The `chinwag` command: `chinwag serve`, `chinwag chat`."""
+"""The `chinwag` command: `chinwag serve`, `chinwag chat`, `chinwag user` (chinwag.admin)."""
 
 from __future__ import annotations
 
@@ -84,12 +84,66 @@ def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--user", help="your username (asked if missing)")
 
 
+def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from chinwag.engine.identity import Role
+
+    roles = [role.value for role in Role if role is not Role.GUEST]
+    p = sub.add_parser(
+        "user",
+        help="manage accounts (also while the server runs)",
+        description="Manage the accounts of a data folder; a running server follows at once.",
+    )
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
+    where.add_argument("--data", metavar="DIR", help="the server's data folder (default ./data)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", parents=[where], help="create an account")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", choices=roles, default=Role.MEMBER.value)
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from one line of stdin instead of asking twice",
+    )
+    actions.add_parser("list", parents=[where], help="every account, its role and tokens")
+    passwd = actions.add_parser(
+        "passwd", parents=[where], help="set a new password (and sign the account out)"
+    )
+    passwd.add_argument("name", metavar="NAME")
+    passwd.add_argument("--password-stdin", action="store_true", help="one line of stdin")
+    role = actions.add_parser("role", parents=[where], help="give an account another role")
+    role.add_argument("name", metavar="NAME")
+    role.add_argument("role", metavar="ROLE", choices=roles, help=" | ".join(roles))
+    delete = actions.add_parser("delete", parents=[where], help="delete an account")
+    delete.add_argument("name", metavar="NAME")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    tokens = actions.add_parser("tokens", parents=[where], help="an account's login tokens")
+    tokens.add_argument("name", metavar="NAME")
+    tokens.add_argument("--revoke", action="store_true", help="revoke them all (sign it out)")
+
+
+def _user(args: argparse.Namespace) -> int:
+    from chinwag.admin import run
+    from chinwag.config import load_config
+    from chinwag.errors import ConfigError
+
+    try:
+        config = load_config(
+            file=args.config or os.environ.get("CHINWAG_CONFIG"), overrides={"data": args.data}
+        )
+    except ConfigError as exc:
+        print(f"chinwag: {exc}", file=sys.stderr)
+        return 2
+    return run(args, config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chinwag", description="A self-hosted chat server.")
     parser.add_argument("--version", action="version", version=f"chinwag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
     _chat_parser(sub)
+    _user_parser(sub)
     return parser
 
 
@@ -113,4 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chinwag.client.line import run_line_client
 
         return run_line_client(host=args.host, port=args.port, user=args.user)
+    if args.command == "user":
+        return _user(args)
     return 2  # pragma: no cover - argparse enforces the choices

@@ -102,6 +102,9 @@ class AccountCommands(JoinCommands):
             )
             return error_reply(session, ErrorCode.AUTH_FAILED, AUTH_FAILED)
         self.throttle.succeeded(key, address)
+        # Made from the command line a moment ago, before its signal made the server read
+        # the accounts again (server/app.py, reload_accounts): the store has it, so it is.
+        self.registered.add(record.key)
         if passwords.needs_rehash(record.password_hash):  # the server's profile changed
             rehashed = await passwords.hash(command.password or "")
             await self.store.update_account(record.key, password_hash=rehashed)

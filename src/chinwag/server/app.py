@@ -18,10 +18,10 @@ from chinwag.config import ServerConfig
 from chinwag.engine.engine import Engine
 from chinwag.engine.limits import wall_clock
 from chinwag.engine.session import Session
-from chinwag.errors import ConfigError
+from chinwag.errors import ConfigError, StoreError
 from chinwag.passwords import Passwords
 from chinwag.protocol.dialects import codec_factory
-from chinwag.protocol.events import Command, Error, ErrorCode, StoredNotice
+from chinwag.protocol.events import Command, Error, ErrorCode, Goodbye, StoredNotice
 from chinwag.protocol.framing import LineFraming
 from chinwag.server.connection import Connection
 from chinwag.server.fanout import FanOut
@@ -50,6 +50,10 @@ def open_store(config: ServerConfig) -> Store:
 
     return SQLiteStore(data_dir / "chinwag.sqlite3", query_budget=config.query_budget)
 
+
+# Times the accounts are read again when logins or registrations finished while they were
+# read (ChatServer.reload_accounts); the last read is applied in any case.
+RELOAD_READS = 5
 
 # File descriptors kept for what is not a client: listening sockets, the store's files,
 # the log, the threads' wake-up pipes.
@@ -129,6 +133,9 @@ class ChatServer:
         self.closing = False
         self.drained = asyncio.Event()
         self.drained.set()
+        self.started = False
+        self._reload_wanted = False  # an admin changed accounts (SIGUSR1): read them again
+        self._reloading = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -149,6 +156,9 @@ class ChatServer:
                     listener.front_end.dialect,
                 )
         self.spawn(self.keepalive.run())
+        self.started = True
+        if self._reload_wanted:  # signalled while starting
+            self.reload_accounts_soon()
         log.info("Waiting for connections...")
 
     @property
@@ -167,6 +177,60 @@ class ChatServer:
             return
         self.closing = True
         await shut_down(self, reason)
+
+    # ------------------------------------------------------------------ accounts (chinwag user)
+
+    def reload_accounts_soon(self) -> None:
+        """SIGUSR1 (run.py): an admin changed accounts from the command line (chinwag.admin).
+
+        One reload runs at a time, as a task; signals that arrive meanwhile make one more,
+        which reads what they changed. A signal before start() has finished waits for it."""
+        self._reload_wanted = True
+        if self._reloading or not self.started or self.closing:
+            return
+        self._reloading = True
+        self.spawn(self._reload_while_wanted())
+
+    async def _reload_while_wanted(self) -> None:
+        try:
+            while self._reload_wanted and not self.closing:
+                self._reload_wanted = False
+                await self.reload_accounts()
+        finally:
+            self._reloading = False
+
+    async def reload_accounts(self) -> None:
+        """Read the accounts and the live tokens again and apply them (Engine.accounts_changed):
+        sessions of deleted accounts or revoked tokens end, roles follow.
+
+        Logins and registrations go on while the store is read, so the read is repeated
+        when one finished meanwhile (its new token, or its new account, would look revoked
+        or deleted). `commit()` first: it comes after every account write begun before it
+        (SQLite's writes share one lock; the memory store's do not wait), so a registration
+        under way is in what is read."""
+        engine, store = self.engine, self.store
+        try:
+            for _ in range(RELOAD_READS):
+                known, tokens = set(engine.registered), set(engine.tokens.values())
+                await store.commit()
+                now = wall_clock()
+                records = await store.accounts()
+                live = await store.live_tokens(list(tokens), now)
+                if engine.registered <= known | {r.key for r in records} and (
+                    set(engine.tokens.values()) <= tokens
+                ):
+                    break
+        except StoreError as exc:
+            log.error("Cannot read the accounts an admin changed: %s", exc)
+            return
+        envelopes = engine.accounts_changed(records, live, wall_clock())
+        self.publish(envelopes)
+        ended = sum(isinstance(e.notice, Goodbye) for e in envelopes)
+        log.info(
+            "Accounts reloaded after an admin's change: %d in all, %d sessions signed out",
+            len(records),
+            ended,
+        )
 
     # ------------------------------------------------------------------ Host (connections)
 

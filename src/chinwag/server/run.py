@@ -21,19 +21,29 @@ def setup_logging(level: str) -> None:
 
 
 async def serve(config: ServerConfig) -> None:
-    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    """Run until SIGINT or SIGTERM, then shut down gracefully. SIGUSR1: an admin changed
+    accounts (`chinwag user`), read them again."""
     server = ChatServer(config)
-    await server.start()
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    # Before start(): the data folder's lock file names this process as soon as start()
+    # takes it, and SIGUSR1's default action would end the process.
+    loop.add_signal_handler(signal.SIGUSR1, server.reload_accounts_soon)
     try:
-        await stop.wait()
-    finally:
+        await server.start()
+        stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await server.shutdown()
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            await server.shutdown()
+    finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
+        # The lock is released by now; a command line that saw it held a moment ago may
+        # still signal: ignored, not fatal, while the process exits.
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

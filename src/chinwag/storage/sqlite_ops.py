@@ -1,5 +1,6 @@
 """The SQL of the SQLite store: plain functions over one connection, run in the store's
-threads (never on the event loop). sqlite.py decides which thread and when."""
+threads (never on the event loop). sqlite.py decides which thread and when; the admin
+command line (chinwag.admin) runs the account functions on a connection of its own."""
 
 from __future__ import annotations
 
@@ -320,19 +321,20 @@ def list_accounts(db: sqlite3.Connection) -> list[AccountRecord]:
 
 def _transaction(db: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
     """Run statements as one transaction; the rows the first one changed."""
+    return _changes(db, statements)[0]
+
+
+def _changes(db: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+    """Run statements as one transaction; the rows each one changed."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        changed = -1
-        for sql, params in statements:
-            cursor = db.execute(sql, params)
-            if changed < 0:
-                changed = cursor.rowcount
+        changed = [max(db.execute(sql, params).rowcount, 0) for sql, params in statements]
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-    return max(changed, 0)
+    return changed
 
 
 def create_account(db: sqlite3.Connection, record: AccountRecord) -> bool:
@@ -402,6 +404,36 @@ def revoke_tokens(db: sqlite3.Connection, key: str, only: str | None, keep: str 
     return _transaction(
         db, [("DELETE FROM tokens WHERE account = ? AND hash IS NOT ?", (key, keep))]
     )
+
+
+def set_password(db: sqlite3.Connection, key: str, password_hash: str) -> int | None:
+    """A new password for an account and none of its login tokens, in one transaction (the
+    admin command line): how many tokens were revoked; None if there is no such account."""
+    changed, revoked = _changes(
+        db,
+        [
+            ("UPDATE accounts SET password_hash = ? WHERE key = ?", (password_hash, key)),
+            ("DELETE FROM tokens WHERE account = ?", (key,)),
+        ],
+    )
+    return revoked if changed == 1 else None
+
+
+def account_tokens(db: sqlite3.Connection, key: str, now: float) -> list[tuple[float, float]]:
+    """(created, expires) of an account's tokens that still log in, oldest first."""
+    rows = db.execute(
+        "SELECT created, expires FROM tokens WHERE account = ? AND expires > ? ORDER BY created",
+        (key, now),
+    )
+    return [(float(created), float(expires)) for created, expires in rows]
+
+
+def token_counts(db: sqlite3.Connection, now: float) -> dict[str, int]:
+    """Account key -> how many of its tokens still log in (accounts without any: absent)."""
+    rows = db.execute(
+        "SELECT account, count(*) FROM tokens WHERE expires > ? GROUP BY account", (now,)
+    )
+    return {str(account): int(count) for account, count in rows}
 
 
 def private_history(
