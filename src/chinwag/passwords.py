@@ -71,8 +71,9 @@ class Passwords:
         self._pool: ThreadPoolExecutor | None = None
         self._waiting = 0
         # Verified when the account does not exist, so that "no such account" takes as long
-        # as "wrong password" and the two cannot be told apart by timing.
-        self._decoy = self.hasher.hash(secrets.token_hex(16))
+        # as "wrong password" and the two cannot be told apart by timing. Made at first
+        # need (the admin command line never needs one).
+        self._decoy: str | None = None
 
     # ---- blocking (the admin command line, and the pool's workers)
 
@@ -80,8 +81,10 @@ class Passwords:
         return self.hasher.hash(password)
 
     def verify_now(self, stored: str | None, password: str) -> bool:
+        if stored is None and self._decoy is None:
+            self._decoy = self.hasher.hash(secrets.token_hex(16))
         try:
-            return self.hasher.verify(stored or self._decoy, password) and stored is not None
+            return self.hasher.verify(stored or self._decoy or "", password) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
 
