@@ -54,3 +54,49 @@ def test_presence_and_status_lines():
     ]
     assert event_lines(Closed("bye", by_user=True), VIEW) == []
     assert event_lines(ev.KeepAlive(T), VIEW) == []
+
+
+def test_guests_are_marked_when_the_list_names_accounts():
+    listed = ev.UserList(("alice", "bob", "Carol"), accounts=("alice", "carol"))
+    assert event_lines(listed, VIEW) == ["Online (3): alice, bob (guest), Carol"]
+    # No account in the list (a server without accounts, or only guests): no marks.
+    assert event_lines(ev.UserList(("alice", "bob")), VIEW) == ["Online (2): alice, bob"]
+    joined = ev.RoomJoined("dev", "", ("alice", "bob"), accounts=("bob",))
+    assert event_lines(joined, VIEW) == ["You are in #dev (2 here: alice (guest), bob)"]
+
+
+def test_a_welcome_says_which_account_is_signed_in_and_never_shows_the_token():
+    welcome = ev.Welcome(
+        "alice",
+        "Welcome to chinwag, alice!",
+        ("alice", "bob"),
+        ("general",),
+        0,
+        T,
+        accounts=("alice",),
+        account="alice",
+        token="s3cret-token",
+    )
+    lines = event_lines(welcome, VIEW)
+    assert lines[:3] == [
+        "Welcome to chinwag, alice!",
+        "* Signed in to the account alice.",
+        "Online: alice, bob (guest)",
+    ]
+    assert not any("s3cret" in line for line in lines)
+    guest = ev.Welcome("bob", "Welcome to chinwag, bob!", ("bob",), ("general",), 0, T, guest=True)
+    assert event_lines(guest, VIEW)[:2] == ["Welcome to chinwag, bob!", "Online: bob"]
+
+
+def test_done_and_a_private_conversation_page():
+    done = ev.Done("password", "Password changed; other devices must log in again")
+    assert event_lines(done, VIEW) == ["* Password changed; other devices must log in again"]
+    said = ev.PrivateMessage(7, "bob", "alice", "psst", T, history=True)
+    assert event_lines(ev.HistoryPage("", (said,), with_="bob"), VIEW) == [
+        "--- Private messages with bob (1 messages) ---",
+        f"[{HHMMSS}] [private] bob -> you: psst",
+        "--- end ---",
+    ]
+    assert event_lines(ev.HistoryPage("", (), with_="bob"), VIEW) == [
+        "Private messages with bob: nothing found"
+    ]

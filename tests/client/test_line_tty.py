@@ -109,3 +109,50 @@ def test_incoming_messages_do_not_garble_the_line_being_typed():
                 screen.close()
 
     asyncio.run(scenario())
+
+
+def test_the_password_of_a_registered_name_is_read_without_echo(tmp_path):
+    async def scenario():
+        async with running_server() as server:
+            owner = ChatClient()
+            await owner.connect("127.0.0.1", server.port, "alice")
+            await owner.register("alice", "hidden horse battery")
+            await owner.quit()
+            master, slave = os.openpty()
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+            env = {
+                **os.environ,
+                "TERM": "xterm",
+                "PROMPT_TOOLKIT_NO_CPR": "1",
+                "CHINWAG_CONFIG_HOME": str(tmp_path),
+            }
+            argv = ["--host", "127.0.0.1", "--port", str(server.port), "--user", "alice"]
+            proc = await asyncio.create_subprocess_exec(
+                *[sys.executable, "-m", "chinwag", "chat", *argv],
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                start_new_session=True,
+            )
+            os.close(slave)
+            screen = Terminal(master)
+            try:
+                await screen.wait_for("Password for alice")
+                screen.type("hidden horse battery\r")
+                await screen.wait_for("Signed in to the account alice")
+                await screen.wait_for("alice@general>")
+                assert "hidden" not in screen.text()
+                screen.type("/quit\r")
+                async with asyncio.timeout(TIMEOUT * 2):
+                    assert await proc.wait() == 0
+            except BaseException:
+                print(repr(bytes(screen.output)))  # shown by pytest when the test fails
+                raise
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                screen.close()
+
+    asyncio.run(scenario())

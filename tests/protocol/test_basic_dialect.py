@@ -1,7 +1,9 @@
 import orjson
+import pytest
 
 from chinwag.protocol import events as ev
 from chinwag.protocol.basic import SERVER_NAME, BasicCodec
+from chinwag.protocol.common import NAME_ERRORS
 from chinwag.protocol.events import ErrorCode
 from tests.protocol.support import addressed, feed
 
@@ -32,10 +34,11 @@ def test_later_lines_cannot_change_the_speaker():
     assert feed(codec, b'{"username":"mallory","message":"hi"}\n') == [ev.Chat("hi")]
 
 
-def test_a_refused_name_lets_the_next_line_try_again():
+@pytest.mark.parametrize("code", sorted(NAME_ERRORS))
+def test_a_refused_name_lets_the_next_line_try_again(code: ErrorCode):
     codec = BasicCodec()
     feed(codec, b'{"username":"carol","message":""}\n')
-    addressed(codec, ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"), None)
+    addressed(codec, ev.Error(code, "Refused"), None)
     assert feed(codec, b'{"username":"carol2","message":"x"}\n') == [
         ev.Join("carol2"),
         ev.Chat("x"),

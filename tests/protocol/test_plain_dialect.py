@@ -103,3 +103,75 @@ def test_own_rename_is_told_apart_by_the_new_name():
     assert codec.render(renamed, "bob") == b"*** You are now known as bob\r\n"
     assert codec.share_key(renamed, "carol") is PlainCodec
     assert codec.render(renamed, "carol") == b"*** Client 1 is now known as bob\r\n"
+
+
+# --------------------------------------------------------------------------- accounts
+
+SECRET = "s3cret pass"
+
+
+@pytest.mark.parametrize(
+    ("line", "event"),
+    [
+        (b"/register alice s3cret pass", ev.Register("alice", SECRET)),
+        (b"/login alice s3cret pass", ev.Join("alice", password=SECRET)),
+        (b"/LOGIN\talice \t s3cret pass  ", ev.Join("alice", password=SECRET)),
+        (b"/logout", ev.Logout()),
+        (b"/password old s3cret pass", ev.ChangePassword("old", SECRET)),
+    ],
+)
+def test_account_commands(line: bytes, event: ev.Command):
+    (got,) = feed(joined(), line + b"\n")
+    assert got == event
+    assert getattr(got, "password", None) == getattr(event, "password", None)
+
+
+def test_a_detected_plain_client_may_log_in_with_its_first_line():
+    codec = PlainCodec(greet=False)
+    assert feed(codec, b"/login alice s3cret pass\n") == [
+        ev.Join(None),
+        ev.Join("alice", password=SECRET),
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"/login", b"/login s3cret", b"/register s3cret", b"/password s3cret", b"/login\ts3cret"],
+)
+def test_an_unusable_account_line_is_answered_with_its_usage_alone(line: bytes):
+    (event,) = feed(joined(), line + b"\n")
+    assert isinstance(event, ev.BadInput) and event.code == ErrorCode.MISSING_FIELD
+    assert event.message.startswith("Usage: /") and "s3cret" not in event.message
+
+
+def test_help_lists_the_account_commands():
+    codec = joined()
+    (ping,) = feed(codec, b"/help\n")
+    text = codec.render(ev.PongReply(1.0, ping.token), "Client 1").decode()  # type: ignore[union-attr]
+    for command in ("/register NAME PASSWORD", "/login NAME PASSWORD", "/logout", "/password"):
+        assert command in text
+
+
+def test_a_welcome_after_logging_in_says_so_and_never_shows_the_token():
+    codec = joined("Client 1")
+    welcome = ev.Welcome(
+        "alice",
+        "Welcome to chinwag, alice!",
+        ("alice", "bob"),
+        ("general",),
+        0,
+        1.0,
+        accounts=("alice",),
+        account="alice",
+        token="t0ken-t0ken",
+    )
+    assert addressed(codec, welcome, "alice") == (
+        b"*** Logged in as alice. Welcome to chinwag, alice!\r\n"
+        b"*** Online: bob. Type /help for the commands.\r\n"
+    )
+    done = ev.Done("password", "Password changed; other devices must log in again")
+    assert codec.render(done, "alice") == (
+        b"*** Password changed; other devices must log in again\r\n"
+    )
+    refused = ev.Error(ErrorCode.AUTH_FAILED, "Wrong username or password")
+    assert addressed(codec, refused, "Client 1") == b"*** Error: Wrong username or password\r\n"

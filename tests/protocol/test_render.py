@@ -1,5 +1,6 @@
 """Rendering: byte-identical to the recorded table, pure, and shared exactly where allowed."""
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -159,3 +160,28 @@ T = 1.0
 )
 def test_concerns(notice: ev.Notice, viewer: str | None, expected_concerns: bool):
     assert concerns(notice, viewer) is expected_concerns
+
+
+@pytest.mark.parametrize("name", sorted(set(PERSONAL)))
+def test_account_fields_leave_the_seed_dialects_as_they_were(name: str):
+    """Seed clients join as guests; what accounts add to a welcome or a user list changes
+    none of their bytes (plain alone says `Logged in as` once a welcome names an account),
+    and a login token never reaches them."""
+    welcome = NOTICES["welcome"]
+    assert isinstance(welcome, ev.Welcome)
+    users, joined = NOTICES["users"], NOTICES["room_joined"]
+    assert isinstance(users, ev.UserList) and isinstance(joined, ev.RoomJoined)
+    as_guest = dataclasses.replace(welcome, accounts=("bob",), guest=True)
+    as_account = dataclasses.replace(welcome, accounts=("alice",), account="alice", token="t0k3n")
+    pairs: list[tuple[ev.Notice, ev.Notice]] = [
+        (as_guest, welcome),
+        (dataclasses.replace(users, accounts=("bob",)), users),
+        (dataclasses.replace(joined, accounts=("alice",)), joined),
+    ]
+    if not name.endswith("plain"):
+        pairs.append((as_account, welcome))
+    codec = CODECS[name]()
+    for viewer in VIEWERS:
+        for rich, bare in pairs:
+            assert codec.render(rich, viewer) == codec.render(bare, viewer), (rich, viewer)
+        assert b"t0k3n" not in codec.render(as_account, viewer)

@@ -2,8 +2,10 @@ import time
 from typing import Any
 
 import orjson
+import pytest
 
 from chinwag.protocol import events as ev
+from chinwag.protocol.common import NAME_ERRORS
 from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.typed import TypedCodec, clock
 from tests.protocol.support import addressed, feed
@@ -55,10 +57,11 @@ def test_speaking_before_naming_is_refused_and_naming_still_possible():
     assert feed(codec, b"Alice\n") == [ev.Join("Alice")]
 
 
-def test_a_refused_name_lets_the_next_line_try_again():
+@pytest.mark.parametrize("code", sorted(NAME_ERRORS))
+def test_a_refused_name_lets_the_next_line_try_again(code: ErrorCode):
     codec = TypedCodec()
     assert feed(codec, b"Alice\n") == [ev.Join("Alice")]
-    addressed(codec, ev.Error(ErrorCode.NAME_TAKEN, "Username already taken"), None)
+    addressed(codec, ev.Error(code, "Refused"), None)
     assert feed(codec, b"Alice2\n") == [ev.Join("Alice2")]
 
 

@@ -1,4 +1,5 @@
-"""How the line client shows events: pure functions from an event to text lines.
+"""How the line client shows events: pure functions from an event to text lines (client
+layer, no I/O).
 
 Kept apart from the I/O so every rendering rule is tested without a terminal or a server.
 Times are shown in the local time zone, as a person at the keyboard reads a clock.
@@ -57,9 +58,28 @@ def _where(room: str) -> str:
     return "the chat" if room == ev.DEFAULT_ROOM else f"#{room}"
 
 
+def names(users: tuple[str, ...], accounts: tuple[str, ...]) -> str:
+    """`alice, bob (guest)`: the names not signed in to an account are marked as guests.
+
+    Only when the list names at least one account: a server without accounts (or a list of
+    guests only) sends none, and marking everyone would say nothing."""
+    if not accounts:
+        return ", ".join(users)
+    signed_in = {name.casefold() for name in accounts}
+    return ", ".join(u if u.casefold() in signed_in else f"{u} (guest)" for u in users)
+
+
+def signed_in_lines(welcome: ev.Welcome) -> list[str]:
+    """What a welcome says about who we are: the account, when signed in to one."""
+    if welcome.account is None:
+        return []
+    return [f"* Signed in to the account {welcome.account}."]
+
+
 def welcome_lines(welcome: ev.Welcome) -> list[str]:
     lines = [welcome.message or f"Welcome to the chat, {welcome.username}!"]
-    lines.append(f"Online: {', '.join(welcome.users) or 'nobody'}")
+    lines += signed_in_lines(welcome)
+    lines.append(f"Online: {names(welcome.users, welcome.accounts) or 'nobody'}")
     if len(welcome.rooms) > 1:
         lines.append(f"Your rooms: {', '.join('#' + r for r in welcome.rooms)}")
     lines.append("Type a message and press Enter. /help lists the commands, /quit leaves.")
@@ -78,9 +98,9 @@ def event_lines(event: ClientEvent, view: View) -> list[str]:
             return [f"<-- {name} left {_where(room)}{why}"]
         case ev.UserRenamed(old=old, new=new):
             return [f"* {old} is now known as {new}"]
-        case ev.UserList(users=users, room=room):
+        case ev.UserList(users=users, room=room, accounts=accounts):
             where = "Online" if room is None else f"In #{room}"
-            return [f"{where} ({len(users)}): {', '.join(users)}"]
+            return [f"{where} ({len(users)}): {names(users, accounts)}"]
         case ev.RoomList(rooms=rooms, next=more):
             lines = [f"Rooms ({len(rooms)}):"]
             for info in rooms:
@@ -89,13 +109,15 @@ def event_lines(event: ClientEvent, view: View) -> list[str]:
             if more is not None:
                 lines.append(f"  ... more: /rooms {more}")
             return lines
-        case ev.RoomJoined(room=room, topic=topic, users=users):
-            lines = [f"You are in #{room} ({len(users)} here: {', '.join(users)})"]
+        case ev.RoomJoined(room=room, topic=topic, users=users, accounts=accounts):
+            lines = [f"You are in #{room} ({len(users)} here: {names(users, accounts)})"]
             if topic:
                 lines.append(f"Topic of #{room}: {topic}")
             return lines
         case ev.RoomLeft(room=room):
             return [f"You left #{room}"]
+        case ev.HistoryPage(room=room, messages=messages, with_=str() as other):
+            return _page(f"Private messages with {other}", messages, view)
         case ev.HistoryPage(room=room, messages=messages):
             return _page(f"History of #{room}", messages, view)
         case ev.SearchResults(room=room, query=query, messages=messages):
@@ -104,6 +126,8 @@ def event_lines(event: ClientEvent, view: View) -> list[str]:
             return [f"! {message}"]
         case ev.Goodbye(message=message):
             return [f"* Server: {message}"] if message else []
+        case ev.Done(message=message):
+            return [f"* {message}"]
         case ev.Welcome():
             return welcome_lines(event)
         case ev.PongReply() | ev.KeepAlive():

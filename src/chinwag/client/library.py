@@ -9,15 +9,25 @@ missed.
 Usage:
 
     client = ChatClient()
-    welcome = await client.connect("127.0.0.1", 12345, "alice")
+    welcome = await client.connect("127.0.0.1", 12345, "alice")   # a guest
     await client.chat("hello")
     async for event in client:          # server notices and status events, in order
         ...                             # ends with a `Closed` event
 
+Accounts: `connect(..., password=...)` or `connect(..., token=...)` signs in; a connected
+guest may `register(name, password)` or `login(name, password)` and becomes the account in
+place. A join refused with `name_registered` (`JoinRefused.name_registered`) means the name
+belongs to an account: ask for its password and connect again with it. After a sign-in the
+client holds the account's login token (`token`, from the welcome) and reconnects with it;
+it never keeps a password.
+
 Commands are fire-and-forget: their replies (a user list, a history page, an error) arrive
 in the event stream in the order the server sends them. The protocol has no request ids
 (except the ping token), so waiting for "the" reply would be guesswork once errors and
-broadcasts interleave; `ping()` is the one call that returns its answer.
+broadcasts interleave. The calls that return their answer instead are `ping()` and the
+account operations (`register`, `login`, `change_password`): each is fenced by pings (the
+server answers a connection's commands in order), so what arrives between its command and
+the pong that follows is its answer; that answer is not put in the event stream.
 
 Concurrency: all state changes happen on the event loop's thread, inside `_handle` (called by
 the one pump task) or in `connect`/`close`; `_link` is None whenever no connection is usable.
@@ -34,6 +44,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from chinwag.client.status import (
     ClientEvent,
@@ -49,15 +60,38 @@ from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
 from chinwag.protocol.native_client import CLIENT_MAX_LINE, NativeClientCodec, ServerEvent
 
 READ_CHUNK = 1 << 16
+ACCOUNT_TIMEOUT = 30.0  # password hashing is slow on purpose, and logins may queue for it
+_ANSWERED = "account:answered"  # the token of the ping that follows an account operation
+# A goodbye that ends a session for good: another login took it, or an admin ended it.
+SIGNED_OUT = "Signed out"
+# Refusals of a rejoin that trying again cannot change.
+_FINAL = frozenset(
+    {
+        ErrorCode.INVALID_NAME,
+        ErrorCode.NAME_REGISTERED,
+        ErrorCode.AUTH_FAILED,
+        ErrorCode.LOGIN_REQUIRED,
+        ErrorCode.FORBIDDEN,
+    }
+)
 
 
-class JoinRefused(ClientError):
-    """The server answered our join with an error (name taken, invalid name...)."""
+class Refused(ClientError):
+    """The server answered a command with an error: `code` (an ErrorCode value), `message`."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class JoinRefused(Refused):
+    """The server refused a join, a login or a registration (name taken, wrong password...)."""
+
+    @property
+    def name_registered(self) -> bool:
+        """The name belongs to an account: ask for its password and join with it."""
+        return self.code == ErrorCode.NAME_REGISTERED
 
 
 @dataclass(slots=True)
@@ -92,6 +126,8 @@ class ChatClient:
         self.host = ""
         self.port = 0
         self.username: str | None = None
+        self.account: str | None = None  # the account signed in to; None for a guest
+        self.token: str | None = None  # the account's login token, for reconnecting
         self.last_id = 0  # highest id of a chat/private/topic seen; rejoin asks for newer
         self.keepalives_answered = 0
         self.duplicates_dropped = 0
@@ -106,12 +142,20 @@ class ChatClient:
         self._stop = asyncio.Event()  # set by quit()/close(): no more reconnecting
         self._finished = False
         self._rng = rng or random.Random()
+        self._asking = asyncio.Lock()  # one account operation at a time
+        self._answer: asyncio.Future[ev.Welcome | ev.Done | ev.Error | None] | None = None
+        self._ended = ""  # a goodbye that ends the session for good (signed out)
 
     # ------------------------------------------------------------------ state
 
     @property
     def connected(self) -> bool:
         return self._link is not None
+
+    @property
+    def guest(self) -> bool:
+        """True unless signed in to an account (a guest proves nothing about its name)."""
+        return self.account is None
 
     @property
     def rooms(self) -> tuple[str, ...]:
@@ -123,13 +167,27 @@ class ChatClient:
 
     # ------------------------------------------------------------------ connecting
 
-    async def connect(self, host: str, port: int, username: str) -> ev.Welcome:
-        """Open the connection and join; raises JoinRefused, ClientError or OSError."""
+    async def connect(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        *,
+        password: str | None = None,
+        token: str | None = None,
+    ) -> ev.Welcome:
+        """Open the connection and join: as a guest, or signed in to the account `username`
+        with its password or a login token. Raises JoinRefused (`name_registered`: the name
+        needs its password; `auth_failed`: wrong password, or a token no longer valid),
+        ClientError or OSError. The password is sent, not kept."""
         if self._task is not None:
             raise ClientError("this client is already connected; make a new one")
         self.host, self.port = host, port
-        link, welcome, pending = await self._open(ev.Join(username))
-        self._adopt(link, welcome)
+        join = ev.Join(username, password=password, token=token)
+        del password
+        link, welcome, pending = await self._open(join)
+        del join
+        self._adopt(link, welcome, token)
         self.last_id = max(self.last_id, welcome.last_id)
         for event in pending:
             await self._handle(event)
@@ -175,10 +233,20 @@ class ChatClient:
                 raise ConnectionClosed("the server closed the connection before welcoming us")
         return welcome, pending
 
-    def _adopt(self, link: _Link, welcome: ev.Welcome) -> None:
+    def _adopt(self, link: _Link, welcome: ev.Welcome, token: str | None) -> None:
         self._link = link
+        self._welcomed(welcome, token)
+
+    def _welcomed(self, welcome: ev.Welcome, token: str | None = None) -> None:
+        """Who we are now: a welcome comes on joining and on signing in as a joined guest.
+        `token` is the one the join signed in with (a token login's welcome has none)."""
         self.username = welcome.username or self.username
         self._rooms = {r.casefold(): r for r in welcome.rooms or (DEFAULT_ROOM,)}
+        if welcome.account is None:
+            self.account = self.token = None
+        else:
+            self.account = welcome.account
+            self.token = welcome.token or token
 
     # ------------------------------------------------------------------ commands
 
@@ -222,8 +290,82 @@ class ChatClient:
     async def search(self, room: str, query: str, limit: int = 50) -> None:
         await self._send(ev.Search(room, query, limit))
 
+    async def history_with(
+        self, name: str, *, before: int | None = None, after: int | None = None, limit: int = 50
+    ) -> None:
+        """A page of this account's private conversation with `name` (a HistoryPage whose
+        `with_` is set); accounts only."""
+        await self._send(ev.History(DEFAULT_ROOM, before, after, limit, with_=name))
+
     async def rename(self, username: str) -> None:
         await self._send(ev.Rename(username))
+
+    # ------------------------------------------------------------------ accounts
+
+    async def register(
+        self, username: str, password: str, timeout: float = ACCOUNT_TIMEOUT
+    ) -> ev.Welcome:
+        """Make the account `username` and become it (this guest takes its name); its new
+        welcome, with a login token. Raises JoinRefused (`name_registered`, `name_taken`,
+        `invalid_password`, `registration_closed`...)."""
+        answer = await self._ask(ev.Register(username, password), timeout)
+        if not isinstance(answer, ev.Welcome):
+            raise JoinRefused("", f"unexpected answer to register: {type(answer).__name__}")
+        return answer
+
+    async def login(
+        self, username: str, password: str, timeout: float = ACCOUNT_TIMEOUT
+    ) -> ev.Welcome:
+        """Sign this connected guest in to the account `username`; its new welcome, with a
+        login token. Raises JoinRefused (`auth_failed`: wrong name or password;
+        `auth_throttled`: too many failures, the message says how long to wait)."""
+        answer = await self._ask(ev.Join(username, password=password), timeout)
+        if not isinstance(answer, ev.Welcome):
+            raise JoinRefused("", f"unexpected answer to login: {type(answer).__name__}")
+        return answer
+
+    async def change_password(
+        self, old: str, new: str, timeout: float = ACCOUNT_TIMEOUT
+    ) -> ev.Done:
+        """Change the account's password; the server's confirmation. Other login tokens of
+        the account stop working, this client's goes on. Raises Refused (`auth_failed`:
+        the old password is wrong; `invalid_password`; `forbidden` for a guest)."""
+        answer = await self._ask(ev.ChangePassword(old, new), timeout)
+        if not isinstance(answer, ev.Done):
+            raise Refused("", f"unexpected answer to password: {type(answer).__name__}")
+        return answer
+
+    async def logout(self, timeout: float = 5.0) -> None:
+        """Revoke this client's login token on the server and leave (the server closes the
+        connection); never reconnects after."""
+        self.token = None
+        await self._leave(ev.Logout(), timeout)
+
+    async def _ask(self, command: ev.Command, timeout: float) -> ev.Welcome | ev.Done:
+        """Send an account command; its answer (a Welcome or Done), or raise its error.
+
+        The server answers a connection's commands in order, so a ping before the command
+        makes sure nothing owed earlier is taken for the answer, and the ping sent after it
+        is answered only once the answer is out."""
+        refused = JoinRefused if isinstance(command, ev.Join | ev.Register) else Refused
+        async with self._asking:
+            await self.ping(timeout)
+            answer: asyncio.Future[ev.Welcome | ev.Done | ev.Error | None]
+            answer = asyncio.get_running_loop().create_future()
+            self._answer = answer
+            try:
+                await self._send(command)
+                del command  # it may hold a password
+                await self._send(ev.Ping(_ANSWERED))
+                async with asyncio.timeout(timeout):
+                    result = await answer
+            finally:
+                self._answer = None
+        if isinstance(result, ev.Error):
+            raise refused(str(result.code), result.message)
+        if result is None:
+            raise Refused("", "the server did not answer")
+        return result
 
     async def ping(self, timeout: float = 10.0) -> float:
         """Round-trip time in seconds (perf_counter: uvloop's loop.time() ticks in whole ms)."""
@@ -242,10 +384,13 @@ class ChatClient:
 
     async def quit(self, message: str | None = None, timeout: float = 5.0) -> None:
         """Say goodbye and wait (bounded) for the server to close; never reconnects after."""
+        await self._leave(ev.Quit(message), timeout)
+
+    async def _leave(self, command: ev.Quit | ev.Logout, timeout: float) -> None:
         self._stop.set()
         if self._link is not None:
             with contextlib.suppress(ConnectionClosed):
-                await self._send(ev.Quit(message))
+                await self._send(command)
             if self._task is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(self._task), timeout)
@@ -306,6 +451,9 @@ class ChatClient:
                 self._fail_pings(reason)
                 if self._stop.is_set():
                     break
+                if self._ended:  # signed out: reconnecting would sign the other one out
+                    closed = Closed(self._ended, by_user=False, code="signed_out")
+                    break
                 retry = self.policy.allows(1)
                 await self._emit(Disconnected(reason, reconnecting=retry))
                 if not retry:
@@ -350,13 +498,18 @@ class ChatClient:
                 return None, Closed("closed", by_user=True)
             since = self.last_id
             assert self.username is not None
+            token = self.token  # an account signs in again with its token
             try:
                 # A guest keeps no rooms on the server: ask for ours back by name.
                 rooms = tuple(r for r in self.rooms if r.casefold() != DEFAULT_ROOM)
-                link, welcome, pending = await self._open(ev.Join(self.username, since, rooms))
+                join = ev.Join(self.username, since, rooms, token=token)
+                link, welcome, pending = await self._open(join)
             except JoinRefused as exc:
-                if exc.code == ErrorCode.INVALID_NAME:
-                    return None, Closed(f"cannot rejoin: {exc.message}", by_user=False)
+                if exc.code in _FINAL:
+                    if exc.code == ErrorCode.AUTH_FAILED:  # the token expired or was revoked
+                        self.token = self.account = None
+                    reason = f"cannot rejoin: {exc.message}"
+                    return None, Closed(reason, by_user=False, code=exc.code)
                 reason = exc.message  # e.g. our old session is not gone yet: try again
                 continue
             except (OSError, ClientError, TimeoutError) as exc:
@@ -365,7 +518,7 @@ class ChatClient:
             if self._stop.is_set():  # close() was called while we were connecting
                 link.close()
                 return None, Closed("closed", by_user=True)
-            self._adopt(link, welcome)
+            self._adopt(link, welcome, token)
             await self._emit(Reconnected(welcome, since, attempt))
             for event in pending:
                 await self._handle(event)
@@ -380,10 +533,22 @@ class ChatClient:
         self._events.put_nowait(closed)
 
     def _fail_pings(self, reason: str) -> None:
-        """A ping waiting on a lost connection will never be answered: fail it now."""
-        for answered in self._pings.values():
+        """A ping (or an account operation) waiting on a lost connection will never be
+        answered: fail it now."""
+        waiting: list[asyncio.Future[Any]] = [*self._pings.values()]
+        if self._answer is not None:
+            waiting.append(self._answer)
+        for answered in waiting:
             if not answered.done():
                 answered.set_exception(ConnectionClosed(reason))
+
+    def _answers(self, answer: ev.Welcome | ev.Done | ev.Error | None) -> bool:
+        """Hand an event to the account operation waiting for its answer, if there is one."""
+        waiting = self._answer
+        if waiting is None or waiting.done():
+            return False
+        waiting.set_result(answer)
+        return True
 
     async def _emit(self, event: ClientEvent) -> None:
         await self._events.put(event)
@@ -401,6 +566,18 @@ class ChatClient:
                 if not answered.done():
                     answered.set_result(None)
                 return
+            case ev.PongReply(token=token) if token == _ANSWERED:
+                self._answers(None)  # normally answered already: then a no-op
+                return
+            case ev.Welcome():  # signed in as a joined guest (or a server's surprise)
+                self._welcomed(event)
+                if self._answers(event):
+                    return
+            case ev.Done() | ev.Error():
+                if self._answers(event):
+                    return
+            case ev.Goodbye(message=message) if message.startswith(SIGNED_OUT):
+                self._ended = message
             case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged():
                 if not self._first_sight(event.id):
                     self.duplicates_dropped += 1

@@ -1,8 +1,13 @@
-"""`chinwag chat`: the line client, a thin front end over ChatClient.
+"""`chinwag chat`: the line client, a thin front end over ChatClient (client layer).
 
 It asks for what the command line did not say (as seed 004's client does), then runs two
 things side by side: the event stream, rendered by chinwag.client.format, and the input
 loop, where a line is either a /command or a message to the current room.
+
+Accounts: a name that belongs to an account is asked its password (hidden on a terminal);
+`/register`, `/login`, `/logout` and `/password` work inside. The login token of a
+successful sign-in is saved (chinwag.client.tokens) and used the next time, so the password
+is asked once; a saved token the server no longer takes is dropped and the password asked.
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 
-from chinwag.client.format import View, event_lines, welcome_lines
-from chinwag.client.library import ChatClient, JoinRefused
+from chinwag.client.format import View, event_lines, signed_in_lines, welcome_lines
+from chinwag.client.library import ChatClient, JoinRefused, Refused
 from chinwag.client.status import Closed
 from chinwag.client.terminal import LineInput, open_input
+from chinwag.client.tokens import TokenStore
 from chinwag.errors import ClientError, ConnectionClosed
 from chinwag.protocol import events as ev
-from chinwag.protocol.events import DEFAULT_ROOM
+from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 12345
@@ -37,16 +43,23 @@ HELP = """Commands:
   /topic [#ROOM] text    set the topic of a room (default: the current one)
   /history [N]           the last N messages of the current room (default 20)
   /search words          search the current room's history
-  /nick NAME             change your name
+  /nick NAME             change your name (guests)
+  /register [NAME]       make NAME (default: your name) an account; asks for a password
+  /login [NAME]          sign in to your account (asks for its password)
+  /logout                sign out, forget the saved login, and leave
+  /password              change your account's password
 Anything else is sent to the current room; start it with // to send a leading /."""
 
 
 class LineChat:
     """The commands and the rendering of one line-client session."""
 
-    def __init__(self, client: ChatClient, terminal: LineInput, me: str) -> None:
+    def __init__(
+        self, client: ChatClient, terminal: LineInput, me: str, tokens: TokenStore | None = None
+    ) -> None:
         self.client = client
         self.terminal = terminal
+        self.tokens = tokens or TokenStore()
         self.view = View(me=me, room=DEFAULT_ROOM)
         self._switch_to: str | None = None  # a room we asked to join; switch on its reply
         self._commands: dict[str, Callable[[str], Awaitable[None]]] = {
@@ -62,6 +75,10 @@ class LineChat:
             "history": self._history,
             "search": self._search,
             "nick": self._nick,
+            "register": self._register,
+            "login": self._login,
+            "logout": self._logout,
+            "password": self._password,
         }
 
     def prompt(self) -> str:
@@ -79,6 +96,9 @@ class LineChat:
             self.say(*event_lines(event, self.view))
             self._follow(event)
             if isinstance(event, Closed):
+                if event.code == ErrorCode.AUTH_FAILED:
+                    self._forget_login()
+                    self.say("* Your saved login has expired; run chinwag chat again to log in.")
                 return event
         return Closed("closed", by_user=True)  # pragma: no cover - the stream ends with Closed
 
@@ -116,6 +136,8 @@ class LineChat:
                 await self.client.chat(line, self.view.room)
         except ConnectionClosed:
             self.say("! Not connected right now; that was not sent.")
+        except TimeoutError:  # an account operation the server did not answer
+            self.say("! The server did not answer in time.")
         return True
 
     async def _help(self, rest: str) -> None:
@@ -201,6 +223,102 @@ class LineChat:
     def _my_rooms(self) -> str:
         return ", ".join("#" + r for r in self.client.rooms)
 
+    # ------------------------------------------------------------------ accounts
+
+    async def _register(self, rest: str) -> None:
+        name = rest.strip() or self.view.me
+        if " " in name:
+            self.say("Usage: /register [NAME]")
+            return
+        if not self.client.guest:
+            self.say(f"! You are signed in to the account {self.client.account} already.")
+            return
+        password = await self._new_password(f"Password for the new account {name}: ")
+        if password is None:
+            self.say("* Nothing was registered.")
+            return
+        try:
+            welcome = await self.client.register(name, password)
+        except Refused as exc:
+            self.say(f"! {exc.message}")
+            return
+        self.say(f"* The account {welcome.account or name} is yours.")
+        self._signed_in(welcome)
+
+    async def _login(self, rest: str) -> None:
+        name = rest.strip() or self.view.me
+        if " " in name:
+            self.say("Usage: /login [NAME]")
+            return
+        if not self.client.guest:
+            self.say(f"! You are signed in to the account {self.client.account} already.")
+            return
+        while True:
+            password = await self.terminal.ask(
+                f"Password for {name} (Enter alone cancels): ", secret=True
+            )
+            if not password:
+                self.say("* Not signed in.")
+                return
+            try:
+                welcome = await self.client.login(name, password)
+            except Refused as exc:
+                self.say(f"! {exc.message}")
+                if exc.code == ErrorCode.AUTH_FAILED:
+                    continue  # a typo: try again (the server throttles guessing)
+                return
+            break
+        self._signed_in(welcome)
+
+    async def _logout(self, rest: str) -> None:
+        if self.client.guest:
+            self.say("! You are a guest: there is no login to end (/quit leaves).")
+            return
+        self._forget_login()
+        await self.client.logout()
+
+    async def _password(self, rest: str) -> None:
+        if self.client.guest:
+            self.say("! Only an account has a password: /register or /login first.")
+            return
+        old = await self.terminal.ask("Current password: ", secret=True)
+        if not old:
+            self.say("* The password is unchanged.")
+            return
+        new = await self._new_password("New password: ")
+        if new is None:
+            self.say("* The password is unchanged.")
+            return
+        try:
+            done = await self.client.change_password(old, new)
+        except Refused as exc:
+            self.say(f"! {exc.message}")
+            return
+        self.say(f"* {done.message}")
+
+    async def _new_password(self, question: str) -> str | None:
+        """A new password, typed twice; None when given up or the two differ (said why)."""
+        password = await self.terminal.ask(question, secret=True)
+        if not password:
+            return None
+        again = await self.terminal.ask("The same password again: ", secret=True)
+        if again != password:
+            self.say("! The two passwords differ.")
+            return None
+        return password
+
+    def _signed_in(self, welcome: ev.Welcome) -> None:
+        self.view.me = self.client.username or self.view.me
+        self.say(*signed_in_lines(welcome))
+        if save_login(self.tokens, self.client):
+            self.say(f"* Your login is saved for next time in {self.tokens.path}")
+
+    def _forget_login(self) -> None:
+        client = self.client
+        name = client.account or client.username or self.view.me
+        with contextlib.suppress(OSError):
+            self.tokens.forget(client.host, client.port, name)
+
 
 # ---------------------------------------------------------------------- running
 
@@ -232,44 +350,117 @@ def _ask_address(host: str | None, port: int | None) -> tuple[str, int] | None:
     return host, port
 
 
-def _ask_user() -> str | None:
+async def _ask_user(terminal: LineInput) -> str | None:
     while True:
-        answer = _ask("Enter your username: ")
-        if answer != "":
-            return answer
-        print("! A username cannot be empty")
+        answer = await terminal.ask("Enter your username: ")
+        if answer is None:
+            return None
+        if answer.strip():
+            return answer.strip()
+        terminal.show("! A username cannot be empty")
 
 
-async def _connect(host: str, port: int, user: str | None) -> tuple[ChatClient, ev.Welcome] | int:
+def save_login(tokens: TokenStore, client: ChatClient) -> bool:
+    """Keep the client's login token for next time; False if there is none or it failed."""
+    if client.account is None or client.token is None:
+        return False
+    try:
+        if tokens.get(client.host, client.port, client.account) != client.token:
+            tokens.put(client.host, client.port, client.account, client.token)
+    except OSError:
+        return False
+    return True
+
+
+# Refusals that a password answers: the name is an account's, the password was wrong, the
+# server is for accounts only, or too many failures (its message says how long to wait).
+_ASK_PASSWORD = frozenset(
+    {
+        ErrorCode.NAME_REGISTERED,
+        ErrorCode.AUTH_FAILED,
+        ErrorCode.LOGIN_REQUIRED,
+        ErrorCode.AUTH_THROTTLED,
+    }
+)
+
+
+async def _sign_in(
+    host: str, port: int, name: str, terminal: LineInput, tokens: TokenStore
+) -> tuple[ChatClient, ev.Welcome] | bool:
+    """Join as `name`: with its saved login token if there is one, else as a guest, and
+    with its password when the server says the name is an account's. The client and its
+    welcome, or whether another name may help (the reason was shown)."""
+    token = tokens.get(host, port, name)
+    password: str | None = None
+    while True:
+        client = ChatClient()
+        try:
+            welcome = await client.connect(host, port, name, password=password, token=token)
+        except JoinRefused as exc:
+            password = None
+            if token is not None and exc.code == ErrorCode.AUTH_FAILED:
+                with contextlib.suppress(OSError):
+                    tokens.forget(host, port, name)
+                token = None
+                terminal.show(f"! Your saved login for {name} has expired.")
+            else:
+                terminal.show(f"! {exc.message}")
+                if exc.code not in _ASK_PASSWORD:
+                    return True
+            password = await terminal.ask(
+                f"Password for {name} (Enter alone gives up): ", secret=True
+            )
+            if not password:
+                return True
+            continue
+        except (OSError, TimeoutError, ClientError) as exc:
+            terminal.show(f"! Cannot connect to {host}:{port}: {exc or type(exc).__name__}")
+            return False
+        save_login(tokens, client)
+        return client, welcome
+
+
+async def _connect(
+    host: str, port: int, user: str | None, terminal: LineInput, tokens: TokenStore
+) -> tuple[ChatClient, ev.Welcome] | int:
     """Join, asking again for a name the server refused (unless it came from --user)."""
     asked = user is None
     while True:
-        name = user if user is not None else _ask_user()
+        name = user if user is not None else await _ask_user(terminal)
         if name is None:
             return 1
-        client = ChatClient()
-        try:
-            return client, await client.connect(host, port, name)
-        except JoinRefused as exc:
-            print(f"! {exc.message}", flush=True)
-            if not asked:
-                return 1
-            user = None
-        except (OSError, TimeoutError, ClientError) as exc:
-            print(f"! Cannot connect to {host}:{port}: {exc or type(exc).__name__}", flush=True)
+        joined = await _sign_in(host, port, name, terminal, tokens)
+        if isinstance(joined, tuple):
+            return joined
+        if not (joined and asked):
             return 1
+        user = None
 
 
-async def _chat(host: str, port: int, user: str | None) -> int:
-    joined = await _connect(host, port, user)
+async def _chat(
+    host: str,
+    port: int,
+    user: str | None,
+    *,
+    terminal: LineInput | None = None,
+    tokens: TokenStore | None = None,
+) -> int:
+    """The session: join, then chat until /quit, end of input or the connection's end.
+    `terminal` and `tokens` default to the real ones (tests pass their own)."""
+    chat: LineChat | None = None
+    if terminal is None:
+        terminal = open_input(lambda: chat.prompt() if chat else "> ")
+    tokens = tokens or TokenStore()
+    joined = await _connect(host, port, user, terminal, tokens)
     if isinstance(joined, int):
         return joined
     client, welcome = joined
-    chat: LineChat | None = None
-    terminal = open_input(lambda: chat.prompt() if chat else "> ")
-    chat = LineChat(client, terminal, welcome.username)
+    chat = LineChat(client, terminal, welcome.username, tokens)
     with terminal.session():
         chat.say(*welcome_lines(welcome))
+        account = client.account
+        if welcome.token is not None and account and tokens.get(host, port, account):
+            chat.say(f"* Your login is saved for next time in {tokens.path}")
         events = asyncio.create_task(chat.show_events())
         try:
             while True:

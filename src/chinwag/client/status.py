@@ -43,10 +43,16 @@ class Reconnected:
 
 @dataclass(frozen=True, slots=True)
 class Closed:
-    """The last event of a stream: the client is done (quit, closed, or gave up)."""
+    """The last event of a stream: the client is done (quit, closed, or gave up).
+
+    `code` says why when it was not the user's doing and a front end may act on it:
+    `auth_failed` (a rejoin's login token was refused: it expired or was revoked; log in
+    again), `signed_out` (this account signed in elsewhere, or an admin ended the session),
+    or another error code that refused the rejoin for good."""
 
     reason: str
     by_user: bool
+    code: str = ""
 
 
 StatusEvent = Disconnected | Reconnecting | Reconnected | Closed

@@ -1,10 +1,14 @@
-"""Where the line client's input comes from and its output goes.
+"""Where the line client's input comes from and its output goes (client layer, front end).
 
 Two shapes behind one small interface:
 - a terminal: prompt_toolkit's PromptSession under `patch_stdout`, so a message printed while
   the user types appears above the prompt and the half-typed line is redrawn intact;
 - anything else (a pipe, a file, a test): plain lines from stdin, plain lines to stdout,
   no prompt, so scripts see exactly the chat and nothing else.
+
+Questions (a username, a password) go through `ask`: on a terminal a password is read
+without echo (like getpass) and never enters the input history; from a pipe it is the next
+line, as getpass reads it there too.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ class LineInput(Protocol):
 
     def show(self, line: str) -> None:
         """Print one line of output without disturbing what is being typed."""
+
+    async def ask(self, question: str, *, secret: bool = False) -> str | None:
+        """One answer to a question (`secret`: not echoed, not kept); None at end of input."""
 
     def session(self) -> contextlib.AbstractContextManager[None]:
         """The context in which reading and showing happen."""
@@ -66,6 +73,10 @@ class PlainInput:
     def show(self, line: str) -> None:
         print(line, flush=True)
 
+    async def ask(self, question: str, *, secret: bool = False) -> str | None:
+        print(question, end="", flush=True)  # as input() and getpass() do without a terminal
+        return await self.read()
+
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
         yield
@@ -79,6 +90,7 @@ class TerminalInput:
 
         self._prompt = prompt
         self._session: PromptSession[str] = PromptSession()
+        self._questions: PromptSession[str] | None = None  # made at the first question
 
     async def read(self) -> str | None:
         try:
@@ -88,6 +100,17 @@ class TerminalInput:
 
     def show(self, line: str) -> None:
         print(line, flush=True)  # patch_stdout moves it above the prompt
+
+    async def ask(self, question: str, *, secret: bool = False) -> str | None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import DummyHistory
+
+        if self._questions is None:  # a session of its own: answers stay out of the history
+            self._questions = PromptSession(history=DummyHistory())
+        try:
+            return await self._questions.prompt_async(question, is_password=secret)
+        except (EOFError, KeyboardInterrupt):
+            return None
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:

@@ -20,8 +20,9 @@ from chinwag.protocol import events as ev
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.events import ErrorCode
 
-# Errors that leave a client unnamed: its next line may try another name.
-NAME_ERRORS = frozenset({ErrorCode.NAME_TAKEN, ErrorCode.INVALID_NAME})
+# Errors that leave a client unnamed: its next line may try another name (a guest cannot
+# have a name that belongs to an account).
+NAME_ERRORS = frozenset({ErrorCode.NAME_TAKEN, ErrorCode.INVALID_NAME, ErrorCode.NAME_REGISTERED})
 
 JsonObject = dict[str, Any]
 

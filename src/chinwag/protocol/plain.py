@@ -12,6 +12,12 @@ queues the Join when asked for its greeting). Detected on the auto port, it join
 first line, which is then the user's first message.
 
 `/help` needs no engine: it rides on a Ping whose token the codec recognises in the Pong.
+
+Accounts: `/register NAME PASSWORD` and `/login NAME PASSWORD` (a joined guest becomes the
+account in place: the engine renames it and sends a new welcome, shown as `*** Logged in
+as NAME`), `/logout`, `/password OLD NEW`. A password is the rest of the line after the name
+(the new one after the old, which has no spaces). A line that holds a password is never
+repeated back: an unusable one is answered with the command's usage alone.
 """
 
 from __future__ import annotations
@@ -26,14 +32,21 @@ EOL = b"\r\n"
 GREETING = "Hello! This is chinwag. Type a message and press Enter; /help lists the commands."
 HELP = (
     "Commands:",
-    "  /nick NAME        change your name",
-    "  /users            who is online",
-    "  /msg NAME text    a private message (/msg Client 1 hi works too)",
-    "  /quit             leave (so do 'quit' and 'exit')",
-    "  /help             this list",
+    "  /nick NAME                change your name",
+    "  /users                    who is online",
+    "  /msg NAME text            a private message (/msg Client 1 hi works too)",
+    "  /register NAME PASSWORD   make NAME your account and sign in to it",
+    "  /login NAME PASSWORD      sign in to your account",
+    "  /password OLD NEW         change your account's password",
+    "  /logout                   sign out (your login stops working) and leave",
+    "  /quit                     leave (so do 'quit' and 'exit')",
+    "  /help                     this list",
     "Anything else you type is said to everyone.",
 )
 _HELP_TOKEN = "plain:help"
+# The plain client is joined as a guest at once; it is not joined only where guests are
+# refused (or its join failed): then an account is the way in.
+_NOT_JOINED = "Sign in first: /login NAME PASSWORD, or /register NAME PASSWORD"
 _QUIT_WORDS = frozenset({"/quit", "quit", "exit", "/exit", "/q"})
 # A server-picked name has a space; it is matched first so `/msg Client 1 hi` works.
 _MSG_TARGET = re.compile(r"(Client \d+|\S+)(?:\s+(.*))?", re.IGNORECASE | re.DOTALL)
@@ -51,10 +64,11 @@ def _server(*texts: str) -> bytes:
 def _welcome(notice: ev.Welcome, viewer: str | None) -> bytes:
     others = [u for u in notice.users if u != notice.username]
     online = ", ".join(others) if others else "nobody else yet"
-    return _server(
-        f"{notice.message} (/nick NAME picks another name)",
-        f"Online: {online}. Type /help for the commands.",
-    )
+    if notice.account is not None:  # signed in: an account keeps its name
+        first = f"Logged in as {notice.account}. {notice.message}"
+    else:
+        first = f"{notice.message} (/nick NAME picks another name)"
+    return _server(first, f"Online: {online}. Type /help for the commands.")
 
 
 def _renamed(notice: ev.UserRenamed, viewer: str | None) -> bytes:
@@ -68,6 +82,8 @@ def _pong(notice: ev.PongReply, viewer: str | None) -> bytes:
 
 
 def _error(notice: ev.Error, viewer: str | None) -> bytes:
+    if notice.code == ErrorCode.NOT_JOINED:  # a plain client joins unasked, or signs in
+        return _server(f"Error: {_NOT_JOINED}")
     return _server(f"Error: {notice.message}")
 
 
@@ -117,8 +133,8 @@ class PlainCodec(SeedCodec):
         if not stripped.startswith("/"):
             self._emit(ev.Chat(text.rstrip()))
             return
-        command, _, rest = stripped.partition(" ")
-        rest = rest.strip()
+        command, *more = stripped.split(None, 1)  # any blank ends the command word
+        rest = more[0].strip() if more else ""
         match command.lower():
             case "/nick" | "/name":
                 if rest:
@@ -133,11 +149,31 @@ class PlainCodec(SeedCodec):
                 self._emit(ev.Ping(_HELP_TOKEN))
             case "/ping":
                 self._emit(ev.Ping())
+            case "/register" | "/login":
+                self._sign_in(command.lower(), rest)
+            case "/logout":
+                self._emit(ev.Logout())
+            case "/password":
+                words = rest.split(None, 1)
+                if len(words) == 2:
+                    self._emit(ev.ChangePassword(words[0], words[1]))
+                else:
+                    self._bad(ErrorCode.MISSING_FIELD, "Usage: /password OLD NEW")
             case _:
                 shown = command[:40]
                 self._bad(
                     ErrorCode.UNKNOWN_COMMAND, f"Unknown command {shown}; /help lists the commands"
                 )
+
+    def _sign_in(self, command: str, rest: str) -> None:
+        """`/register NAME PASSWORD` or `/login NAME PASSWORD` (nothing of it is echoed)."""
+        words = rest.split(None, 1)
+        if len(words) != 2:
+            self._bad(ErrorCode.MISSING_FIELD, f"Usage: {command} NAME PASSWORD")
+        elif command == "/register":
+            self._emit(ev.Register(words[0], words[1]))
+        else:
+            self._emit(ev.Join(words[0], password=words[1]))
 
     def _private(self, rest: str) -> None:
         match = _MSG_TARGET.fullmatch(rest)
