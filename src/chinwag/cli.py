@@ -72,6 +72,13 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--token-days", type=float, metavar="DAYS", help="login tokens last this long")
     p.add_argument("--min-password", type=int, metavar="N", help="shortest password allowed")
+    p.add_argument(
+        "--tls-cert", metavar="FILE", help="PEM certificate (chain): with --tls-key, serve TLS"
+    )
+    p.add_argument("--tls-key", metavar="FILE", help="its PEM private key, unencrypted")
+    p.add_argument(
+        "--tls-port", type=int, metavar="PORT", help="TLS port, dialect detected (default 6697)"
+    )
 
 
 def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

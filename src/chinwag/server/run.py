@@ -21,17 +21,20 @@ def setup_logging(level: str) -> None:
 
 
 async def serve(config: ServerConfig) -> None:
-    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    """Run until SIGINT or SIGTERM, then shut down gracefully. SIGHUP reloads the TLS
+    certificate (a renewal without a restart)."""
     server = ChatServer(config)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if server.tls is not None:
+        loop.add_signal_handler(signal.SIGHUP, server.tls.reload)
     try:
         await stop.wait()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         await server.shutdown()
 
