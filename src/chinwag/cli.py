@@ -1,9 +1,10 @@
-"""The `chinwag` command: `chinwag serve`, `chinwag chat`."""
+"""The `chinwag` command: `chinwag serve`, `chinwag chat`, `chinwag cert`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -88,12 +89,24 @@ def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--user", help="your username (asked if missing)")
 
 
+def _cert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("cert", help="make a self-signed TLS certificate (for development)")
+    p.add_argument(
+        "--host", default="localhost", help="the server's name for clients (default localhost)"
+    )
+    p.add_argument(
+        "--data", metavar="DIR", help="data folder: writes DIR/tls/cert.pem, key.pem (./data)"
+    )
+    p.add_argument("--force", action="store_true", help="replace existing files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chinwag", description="A self-hosted chat server.")
     parser.add_argument("--version", action="version", version=f"chinwag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
     _chat_parser(sub)
+    _cert_parser(sub)
     return parser
 
 
@@ -117,4 +130,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chinwag.client.line import run_line_client
 
         return run_line_client(host=args.host, port=args.port, user=args.user)
+    if args.command == "cert":
+        return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     return 2  # pragma: no cover - argparse enforces the choices
+
+
+def _cert(host: str, data: str, force: bool) -> int:
+    """`chinwag cert`: write a self-signed certificate and say how to serve with it."""
+    from chinwag.certs import write_self_signed
+
+    if data == ":memory:":
+        print("chinwag: cert needs a data folder, not :memory:", file=sys.stderr)
+        return 2
+    try:
+        made = write_self_signed(data, host, force=force)
+    except OSError as exc:
+        print(f"chinwag: {exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote a self-signed certificate for {host} (valid until {made.not_after:%Y-%m-%d}):")
+    print(f"  certificate: {made.cert}")
+    print(f"  private key: {made.key} (mode 0600: keep it secret)")
+    print(f"SHA-256 fingerprint: {made.fingerprint}")
+    print(
+        "Clients that do not know this certificate show its fingerprint the first time they"
+        " connect (chinwag chat --tls): tell your users to compare it with the line above."
+    )
+    print("Serve with:")
+    quoted = [shlex.quote(str(part)) for part in (data, made.cert, made.key)]
+    print("  chinwag serve --data {} --tls-cert {} --tls-key {}".format(*quoted))
+    return 0
