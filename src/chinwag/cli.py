@@ -87,6 +87,14 @@ def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--host", help="server address (asked if missing; default localhost)")
     p.add_argument("--port", type=int, help="server port (asked if missing; default 12345)")
     p.add_argument("--user", help="your username (asked if missing)")
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS (default port 6697); an unknown self-signed server is pinned",
+    )
+    p.add_argument(
+        "--ca", metavar="FILE", help="also trust this CA or certificate file (implies --tls)"
+    )
 
 
 def _cert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -128,8 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_server(config)
     if args.command == "chat":
         from chinwag.client.line import run_line_client
+        from chinwag.client.trust import TlsOptions
 
-        return run_line_client(host=args.host, port=args.port, user=args.user)
+        tls = TlsOptions(ca=args.ca) if args.tls or args.ca else None
+        return run_line_client(host=args.host, port=args.port, user=args.user, tls=tls)
     if args.command == "cert":
         return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     return 2  # pragma: no cover - argparse enforces the choices

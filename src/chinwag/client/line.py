@@ -12,10 +12,12 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 
+from chinwag.certs import TLS_PORT
 from chinwag.client.format import View, event_lines, welcome_lines
 from chinwag.client.library import ChatClient, JoinRefused
 from chinwag.client.status import Closed
 from chinwag.client.terminal import LineInput, open_input
+from chinwag.client.trust import TlsOptions
 from chinwag.errors import ClientError, ConnectionClosed
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM
@@ -213,18 +215,20 @@ def _ask(question: str) -> str | None:
         return None
 
 
-def _ask_address(host: str | None, port: int | None) -> tuple[str, int] | None:
+def _ask_address(
+    host: str | None, port: int | None, default_port: int = DEFAULT_PORT
+) -> tuple[str, int] | None:
     if host is None:
         answer = _ask(f"Server host (default: {DEFAULT_HOST}): ")
         if answer is None:
             return None
         host = answer or DEFAULT_HOST
     while port is None:
-        answer = _ask(f"Server port (default: {DEFAULT_PORT}): ")
+        answer = _ask(f"Server port (default: {default_port}): ")
         if answer is None:
             return None
         if not answer:
-            port = DEFAULT_PORT
+            port = default_port
         elif answer.isdigit() and 0 < int(answer) < 65536:
             port = int(answer)
         else:
@@ -240,14 +244,16 @@ def _ask_user() -> str | None:
         print("! A username cannot be empty")
 
 
-async def _connect(host: str, port: int, user: str | None) -> tuple[ChatClient, ev.Welcome] | int:
+async def _connect(
+    host: str, port: int, user: str | None, tls: TlsOptions | None = None
+) -> tuple[ChatClient, ev.Welcome] | int:
     """Join, asking again for a name the server refused (unless it came from --user)."""
     asked = user is None
     while True:
         name = user if user is not None else _ask_user()
         if name is None:
             return 1
-        client = ChatClient()
+        client = ChatClient(tls=tls)
         try:
             return client, await client.connect(host, port, name)
         except JoinRefused as exc:
@@ -260,8 +266,8 @@ async def _connect(host: str, port: int, user: str | None) -> tuple[ChatClient, 
             return 1
 
 
-async def _chat(host: str, port: int, user: str | None) -> int:
-    joined = await _connect(host, port, user)
+async def _chat(host: str, port: int, user: str | None, tls: TlsOptions | None = None) -> int:
+    joined = await _connect(host, port, user, tls)
     if isinstance(joined, int):
         return joined
     client, welcome = joined
@@ -298,15 +304,17 @@ async def _chat(host: str, port: int, user: str | None) -> int:
     return 1
 
 
-def run_line_client(*, host: str | None, port: int | None, user: str | None) -> int:
+def run_line_client(
+    *, host: str | None, port: int | None, user: str | None, tls: TlsOptions | None = None
+) -> int:
     """The `chinwag chat` command; its exit status (0 after /quit, 1 when cut off)."""
     print("chinwag chat")
     print("=" * 30)
-    address = _ask_address(host, port)
+    address = _ask_address(host, port, TLS_PORT if tls else DEFAULT_PORT)
     if address is None:
         return 1
     try:
-        return asyncio.run(_chat(*address, user))
+        return asyncio.run(_chat(*address, user, tls))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
