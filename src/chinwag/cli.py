@@ -1,9 +1,11 @@
-"""The `chinwag` command: `chinwag serve`, `chinwag chat`, `chinwag user` (chinwag.admin)."""
+"""The `chinwag` command: `chinwag serve`, `chinwag chat`, `chinwag user` (chinwag.admin),
+`chinwag cert`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -75,6 +77,13 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--token-days", type=float, metavar="DAYS", help="login tokens last this long")
     p.add_argument("--min-password", type=int, metavar="N", help="shortest password allowed")
+    p.add_argument(
+        "--tls-cert", metavar="FILE", help="PEM certificate (chain): with --tls-key, serve TLS"
+    )
+    p.add_argument("--tls-key", metavar="FILE", help="its PEM private key, unencrypted")
+    p.add_argument(
+        "--tls-port", type=int, metavar="PORT", help="TLS port, dialect detected (default 6697)"
+    )
 
 
 def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,6 +91,25 @@ def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--host", help="server address (asked if missing; default localhost)")
     p.add_argument("--port", type=int, help="server port (asked if missing; default 12345)")
     p.add_argument("--user", help="your username (asked if missing)")
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS (default port 6697); an unknown self-signed server is pinned",
+    )
+    p.add_argument(
+        "--ca", metavar="FILE", help="also trust this CA or certificate file (implies --tls)"
+    )
+
+
+def _cert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("cert", help="make a self-signed TLS certificate (for development)")
+    p.add_argument(
+        "--host", default="localhost", help="the server's name for clients (default localhost)"
+    )
+    p.add_argument(
+        "--data", metavar="DIR", help="data folder: writes DIR/tls/cert.pem, key.pem (./data)"
+    )
+    p.add_argument("--force", action="store_true", help="replace existing files")
 
 
 def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -144,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_parser(sub)
     _chat_parser(sub)
     _user_parser(sub)
+    _cert_parser(sub)
     return parser
 
 
@@ -165,8 +194,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_server(config)
     if args.command == "chat":
         from chinwag.client.line import run_line_client
+        from chinwag.client.trust import TlsOptions
 
-        return run_line_client(host=args.host, port=args.port, user=args.user)
+        tls = TlsOptions(ca=args.ca) if args.tls or args.ca else None
+        return run_line_client(host=args.host, port=args.port, user=args.user, tls=tls)
+    if args.command == "cert":
+        return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     if args.command == "user":
         return _user(args)
     return 2  # pragma: no cover - argparse enforces the choices
+
+
+def _cert(host: str, data: str, force: bool) -> int:
+    """`chinwag cert`: write a self-signed certificate and say how to serve with it."""
+    from chinwag.certs import write_self_signed
+
+    if data == ":memory:":
+        print("chinwag: cert needs a data folder, not :memory:", file=sys.stderr)
+        return 2
+    try:
+        made = write_self_signed(data, host, force=force)
+    except OSError as exc:
+        print(f"chinwag: {exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote a self-signed certificate for {host} (valid until {made.not_after:%Y-%m-%d}):")
+    print(f"  certificate: {made.cert}")
+    print(f"  private key: {made.key} (mode 0600: keep it secret)")
+    print(f"SHA-256 fingerprint: {made.fingerprint}")
+    print(
+        "Clients that do not know this certificate show its fingerprint the first time they"
+        " connect (chinwag chat --tls): tell your users to compare it with the line above."
+    )
+    print("Serve with:")
+    quoted = [shlex.quote(str(part)) for part in (data, made.cert, made.key)]
+    print("  chinwag serve --data {} --tls-cert {} --tls-key {}".format(*quoted))
+    return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chinwag.certs import TLS_PORT
 from chinwag.engine.limits import Limits
 from chinwag.errors import ConfigError
 
@@ -67,6 +68,11 @@ class ServerConfig:
     # argon2 parameters for new password hashes (chinwag.passwords.PROFILES); "cheapest"
     # is for tests only.
     password_profile: str = "rfc9106-low-memory"
+    # TLS is served on tls_port (main port's dialect detection) when both files are given.
+    tls_cert: str | None = None  # PEM: the server's certificate, then any intermediates
+    tls_key: str | None = None  # PEM, unencrypted (keep it 0600)
+    tls_port: int = TLS_PORT
+    tls_handshake_timeout: float = 10.0  # close a TLS connection not through its handshake
     limits: Limits = field(default_factory=Limits)
 
     def listeners(self) -> list[ListenSpec]:
@@ -80,6 +86,18 @@ class ServerConfig:
             if spec.port == 0 or spec.port not in seen:
                 seen[spec.port if spec.port else -len(seen) - 1] = spec
         return list(seen.values())
+
+    def tls_files(self) -> tuple[str, str] | None:
+        """(certificate, key) when TLS is on; None when off; ConfigError for one alone."""
+        if self.tls_cert and self.tls_key:
+            return self.tls_cert, self.tls_key
+        if self.tls_cert or self.tls_key:
+            given, missing = ("tls_cert", "tls_key") if self.tls_cert else ("tls_key", "tls_cert")
+            raise ConfigError(
+                f"{given} is set but {missing} is not: TLS needs both the certificate and its"
+                " key (--tls-cert FILE --tls-key FILE); `chinwag cert` makes a pair to try"
+            )
+        return None
 
     @property
     def data_dir(self) -> Path | None:
@@ -152,6 +170,7 @@ def load_config(
     if overrides:
         _apply(config, overrides, "flags")
     _check_choices(config)
+    _check_tls(config)
     return config
 
 
@@ -172,6 +191,15 @@ def _check_choices(config: ServerConfig) -> None:
         raise ConfigError(
             f"password_profile is one of {', '.join(PROFILES)}, not {config.password_profile!r}"
         )
+
+
+def _check_tls(config: ServerConfig) -> None:
+    if config.tls_files() is None:
+        return
+    if not 0 <= config.tls_port <= 65535:
+        raise ConfigError(f"tls_port out of range: {config.tls_port}")
+    if config.tls_port and config.tls_port in {spec.port for spec in config.listeners()}:
+        raise ConfigError(f"tls_port {config.tls_port} is also a plain-text port")
 
 
 def settings_names() -> list[str]:

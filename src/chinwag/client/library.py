@@ -29,6 +29,10 @@ account operations (`register`, `login`, `change_password`): each is fenced by p
 server answers a connection's commands in order), so what arrives between its command and
 the pong that follows is its answer; that answer is not put in the event stream.
 
+Over TLS (`ChatClient(tls=TlsOptions(...))`), every connection, reconnects included, is
+checked by chinwag.client.trust before anything is sent, and must show the certificate the
+first one showed unless a CA vouches for it.
+
 Concurrency: all state changes happen on the event loop's thread, inside `_handle` (called by
 the one pump task) or in `connect`/`close`; `_link` is None whenever no connection is usable.
 """
@@ -54,6 +58,7 @@ from chinwag.client.status import (
     Reconnecting,
     ReconnectPolicy,
 )
+from chinwag.client.trust import CertificateChanged, TlsOptions, open_tls
 from chinwag.errors import ClientError, ConnectionClosed
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
@@ -120,8 +125,11 @@ class ChatClient:
         max_line: int = CLIENT_MAX_LINE,
         remember_ids: int = 10_000,
         rng: random.Random | None = None,
+        tls: TlsOptions | None = None,
     ) -> None:
         self.policy = reconnect or ReconnectPolicy()
+        self.tls = tls
+        self.tls_fingerprint: str | None = None  # the server's certificate, once connected
         self.max_line = max_line
         self.host = ""
         self.port = 0
@@ -198,7 +206,7 @@ class ChatClient:
         """Connect and join; the welcome plus whatever arrived right behind it."""
         timeout = self.policy.connect_timeout
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(self.host, self.port, limit=READ_CHUNK)
+            reader, writer = await self._open_stream()
         link = _Link(reader, writer, NativeClientCodec(max_line=self.max_line))
         try:
             async with asyncio.timeout(timeout):
@@ -208,6 +216,15 @@ class ChatClient:
         except BaseException:
             link.close()
             raise
+
+    async def _open_stream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """TCP, or TLS trusted as chinwag.client.trust says (the first certificate is kept)."""
+        if self.tls is None:
+            return await asyncio.open_connection(self.host, self.port, limit=READ_CHUNK)
+        reader, writer, self.tls_fingerprint = await open_tls(
+            self.host, self.port, self.tls, limit=READ_CHUNK, pinned=self.tls_fingerprint
+        )
+        return reader, writer
 
     async def _await_welcome(self, link: _Link) -> tuple[ev.Welcome, list[ServerEvent]]:
         welcome: ev.Welcome | None = None
@@ -512,6 +529,8 @@ class ChatClient:
                     return None, Closed(reason, by_user=False, code=exc.code)
                 reason = exc.message  # e.g. our old session is not gone yet: try again
                 continue
+            except CertificateChanged as exc:  # not a server to retry
+                return None, Closed(str(exc), by_user=False)
             except (OSError, ClientError, TimeoutError) as exc:
                 reason = str(exc) or type(exc).__name__
                 continue

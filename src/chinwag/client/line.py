@@ -17,11 +17,13 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 
+from chinwag.certs import TLS_PORT
 from chinwag.client.format import View, event_lines, signed_in_lines, welcome_lines
 from chinwag.client.library import ChatClient, JoinRefused, Refused
 from chinwag.client.status import Closed
 from chinwag.client.terminal import LineInput, open_input
 from chinwag.client.tokens import TokenStore
+from chinwag.client.trust import TlsOptions
 from chinwag.errors import ClientError, ConnectionClosed
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
@@ -331,18 +333,20 @@ def _ask(question: str) -> str | None:
         return None
 
 
-def _ask_address(host: str | None, port: int | None) -> tuple[str, int] | None:
+def _ask_address(
+    host: str | None, port: int | None, default_port: int = DEFAULT_PORT
+) -> tuple[str, int] | None:
     if host is None:
         answer = _ask(f"Server host (default: {DEFAULT_HOST}): ")
         if answer is None:
             return None
         host = answer or DEFAULT_HOST
     while port is None:
-        answer = _ask(f"Server port (default: {DEFAULT_PORT}): ")
+        answer = _ask(f"Server port (default: {default_port}): ")
         if answer is None:
             return None
         if not answer:
-            port = DEFAULT_PORT
+            port = default_port
         elif answer.isdigit() and 0 < int(answer) < 65536:
             port = int(answer)
         else:
@@ -385,7 +389,12 @@ _ASK_PASSWORD = frozenset(
 
 
 async def _sign_in(
-    host: str, port: int, name: str, terminal: LineInput, tokens: TokenStore
+    host: str,
+    port: int,
+    name: str,
+    terminal: LineInput,
+    tokens: TokenStore,
+    tls: TlsOptions | None = None,
 ) -> tuple[ChatClient, ev.Welcome] | bool:
     """Join as `name`: with its saved login token if there is one, else as a guest, and
     with its password when the server says the name is an account's. The client and its
@@ -393,7 +402,7 @@ async def _sign_in(
     token = tokens.get(host, port, name)
     password: str | None = None
     while True:
-        client = ChatClient()
+        client = ChatClient(tls=tls)
         try:
             welcome = await client.connect(host, port, name, password=password, token=token)
         except JoinRefused as exc:
@@ -421,7 +430,12 @@ async def _sign_in(
 
 
 async def _connect(
-    host: str, port: int, user: str | None, terminal: LineInput, tokens: TokenStore
+    host: str,
+    port: int,
+    user: str | None,
+    terminal: LineInput,
+    tokens: TokenStore,
+    tls: TlsOptions | None = None,
 ) -> tuple[ChatClient, ev.Welcome] | int:
     """Join, asking again for a name the server refused (unless it came from --user)."""
     asked = user is None
@@ -429,7 +443,7 @@ async def _connect(
         name = user if user is not None else await _ask_user(terminal)
         if name is None:
             return 1
-        joined = await _sign_in(host, port, name, terminal, tokens)
+        joined = await _sign_in(host, port, name, terminal, tokens, tls)
         if isinstance(joined, tuple):
             return joined
         if not (joined and asked):
@@ -444,6 +458,7 @@ async def _chat(
     *,
     terminal: LineInput | None = None,
     tokens: TokenStore | None = None,
+    tls: TlsOptions | None = None,
 ) -> int:
     """The session: join, then chat until /quit, end of input or the connection's end.
     `terminal` and `tokens` default to the real ones (tests pass their own)."""
@@ -451,7 +466,7 @@ async def _chat(
     if terminal is None:
         terminal = open_input(lambda: chat.prompt() if chat else "> ")
     tokens = tokens or TokenStore()
-    joined = await _connect(host, port, user, terminal, tokens)
+    joined = await _connect(host, port, user, terminal, tokens, tls)
     if isinstance(joined, int):
         return joined
     client, welcome = joined
@@ -489,15 +504,17 @@ async def _chat(
     return 1
 
 
-def run_line_client(*, host: str | None, port: int | None, user: str | None) -> int:
+def run_line_client(
+    *, host: str | None, port: int | None, user: str | None, tls: TlsOptions | None = None
+) -> int:
     """The `chinwag chat` command; its exit status (0 after /quit, 1 when cut off)."""
     print("chinwag chat")
     print("=" * 30)
-    address = _ask_address(host, port)
+    address = _ask_address(host, port, TLS_PORT if tls else DEFAULT_PORT)
     if address is None:
         return 1
     try:
-        return asyncio.run(_chat(*address, user))
+        return asyncio.run(_chat(*address, user, tls=tls))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130

@@ -30,6 +30,7 @@ from chinwag.server.listeners import FrontEnd, Listener, TcpListener
 from chinwag.server.outbox import Outbox
 from chinwag.server.presence import PresenceLog
 from chinwag.server.shutdown import shut_down
+from chinwag.server.tls import ServerTls
 from chinwag.storage.base import Store
 
 log = logging.getLogger("chinwag.server")
@@ -85,6 +86,9 @@ class ChatServer:
     ) -> None:
         self.config = config
         self.loop = asyncio.get_running_loop()
+        # Before the store opens: a certificate that does not load leaves nothing behind.
+        tls_files = config.tls_files()
+        self.tls = ServerTls(*tls_files) if tls_files else None
         self.store = store if store is not None else open_store(config)
         self.passwords = Passwords(config.password_profile)
         self.engine = Engine(self.store, limits=config.limits, passwords=self.passwords)
@@ -127,6 +131,18 @@ class ChatServer:
             )
             for spec in config.listeners()
         ]
+        self.tls_listener: TcpListener | None = None
+        if self.tls is not None:  # the main port's front end, over TLS
+            self.tls_listener = TcpListener(
+                config.host,
+                config.tls_port,
+                line_front_end("auto", config.max_line),
+                keepalive_idle=config.keepalive_interval,
+                reuse_port=config.reuse_port,
+                ssl_context=self.tls.context,
+                handshake_timeout=config.tls_handshake_timeout,
+            )
+            self.listeners.append(self.tls_listener)
         self.ports: dict[int, str] = {}  # bound port -> dialect
         self.keepalive = KeepAliveSweep(self.connections, config, self.loop, settle=self.settle)
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -150,10 +166,11 @@ class ChatServer:
             for port in await listener.start(self):
                 self.ports[port] = listener.front_end.dialect
                 log.info(
-                    "Chat server started on %s:%d (%s)",
+                    "Chat server started on %s:%d (%s%s)",
                     self.config.host,
                     port,
                     listener.front_end.dialect,
+                    ", TLS" if listener.secure else "",
                 )
         self.spawn(self.keepalive.run())
         self.started = True
@@ -165,6 +182,12 @@ class ChatServer:
     def port(self) -> int:
         """The main port (useful when the config asked for port 0)."""
         return next(iter(self.ports))
+
+    @property
+    def tls_port(self) -> int | None:
+        """The TLS port bound (useful when the config asked for port 0); None without TLS."""
+        listener = self.tls_listener
+        return listener.bound[0] if listener is not None and listener.bound else None
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coro)

@@ -253,7 +253,11 @@ class Connection(asyncio.Protocol):
             self._settle_dialect(self.codec)
         self._run(commands)
         self.close("client closed the connection")
-        return True  # keep our side open until the goodbye and the backlog are written
+        # Keep our side open until the goodbye and the backlog are written. TLS cannot:
+        # its transport closes after the peer's close_notify whatever we answer (and warns
+        # if we ask it not to).
+        assert self.transport is not None
+        return self.transport.can_write_eof()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._move(CLOSED)

@@ -2,14 +2,16 @@
 
 A front end is a listener + a framing + a codec + the outlet the listener makes for each
 connection. `TcpListener` serves a byte stream with line framing and one dialect's codec
-(the main port's codec detects the dialect); TLS and WebSocket listeners plug in the same
-way (`ChatServer.add_listener`).
+(the main port's codec detects the dialect); given an SSLContext (server/tls.py) it serves
+the same over TLS: asyncio's TLS transport gives a `Connection` the same callbacks once the
+handshake is done. WebSocket listeners plug in the same way (`ChatServer.add_listener`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.framing import LineFraming
 from chinwag.server.connection import Connection, Host
+from chinwag.server.tls import HANDSHAKE_TIMEOUT, SHUTDOWN_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class Listener(ABC):
     """Accepts connections for one front end."""
 
     front_end: FrontEnd
+    secure = False  # TLS: said in the log line that names the port
 
     @abstractmethod
     async def start(self, host: Host) -> list[int]:
@@ -57,6 +61,8 @@ class Listener(ABC):
 
 
 class TcpListener(Listener):
+    """TCP, or TLS over TCP when given `ssl_context`."""
+
     def __init__(
         self,
         host: str,
@@ -66,6 +72,8 @@ class TcpListener(Listener):
         keepalive_idle: float = 30.0,
         reuse_port: bool = False,
         backlog: int = 4096,
+        ssl_context: ssl.SSLContext | None = None,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
     ) -> None:
         self.host = host
         self.port = port
@@ -73,6 +81,10 @@ class TcpListener(Listener):
         self.keepalive_idle = keepalive_idle
         self.reuse_port = reuse_port
         self.backlog = backlog
+        self.ssl_context = ssl_context
+        self.secure = ssl_context is not None
+        self.handshake_timeout = handshake_timeout
+        self.bound: list[int] = []  # the ports bound, once started
         self._server: asyncio.Server | None = None
 
     async def start(self, host: Host) -> list[int]:
@@ -82,18 +94,22 @@ class TcpListener(Listener):
             return Connection(host, front_end.codec(), front_end.framing())
 
         loop = asyncio.get_running_loop()
+        tls = self.ssl_context
         self._server = await loop.create_server(
             connection,
             self.host,
             self.port,
             backlog=self.backlog,
             reuse_port=self.reuse_port or None,
+            ssl=tls,
+            # The loop runs the handshake; the Connection is made only once it is done.
+            ssl_handshake_timeout=self.handshake_timeout if tls else None,
+            ssl_shutdown_timeout=SHUTDOWN_TIMEOUT if tls else None,
         )
-        ports: list[int] = []
         for sock in self._server.sockets:
             keep_alive(sock, self.keepalive_idle)
-            ports.append(sock.getsockname()[1])
-        return ports
+            self.bound.append(sock.getsockname()[1])
+        return list(self.bound)
 
     def close(self) -> None:
         if self._server is not None:

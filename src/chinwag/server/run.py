@@ -22,7 +22,8 @@ def setup_logging(level: str) -> None:
 
 async def serve(config: ServerConfig) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully. SIGUSR1: an admin changed
-    accounts (`chinwag user`), read them again."""
+    accounts (`chinwag user`), read them again. SIGHUP reloads the TLS certificate (a
+    renewal without a restart)."""
     server = ChatServer(config)
     loop = asyncio.get_running_loop()
     # Before start(): the data folder's lock file names this process as soon as start()
@@ -33,10 +34,12 @@ async def serve(config: ServerConfig) -> None:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if server.tls is not None:
+            loop.add_signal_handler(signal.SIGHUP, server.tls.reload)
         try:
             await stop.wait()
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             await server.shutdown()
     finally:
