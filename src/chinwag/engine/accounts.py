@@ -274,7 +274,7 @@ class AccountCommands(JoinCommands):
         if identity is not None and identity.account is not None and hashed is not None:
             await self.store.revoke_tokens(identity.account, only=hashed)
             log.info("%s logged out", identity.name)
-        message = "Logged out; your login token no longer works" if hashed else "Goodbye!"
+        message = "Logged out: next time, sign in with your password" if hashed else "Goodbye!"
         return [Envelope(ToSession(session), ev.Goodbye(message), close="logged out")]
 
     async def _change_password(
@@ -339,8 +339,10 @@ class AccountCommands(JoinCommands):
             record = by_key.get(identity.account)
             if record is None:
                 out += self.sign_out_elsewhere(session, "the account was deleted", now)
-            elif self.tokens.get(session) not in live_tokens:
-                out += self.sign_out_elsewhere(session, "signed out by an admin", now)
+            elif self.tokens.get(session) not in live_tokens:  # revoked, or out of date
+                out += self.sign_out_elsewhere(
+                    session, "signed out by an admin, or the login expired", now
+                )
             elif role_of(record) is not identity.role:
                 memberships.regrade(session, role_of(record))
                 log.info("%s is now %s", identity.name, role_of(record).value)

@@ -507,10 +507,13 @@ class Connection(asyncio.Protocol):
             transport.close()
         elif self.state is DRAINING and self.out is None:
             self._move(DRAINED)
-            if transport.can_write_eof():
-                transport.write_eof()  # after what is buffered; the client closes its side
-            else:
-                transport.close()
+            try:
+                if transport.can_write_eof():
+                    transport.write_eof()  # after what is buffered; the client closes its side
+                    return
+            except OSError:  # the client went first (asyncio's own loop raises ENOTCONN)
+                pass
+            transport.close()
 
     def close(self, reason: str) -> None:
         """Stop reading; close once what is queued has been written."""
