@@ -3,8 +3,9 @@
 Hashing is deliberately slow (about 0.1 s and 64 MiB with argon2-cffi's recommended RFC 9106
 "low memory" parameters), so the server never hashes on its event loop: `Passwords.hash` and
 `Passwords.verify` run in a small thread pool (argon2-cffi releases the GIL while it works)
-of one worker per core, and at most `MAX_WAITING` logins wait for a worker; past that the
-server is `Busy` and the login is asked to retry, instead of queueing without end.
+of one worker per core, at the lowest CPU priority (`_lower_priority`), and at most
+`MAX_WAITING` logins wait for a worker; past that the server is `Busy` and the login is
+asked to retry, instead of queueing without end.
 
 Login tokens are 256 random bits (`secrets`); only their SHA-256 is stored, so a copy of the
 database does not let anyone in. A plain hash suffices for tokens (unlike passwords, they
@@ -38,7 +39,6 @@ PROFILES = {
 }
 DEFAULT_PROFILE = "rfc9106-low-memory"
 T = TypeVar("T")
-NICENESS = 10  # added to the hashing threads' nice value (see _lower_priority)
 MAX_WAITING = 256  # logins queued for a hashing worker before new ones are turned away
 
 
@@ -55,10 +55,17 @@ def token_hash(token: str) -> str:
 
 
 def _lower_priority() -> None:
-    """Run this hashing thread (and the lanes argon2 starts from it) at a lower priority
-    than the event loop's, so that a burst of logins waits for the CPU instead of chat."""
-    with contextlib.suppress(AttributeError, OSError):  # Linux only: nice is per thread
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    """Run this hashing thread (and the lanes argon2 starts from it) only when the CPU has
+    nothing else to do (Linux's SCHED_IDLE), so that a burst of logins waits for the CPU
+    instead of chat: measured in docs/performance.md (a nice value of 10 still doubled
+    the chat's latency during a burst; SCHED_IDLE adds a tenth). Elsewhere, the highest
+    nice value."""
+    tid = threading.get_native_id()
+    try:
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, 19)
 
 
 class Passwords:
