@@ -23,6 +23,7 @@ from chinwag.engine.facts import FactListener
 from chinwag.engine.identity import Identity
 from chinwag.engine.limits import Limits, error_reply
 from chinwag.engine.messages import MessageCommands
+from chinwag.engine.names import prepare as prepare_names
 from chinwag.engine.permissions import Permission, refusal
 from chinwag.engine.ratelimit import take_lazily
 from chinwag.engine.rooms import RoomCommands
@@ -86,6 +87,7 @@ class Engine(AccountCommands, MessageCommands, RoomCommands):
 
     async def start(self) -> None:
         """Load rooms, saved rooms and the tail of each room's history from the store."""
+        prepare_names()
         memberships = self.memberships
         state = await self.store.open()
         memberships.load(state)

@@ -23,11 +23,9 @@ Room names stay 1-32 ASCII letters, digits, `_` and `-` (they become IRC channel
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from functools import cache
-from pathlib import Path
 
 from confusable_homoglyphs import confusables
 
@@ -65,8 +63,7 @@ def valid_username(name: str) -> bool:
 @cache
 def _groups() -> dict[str, str]:
     """Each confusable character -> the lowest code point of its group (union-find)."""
-    data_file = Path(confusables.__file__).with_name("confusables.json")
-    data: dict[str, list[dict[str, str]]] = json.loads(data_file.read_text(encoding="utf-8"))
+    data: dict[str, list[dict[str, str]]] = confusables.confusables_data  # loaded at import
     parent: dict[str, str] = {}
 
     def root(char: str) -> str:
@@ -93,6 +90,11 @@ def _groups() -> dict[str, str]:
 def _ascii_table() -> dict[int, str]:
     groups = _groups()
     return {code: groups.get(chr(code), chr(code)) for code in range(128)}
+
+
+def prepare() -> None:
+    """Build the skeleton tables now (about 70 ms), not in the first join's handler."""
+    _ascii_table()
 
 
 def user_key(name: str) -> str:
