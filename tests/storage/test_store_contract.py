@@ -739,3 +739,28 @@ def test_private_history_is_between_two_accounts(backend: Backend) -> None:
         await store.close()
 
     run(scenario())
+
+
+def test_every_text_comes_back_exactly(backend: Backend) -> None:
+    """What a user may send (quotes, backslashes, JSON look-alikes, emoji, U+2028, tabs)
+    is stored and read back unchanged, in one batch with rooms and privates mixed."""
+    texts = ['say "hi"', "back\\slash \\u0041", '{"type":"chat"}', "[1, 2]", "🎉 ünï",
+             "line\u2028sep", "tab\there", "null", "0.1", " spaced "]  # fmt: skip
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        notices: list[StoredNotice] = []
+        for number, text in enumerate(texts, 1):
+            notices.append(chat(2 * number, "Dev", "alice", text))
+            notices.append(private(2 * number + 1, "alice", "bob", text))
+        for notice in notices:
+            put(store, notice)
+        await store.commit()
+        store = await reopened(backend, store)
+        rooms = await store.history("dev", limit=MAX_PAGE)
+        privates = await store.private_history("alice", "bob")
+        assert rooms == [n for n in notices if isinstance(n, ChatMessage)]
+        assert privates == [n for n in notices if isinstance(n, PrivateMessage)]
+        await store.close()
+
+    run(scenario())
