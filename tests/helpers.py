@@ -59,7 +59,10 @@ async def running_server(
 ) -> AsyncIterator[ChatServer]:
     """A real ChatServer on an ephemeral port of 127.0.0.1; shut down on exit."""
     # Weak but fast password hashes: tests that measure the real cost ask for it.
-    config = ServerConfig(host="127.0.0.1", port=0, data=str(data), password_profile="cheapest")
+    # No web front end unless a test asks for one (http_port=-1: any free port).
+    config = ServerConfig(
+        host="127.0.0.1", port=0, data=str(data), password_profile="cheapest", http_port=0
+    )
     limits = {k: settings.pop(k) for k in list(settings) if hasattr(config.limits, k)}
     for key, value in settings.items():
         if not hasattr(config, key):

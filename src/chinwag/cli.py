@@ -84,6 +84,17 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--tls-port", type=int, metavar="PORT", help="TLS port, dialect detected (default 6697)"
     )
+    p.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="the web page and WebSocket (default 8080; 0: off); HTTPS when TLS is on",
+    )
+    p.add_argument(
+        "--http-origin",
+        metavar="ORIGINS",
+        help="origins allowed to open /ws (default: the page's own, from the Host header)",
+    )
 
 
 def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

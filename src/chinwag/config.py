@@ -73,6 +73,11 @@ class ServerConfig:
     tls_key: str | None = None  # PEM, unencrypted (keep it 0600)
     tls_port: int = TLS_PORT
     tls_handshake_timeout: float = 10.0  # close a TLS connection not through its handshake
+    # The web front end (chinwag.web): the page, /ws, /health, /metrics; 0 turns it off,
+    # -1 binds any free port (tests). Over TLS with the same certificate when TLS is on.
+    http_port: int = 8080
+    # Origins (scheme://host[:port]) allowed to open /ws; empty: the page's own origin.
+    http_origin: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
 
     def listeners(self) -> list[ListenSpec]:
@@ -171,6 +176,7 @@ def load_config(
         _apply(config, overrides, "flags")
     _check_choices(config)
     _check_tls(config)
+    _check_http(config)
     return config
 
 
@@ -191,6 +197,19 @@ def _check_choices(config: ServerConfig) -> None:
         raise ConfigError(
             f"password_profile is one of {', '.join(PROFILES)}, not {config.password_profile!r}"
         )
+
+
+def _check_http(config: ServerConfig) -> None:
+    if not -1 <= config.http_port <= 65535:
+        raise ConfigError(f"http_port out of range: {config.http_port}")
+    taken = {spec.port for spec in config.listeners()}
+    if config.tls_files() is not None:
+        taken.add(config.tls_port)
+    if config.http_port > 0 and config.http_port in taken:
+        raise ConfigError(f"http_port {config.http_port} is also a chat port")
+    for origin in config.http_origin:
+        if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
+            raise ConfigError(f"http_origin wants scheme://host[:port], got {origin!r}")
 
 
 def _check_tls(config: ServerConfig) -> None:
