@@ -113,7 +113,11 @@ class PageWatch:
         self.problems: list[str] = []
 
     def attach(self, page: Any) -> None:
-        page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+        def dialog(d: Any) -> None:
+            self.problems.append(f"dialog: {d.message}")
+            d.dismiss()
+
+        page.on("dialog", dialog)
         page.on("pageerror", lambda e: self.problems.append(f"script error: {e}"))
 
         def console(message: Any) -> None:
