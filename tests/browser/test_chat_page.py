@@ -107,6 +107,9 @@ def test_reconnects_after_a_server_restart_and_shows_what_was_missed_once(
     carol.close()
 
 
+RTL = "\u202eevil\u202c.txt and \u2067isolate\u2069 \u200fRLM"
+IFRAME = "<iframe src=javascript:alert(8)></iframe>"
+DATA_LINK = "[a](data:text/html,<script>alert(9)</script>)"
 # (what a person types, what the page must show as text)
 HOSTILE = [
     ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>"),
@@ -116,18 +119,9 @@ HOSTILE = [
     ("**<b onmouseover=alert(5)>bold</b>**", "<b onmouseover=alert(5)>bold</b>"),
     ('[x](https://example.com/"onmouseover="alert(6))', "x)"),
     ("`<svg onload=alert(7)>`", "<svg onload=alert(7)>"),
-    (
-        "``` <iframe src=javascript:alert(8)></iframe> ```",
-        "<iframe src=javascript:alert(8)></iframe>",
-    ),
-    (
-        "\u202eevil\u202c.txt and \u2067isolate\u2069 \u200fRLM",
-        "\u202eevil\u202c.txt and \u2067isolate\u2069 \u200fRLM",
-    ),
-    (
-        "[a](data:text/html,<script>alert(9)</script>)",
-        "[a](data:text/html,<script>alert(9)</script>)",
-    ),
+    (f"``` {IFRAME} ```", IFRAME),
+    (RTL, RTL),
+    (DATA_LINK, DATA_LINK),
 ]
 
 
