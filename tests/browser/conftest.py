@@ -43,7 +43,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# One Chromium per module, closed when the module is done: Playwright's synchronous API
+# holds an event loop in this thread while it runs, and the rest of the suite calls
+# asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
