@@ -184,3 +184,29 @@ def test_keyboard_and_a_phone_sized_screen(chat_server: ChatProcess, open_page: 
     page.get_by_label("Join or create a room").fill("dev")
     page.get_by_role("button", name="Join", exact=True).click()
     expect(page.locator("#title")).to_have_text("#dev")
+
+
+def test_search_highlights_results_and_jumps_to_the_message(
+    chat_server: ChatProcess, open_page: Any
+):
+    page = open_page(chat_server.url)
+    join_as_guest(page, "alice")
+    say(page, "the release is on Friday")
+    for i in range(15):  # under the message burst; tall enough to scroll the first away
+        say(page, f"filler {i}\n.\n.\n.\n.")
+    expect(message(page, "filler 14")).to_be_visible()
+    expect(message(page, "the release is on Friday")).not_to_be_in_viewport()
+    page.get_by_role("button", name="Search").click()
+    page.get_by_label("Search for").fill("release")
+    page.get_by_label("Search for").press("Enter")
+    result = page.locator("#search-results button", has_text="Friday")
+    expect(result.locator("mark")).to_have_text("release")
+    result.click()
+    expect(page.locator("#search-dialog")).to_be_hidden()
+    target = page.locator(".msg[data-id]", has_text="the release is on Friday")
+    expect(target).to_be_in_viewport()
+    # Esc closes the dialog too.
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#search-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#search-dialog")).to_be_hidden()

@@ -742,6 +742,7 @@ $("toggle-members").addEventListener("click", (e) => toggle(e.currentTarget, ui.
 
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
+  if (ui.searchDialog.open) ui.searchDialog.close(); // also when Chromium's own Esc is held back
   ui.sidebar.classList.remove("open");
   ui.members.classList.remove("open");
   ui.composerError.textContent = "";
