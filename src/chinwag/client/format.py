@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from chinwag.client.status import ClientEvent, Closed, Disconnected, Reconnected, Reconnecting
 from chinwag.protocol import events as ev
+from chinwag.protocol.common import file_size
 from chinwag.protocol.native_client import UnreadableNotice
 
 
@@ -51,6 +52,10 @@ def stored_line(notice: ev.StoredNotice, view: View) -> str:
             if not notice.topic:
                 return f"{prefix}* {notice.username} cleared the topic of #{notice.room}"
             return f"{prefix}* {notice.username} set the topic of #{notice.room}: {notice.topic}"
+        case ev.FileShared():
+            size = file_size(notice.size)
+            where = view.tag(notice.room)
+            return f"{prefix}{where}* {notice.username} shared {notice.name} ({size}): {notice.url}"
     raise AssertionError(notice)  # pragma: no cover
 
 
@@ -89,7 +94,7 @@ def welcome_lines(welcome: ev.Welcome) -> list[str]:
 def event_lines(event: ClientEvent, view: View) -> list[str]:
     """The lines to print for one event (none for what the user need not see)."""
     match event:
-        case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged():
+        case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged() | ev.FileShared():
             return [stored_line(event, view)]
         case ev.UserJoined(room=room, username=name):
             return [f"--> {name} joined {_where(room)}"]

@@ -20,6 +20,7 @@ from typing import Any
 from chinwag.bus.base import Envelope
 from chinwag.engine.accounts import AccountCommands
 from chinwag.engine.facts import FactListener
+from chinwag.engine.files import FileCommands
 from chinwag.engine.identity import Identity
 from chinwag.engine.limits import Limits, error_reply
 from chinwag.engine.messages import MessageCommands
@@ -51,7 +52,7 @@ class Row:
     reads: Callable[[Any], bool] | None = None
 
 
-class Engine(AccountCommands, MessageCommands, RoomCommands):
+class Engine(AccountCommands, MessageCommands, RoomCommands, FileCommands):
     def __init__(
         self,
         store: Store,

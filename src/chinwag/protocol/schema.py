@@ -266,7 +266,21 @@ TOPIC = shape(
     TIMESTAMP,
     HISTORY,
 )
-STORED = Items("stored message", CHAT, PRIVATE, TOPIC)
+FILE = shape(
+    "file",
+    ev.FileShared,
+    ID,
+    Field("room", TEXT),
+    USERNAME,
+    Field("name", TEXT),
+    opt("size", COUNT, 0),
+    opt("media_type", TEXT, "application/octet-stream"),
+    Field("url", TEXT),
+    TIMESTAMP,
+    HISTORY,
+    opt("sha256", TEXT, "", omit=True),
+)
+STORED = Items("stored message", CHAT, PRIVATE, TOPIC, FILE)
 ROOM_INFO = shape(
     None, ev.RoomInfo, Field("room", TEXT), opt("users", COUNT, 0), opt("topic", TEXT, "")
 )
@@ -280,6 +294,7 @@ NOTICES: tuple[Shape, ...] = (
     CHAT,
     PRIVATE,
     TOPIC,
+    FILE,
     shape(
         "welcome",
         ev.Welcome,

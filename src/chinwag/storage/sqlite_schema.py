@@ -84,4 +84,38 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX tokens_by_account ON tokens (account);
     """,
+    # 6: `file` messages (files shared in rooms, POST /api/files): the kind's CHECK only
+    # changes by rebuilding the table (SQLite's documented way: new table, copy, drop,
+    # rename). Ids stay, so the full-text index (rowid = id) stays valid; the AUTOINCREMENT
+    # counter is carried over, so no id handed out before is ever handed out again.
+    """
+    CREATE TABLE messages_v6 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('chat', 'private', 'topic', 'file')),
+        room_key TEXT,
+        room TEXT,
+        username TEXT NOT NULL,
+        user_key TEXT NOT NULL,
+        target TEXT,
+        target_key TEXT,
+        body TEXT NOT NULL,
+        ts REAL NOT NULL,
+        sender_account TEXT,
+        target_account TEXT
+    );
+    INSERT INTO messages_v6
+        SELECT id, kind, room_key, room, username, user_key, target, target_key, body, ts,
+               sender_account, target_account
+        FROM messages;
+    DELETE FROM sqlite_sequence WHERE name = 'messages_v6';
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'messages_v6', seq FROM sqlite_sequence WHERE name = 'messages';
+    DROP TABLE messages;
+    ALTER TABLE messages_v6 RENAME TO messages;
+    CREATE INDEX messages_by_room ON messages (room_key, id) WHERE room_key IS NOT NULL;
+    CREATE INDEX messages_by_sender_account ON messages (sender_account, id)
+        WHERE sender_account IS NOT NULL;
+    CREATE INDEX messages_by_target_account ON messages (target_account, id)
+        WHERE target_account IS NOT NULL;
+    """,
 )
