@@ -46,7 +46,7 @@ NOTICES: dict[str, ev.Notice] = {
         "http://chat.example:8080/api/files/dev/17",
         T,
         sha256="ab" * 32,
-    ),  # fmt: skip
+    ),
     "welcome": ev.Welcome(
         "alice", "Welcome to chinwag, alice!", ("alice", "bob"), ("general", "dev"), 41, T
     ),
