@@ -91,6 +91,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="the web page and WebSocket (default 8080; 0: off); HTTPS when TLS is on",
     )
     p.add_argument(
+        "--max-file-size", type=int, metavar="BYTES", help="largest upload (default 25 MB)"
+    )
+    p.add_argument(
         "--http-origin",
         metavar="ORIGINS",
         help="origins allowed to open /ws (default: the page's own, from the Host header)",

@@ -78,6 +78,7 @@ class ServerConfig:
     http_port: int = 8080
     # Origins (scheme://host[:port]) allowed to open /ws; empty: the page's own origin.
     http_origin: tuple[str, ...] = ()
+    max_file_size: int = 25 * 1000 * 1000  # bytes of one upload (POST /api/files); more: 413
     limits: Limits = field(default_factory=Limits)
 
     def listeners(self) -> list[ListenSpec]:

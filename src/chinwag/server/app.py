@@ -27,6 +27,7 @@ from chinwag.protocol.events import Command, Error, ErrorCode, Goodbye, StoredNo
 from chinwag.protocol.framing import LineFraming
 from chinwag.server.connection import Connection
 from chinwag.server.fanout import FanOut
+from chinwag.server.files import FileService
 from chinwag.server.keepalive import KeepAliveSweep
 from chinwag.server.listeners import FrontEnd, Listener, TcpListener
 from chinwag.server.outbox import Outbox
@@ -147,6 +148,7 @@ class ChatServer:
             )
             self.listeners.append(self.tls_listener)
         self.web_listener: WebListener | None = None
+        self.files: FileService | None = None
         if config.http_port:  # the page, /ws, /health, /metrics (chinwag.web)
             self.web_listener = self._web_listener()
             self.listeners.append(self.web_listener)
@@ -168,6 +170,7 @@ class ChatServer:
         from chinwag.web.site import WebSite
 
         config = self.config
+        self.files = FileService(self)
         site = WebSite(
             health=self.health,
             metrics=Metrics(self).render,
@@ -182,6 +185,7 @@ class ChatServer:
             keepalive_idle=config.keepalive_interval,
             reuse_port=config.reuse_port,
             ssl_context=self.tls.context if self.tls is not None else None,
+            files=self.files,
         )
 
     # ------------------------------------------------------------------ lifecycle

@@ -17,15 +17,20 @@ build each frame again for every recipient.
 from __future__ import annotations
 
 import asyncio
+import http
 import logging
+import re
 import ssl
 from typing import cast
 
+import orjson
+from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
-from websockets.http11 import Request
+from websockets.http11 import Request, Response
 from websockets.protocol import OPEN as WS_OPEN
 from websockets.server import ServerProtocol
 
+from chinwag.engine.session import Session
 from chinwag.protocol.framing import LineFraming
 from chinwag.protocol.websocket import CLOSE_UNSUPPORTED, WebSocketCodec, close_frame
 from chinwag.server.connection import (
@@ -36,13 +41,23 @@ from chinwag.server.connection import (
     Connection,
     Host,
 )
+from chinwag.server.files import (
+    MAX_HEAD,
+    FileService,
+    HttpError,
+    Upload,
+    UploadHead,
+    parse_head,
+)
 from chinwag.server.listeners import FrontEnd, Listener, keep_alive
 from chinwag.server.tls import SHUTDOWN_TIMEOUT
-from chinwag.web.site import WebSite
+from chinwag.web.site import SECURITY_HEADERS, WebSite
 
 log = logging.getLogger("chinwag.server")
 
 HTTP_TIMEOUT = 10.0  # seconds to send a whole request (or finish the TLS handshake)
+LINGER = 2.0  # seconds an answered upload's socket reads (and drops) before it closes
+HOST = re.compile(r"^[A-Za-z0-9.\[\]:-]{1,255}$")  # a Host header fit to build a link from
 # A message over max_line gets the `line_too_long` error and the connection goes on, as
 # over TCP; one over this many times max_line is closed with 1009 by the frame parser.
 HARD_LIMIT_FACTOR = 16
@@ -52,7 +67,7 @@ PONG, CLOSE = Opcode.PONG, Opcode.CLOSE
 
 
 class WebConnection(Connection):
-    __slots__ = ("fragments", "listener", "timer", "upgraded", "ws")
+    __slots__ = ("early", "fragments", "listener", "post", "timer", "upgraded", "ws")
 
     def __init__(self, host: Host, listener: WebListener) -> None:
         max_line = listener.max_line
@@ -64,6 +79,8 @@ class WebConnection(Connection):
         self.upgraded = False
         self.fragments: list[bytes] | None = None  # a fragmented text message so far
         self.timer: asyncio.TimerHandle | None = None
+        self.early: bytes | None = b""  # the first line, until it says GET or POST
+        self.post: Post | None = None  # an upload (POST /api/files), read here
 
     # ------------------------------------------------------------------ HTTP, before /ws
 
@@ -79,10 +96,30 @@ class WebConnection(Connection):
         if not self.upgraded and self.transport is not None:
             self.transport.abort()
 
+    def _restart_timer(self) -> None:
+        """An upload may take long: it is cut after HTTP_TIMEOUT without a byte, instead."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.host.loop.call_later(HTTP_TIMEOUT, self._too_slow)
+
     def data_received(self, data: bytes) -> None:
         if self.upgraded:
             self._frames(data)
             return
+        if self.post is not None:
+            self._post(data)
+            return
+        early = self.early
+        if early is not None:  # GET goes to the websockets parser, POST is read here
+            data = early + data
+            if b"\r\n" not in data[:MAX_HEAD] and len(data) < MAX_HEAD:
+                self.early = data
+                return
+            self.early = None
+            if data.startswith(b"POST "):
+                self.post = Post()
+                self._post(data)
+                return
         ws = self.ws
         ws.receive_data(data)
         for event in ws.events_received():
@@ -93,6 +130,9 @@ class WebConnection(Connection):
 
     def _request(self, request: Request) -> None:
         site = self.listener.site
+        if request.path.startswith("/api/files/") and self.listener.files is not None:
+            self.host.spawn(self._download(request, self.listener.files))
+            return
         try:
             reply = site.route(request)
         except Exception:  # a bug in a route must not leave the socket hanging
@@ -111,6 +151,120 @@ class WebConnection(Connection):
         assert self.transport is not None
         self.transport.write(b"".join(self.ws.data_to_send()))
         super().connection_made(self.transport)  # now a chat connection: attach
+
+    # ------------------------------------------------------------------ files
+
+    async def _download(self, request: Request, files: FileService) -> None:
+        headers = {k.lower(): v for k, v in request.headers.raw_items()}
+        try:
+            fields, body = await files.download(request.path.partition("?")[0], headers)
+            response = Response(200, "OK", Headers([("Connection", "close"), *fields]), body)
+        except HttpError as exc:
+            response = self._error(exc)
+        except Exception:
+            log.exception("%s: download of %s failed", self.peer, request.path)
+            response = self._error(HttpError(500, "Internal error"))
+        if self.transport is None:
+            return
+        self.ws.send_response(response)
+        self._write_http()
+
+    def _error(self, exc: HttpError) -> Response:
+        body = (exc.text + "\n").encode()
+        headers = Headers(
+            [
+                ("Connection", "close"),
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                *SECURITY_HEADERS,
+            ]
+        )
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return Response(exc.status, http.HTTPStatus(exc.status).phrase, headers, body)
+
+    def _post(self, data: bytes) -> None:
+        """An upload: its head, checked before the body is read; the body, to disk."""
+        post = self.post
+        assert post is not None
+        files = self.listener.files
+        if post.done:
+            return  # answered: what still comes is read and dropped
+        self._restart_timer()
+        if post.upload is None:
+            post.head += data
+            end = post.head.find(b"\r\n\r\n")
+            if end < 0:
+                if len(post.head) > MAX_HEAD:
+                    self._answer(self._error(HttpError(431, "Request head too large")))
+                return
+            try:
+                if files is None:
+                    raise HttpError(404, "Not found")
+                post.parsed = parse_head(bytes(post.head[:end]))
+                post.session = files.admit(post.parsed)
+            except HttpError as exc:
+                self._answer(self._error(exc))
+                return
+            data = bytes(post.head[end + 4 :])
+            post.head = bytearray()
+            post.upload = files.store.begin(post.parsed.length)
+            if post.parsed.headers.get("expect", "").lower() == "100-continue":
+                assert self.transport is not None
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        upload = post.upload
+        upload.write(data)
+        if upload.complete:
+            post.done = True
+            assert self.transport is not None and files is not None
+            self.transport.pause_reading()
+            self.host.spawn(self._finish_upload(post, files))
+
+    async def _finish_upload(self, post: Post, files: FileService) -> None:
+        assert post.upload is not None and post.parsed is not None and post.session is not None
+        host = post.parsed.headers.get("host", "")
+        scheme = "https" if self.listener.secure else "http"
+        base = f"{scheme}://{host}" if HOST.match(host) else self.listener.base_url()
+        try:
+            answer = await files.finish(post.session, post.parsed, post.upload, base)
+        except HttpError as exc:
+            self._answer(self._error(exc))
+            return
+        except Exception:
+            post.upload.abort()
+            log.exception("%s: upload failed", self.peer)
+            self._answer(self._error(HttpError(500, "Internal error")))
+            return
+        body = orjson.dumps(answer)
+        headers = Headers(
+            [
+                ("Connection", "close"),
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                *SECURITY_HEADERS,
+            ]
+        )
+        self._answer(Response(201, "Created", headers, body))
+
+    def _answer(self, response: Response) -> None:
+        """Answer an upload and close. A refusal may come before the body was read: half-
+        close, and read (and drop) what the client still sends for a moment, so that the
+        kernel does not answer its bytes with a reset that destroys our answer."""
+        post = self.post
+        if post is not None:
+            post.done = True
+            if post.upload is not None and not post.upload.complete:
+                post.upload.abort()
+        transport = self.transport
+        if transport is None:
+            return
+        transport.write(response.serialize())
+        transport.resume_reading()
+        if transport.can_write_eof():
+            transport.write_eof()
+            self.host.loop.call_later(LINGER, transport.close)
+        else:
+            transport.close()
 
     def _write_http(self) -> None:
         transport = self.transport
@@ -203,6 +357,9 @@ class WebConnection(Connection):
 
     def eof_received(self) -> bool:
         if not self.upgraded:
+            post = self.post
+            if post is not None and post.upload is not None and not post.done:
+                post.upload.abort()  # the body was cut short
             return False  # a request cut short: close
         if self.state is DRAINING or self.state is DRAINED:
             return False
@@ -211,10 +368,26 @@ class WebConnection(Connection):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.upgraded:
+            post = self.post
+            if post is not None and post.upload is not None and not post.done:
+                post.upload.abort()
             self._end_http()
             self.transport = None
             return
         super().connection_lost(exc)
+
+
+class Post:
+    """An upload's progress on one connection."""
+
+    __slots__ = ("done", "head", "parsed", "session", "upload")
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.parsed: UploadHead | None = None
+        self.session: Session | None = None
+        self.upload: Upload | None = None
+        self.done = False  # answered, or being answered
 
 
 class WebListener(Listener):
@@ -230,7 +403,9 @@ class WebListener(Listener):
         keepalive_idle: float = 30.0,
         reuse_port: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        files: FileService | None = None,
     ) -> None:
+        self.files = files
         self.host = host
         self.port = port
         self.site = site
@@ -243,6 +418,12 @@ class WebListener(Listener):
         self.pending: set[WebConnection] = set()  # HTTP requests not (yet) a WebSocket
         self.bound: list[int] = []
         self._server: asyncio.Server | None = None
+
+    def base_url(self) -> str:
+        """This listener's own URL, for links when a request named no usable host."""
+        scheme = "https" if self.secure else "http"
+        port = self.bound[0] if self.bound else self.port
+        return f"{scheme}://{self.host}:{port}"
 
     async def start(self, host: Host) -> list[int]:
         loop = asyncio.get_running_loop()
