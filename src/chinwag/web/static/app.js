@@ -3,6 +3,7 @@
 // nodes (render.js); the connection (connection.js) owns the WebSocket.
 
 import { ChatConnection } from "./connection.js";
+import { fileBody, upload } from "./files.js";
 import {
   dayKey, dayLabel, fullLabel, highlighted, mentions, nameClass, renderText, timeLabel,
 } from "./render.js";
@@ -21,6 +22,8 @@ const ui = {
   members: $("members"), memberList: $("member-list"), leaveRoom: $("leave-room"),
   sidebar: $("sidebar"), live: $("live"), searchDialog: $("search-dialog"),
   searchForm: $("search-form"), searchInput: $("search-input"), searchResults: $("search-results"),
+  attach: $("attach"), fileInput: $("file-input"), progress: $("upload-progress"),
+  main: document.querySelector("main"),
 };
 
 const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -70,7 +73,7 @@ function addMessage(msg, { live }) {
   conv.ids.add(msg.id);
   const own = msg.username === state.me;
   let replaced = null;
-  if (own && !msg.history && msg.type !== "topic") {
+  if (own && !msg.history && msg.type !== "topic" && msg.type !== "file") {
     const text = msg.message;
     const index = Math.max(0, conv.pending.findIndex((p) => p.text === text));
     if (conv.pending.length) [replaced] = conv.pending.splice(index, 1);
@@ -97,7 +100,10 @@ function addMessage(msg, { live }) {
   }
   if (inOrder && !conv.pending.length) appendNode(msg);
   else drawMessages({ keep: true });
-  if (fresh && !own) ui.live.textContent = `${msg.username}: ${(msg.message || msg.topic || "").slice(0, 300)}`;
+  if (fresh && !own) {
+    const said = msg.type === "file" ? `shared ${msg.name}` : msg.message || msg.topic || "";
+    ui.live.textContent = `${msg.username}: ${said.slice(0, 300)}`;
+  }
 }
 
 function notify(conv, msg) {
@@ -136,6 +142,8 @@ function messageNode(msg, { sending = false } = {}) {
   if (msg.type === "topic") {
     node.classList.add("notice");
     body.textContent = `set the topic: ${msg.topic}`;
+  } else if (msg.type === "file") {
+    body.append(fileBody(msg, conn.credentials && conn.credentials.token));
   } else {
     body.append(...renderText(msg.message, state.me));
     if (msg.username !== state.me && mentions(msg.message, state.me)) node.classList.add("mention");
@@ -410,6 +418,7 @@ function welcome(msg) {
   state.me = msg.username;
   state.guest = Boolean(msg.guest);
   ui.me.textContent = msg.username + (msg.guest ? " (guest)" : "");
+  ui.attach.hidden = Boolean(msg.guest); // files need a login token
   const general = conversation("r:general", "general");
   setMembers(general, msg.users, msg.accounts);
   for (const room of msg.rooms) conversation(roomKey(room), room);
@@ -449,6 +458,7 @@ const handlers = {
     addMessage(msg, { live: !msg.history });
     drawSidebar();
   },
+  file: (msg) => addMessage(msg, { live: !msg.history }),
   topic: (msg) => {
     const conv = conversation(roomKey(msg.room), msg.room);
     conv.topic = msg.topic;
@@ -692,6 +702,53 @@ ui.input.addEventListener("keydown", (event) => {
     ui.input.value = state.lastSent;
     grow();
   }
+});
+
+// ------------------------------------------------------------------ files
+
+async function share(files) {
+  const conv = state.convs.get(state.active);
+  const token = conn.credentials && conn.credentials.token;
+  if (!conv || conv.kind !== "room") {
+    ui.composerError.textContent = "Files are shared in rooms.";
+    return;
+  }
+  if (!token) {
+    ui.composerError.textContent = "Sign in to an account to share files.";
+    return;
+  }
+  for (const file of files) {
+    try {
+      await upload(file, conv.name, token, ui.progress);
+      ui.live.textContent = `Shared ${file.name || "the file"}`;
+    } catch (error) {
+      ui.composerError.textContent = error.message;
+    }
+  }
+}
+
+ui.attach.addEventListener("click", () => ui.fileInput.click());
+ui.fileInput.addEventListener("change", () => {
+  share([...ui.fileInput.files]);
+  ui.fileInput.value = "";
+});
+ui.main.addEventListener("dragover", (event) => {
+  if (![...event.dataTransfer.types].includes("Files")) return;
+  event.preventDefault();
+  ui.main.classList.add("dropping");
+});
+ui.main.addEventListener("dragleave", () => ui.main.classList.remove("dropping"));
+ui.main.addEventListener("drop", (event) => {
+  ui.main.classList.remove("dropping");
+  if (!event.dataTransfer.files.length) return;
+  event.preventDefault();
+  share([...event.dataTransfer.files]);
+});
+ui.input.addEventListener("paste", (event) => {
+  const files = [...(event.clipboardData ? event.clipboardData.files : [])];
+  if (!files.length) return;
+  event.preventDefault();
+  share(files);
 });
 
 // ------------------------------------------------------------------ the rest of the page
