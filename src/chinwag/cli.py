@@ -113,6 +113,9 @@ def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument(
         "--ca", metavar="FILE", help="also trust this CA or certificate file (implies --tls)"
     )
+    p.add_argument(
+        "--web", metavar="URL", help="the server's web address, for /upload (default: HOST:8080)"
+    )
 
 
 def _cert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -211,7 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chinwag.client.trust import TlsOptions
 
         tls = TlsOptions(ca=args.ca) if args.tls or args.ca else None
-        return run_line_client(host=args.host, port=args.port, user=args.user, tls=tls)
+        return run_line_client(
+            host=args.host, port=args.port, user=args.user, tls=tls, web=args.web
+        )
     if args.command == "cert":
         return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     if args.command == "user":

@@ -55,7 +55,10 @@ def stored_line(notice: ev.StoredNotice, view: View) -> str:
         case ev.FileShared():
             size = file_size(notice.size)
             where = view.tag(notice.room)
-            return f"{prefix}{where}* {notice.username} shared {notice.name} ({size}): {notice.url}"
+            return (
+                f"{prefix}{where}* {notice.username} shared {notice.name} ({size}): {notice.url}"
+                f"  (/download {notice.id})"
+            )
     raise AssertionError(notice)  # pragma: no cover
 
 
