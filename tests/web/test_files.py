@@ -170,3 +170,43 @@ def test_an_upload_cut_short_leaves_nothing(tmp_path: Path):
             assert (await until(alice, "pong"))["token"] == "after"  # and no file message
 
     asyncio.run(scenario())
+
+
+def test_downloads_are_streamed_and_a_reader_that_stops_is_cut(monkeypatch):
+    from chinwag.server import websocket as web_connection
+
+    monkeypatch.setattr(web_connection, "HTTP_TIMEOUT", 0.5)
+
+    async def scenario():
+        async with running_server(http_port=-1) as server:
+            port = web_port(server)
+            alice, token = await register(port, "alice")
+            body = bytes(range(256)) * (40 * 1024)  # 10 MB
+            status, _, answer = await upload(port, token, body, name="big.bin")
+            assert status == 201
+            await until(alice, "file")
+            url = orjson.loads(answer)["url"]
+            status, headers, data = await download(port, url, token)
+            assert status == 200 and int(headers["content-length"]) == len(body)
+            assert data == body
+            # A client that asks and never reads: cut once nothing moves for HTTP_TIMEOUT,
+            # with at most a few MB waiting for it, and the chat is not held up.
+            path = "/" + url.split("/", 3)[3]
+            stuck = await LineClient.connect(port)
+            stuck.writer.transport.pause_reading()  # type: ignore[attr-defined]
+            await stuck.send_raw(
+                f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+            )
+            await send(alice, {"type": "chat", "message": "meanwhile"})
+            assert (await until(alice, "chat", timeout=2))["message"] == "meanwhile"
+            await asyncio.sleep(1.5)
+            stuck.writer.transport.resume_reading()  # type: ignore[attr-defined]
+            received = 0
+            try:
+                while chunk := await asyncio.wait_for(stuck.reader.read(1 << 20), 5):
+                    received += len(chunk)
+            except ConnectionResetError:
+                pass
+            assert 0 < received < len(body)
+
+    asyncio.run(scenario())

@@ -279,8 +279,9 @@ class FileService:
 
     async def download(
         self, path: str, headers: dict[str, str]
-    ) -> tuple[list[tuple[str, str]], bytes]:
-        """A file's headers and bytes for a member of its room; or HttpError."""
+    ) -> tuple[list[tuple[str, str]], BinaryIO]:
+        """A file's headers and the file, open, for a member of its room; or HttpError.
+        The caller streams it and closes it."""
         target = download_target(path)
         if target is None:
             raise HttpError(404, "Not found")
@@ -295,7 +296,8 @@ class FileService:
         if not isinstance(shared, ev.FileShared) or shared.id != message_id:
             raise HttpError(404, "No such file")
         try:
-            data = await asyncio.to_thread(self.store.path(shared.sha256).read_bytes)
+            file = await asyncio.to_thread(self.store.path(shared.sha256).open, "rb")
         except (OSError, ValueError):
             raise HttpError(404, "The file is gone") from None
-        return download_headers(shared.name, shared.media_type, len(data)), data
+        size = os.fstat(file.fileno()).st_size
+        return download_headers(shared.name, shared.media_type, size), file

@@ -21,7 +21,7 @@ import http
 import logging
 import re
 import ssl
-from typing import cast
+from typing import BinaryIO, cast
 
 import orjson
 from websockets.datastructures import Headers
@@ -57,6 +57,8 @@ log = logging.getLogger("chinwag.server")
 
 HTTP_TIMEOUT = 10.0  # seconds to send a whole request (or finish the TLS handshake)
 LINGER = 2.0  # seconds an answered upload's socket reads (and drops) before it closes
+SEND_CHUNK = 256 * 1024  # a download is read and written this much at a time
+SEND_HIGH = 1024 * 1024  # ...while less than this waits to be taken by the client
 HOST = re.compile(r"^[A-Za-z0-9.\[\]:-]{1,255}$")  # a Host header fit to build a link from
 # A message over max_line gets the `line_too_long` error and the connection goes on, as
 # over TCP; one over this many times max_line is closed with 1009 by the frame parser.
@@ -67,7 +69,16 @@ PONG, CLOSE = Opcode.PONG, Opcode.CLOSE
 
 
 class WebConnection(Connection):
-    __slots__ = ("early", "fragments", "listener", "post", "timer", "upgraded", "ws")
+    __slots__ = (
+        "early",
+        "fragments",
+        "listener",
+        "post",
+        "sending",
+        "timer",
+        "upgraded",
+        "ws",
+    )
 
     def __init__(self, host: Host, listener: WebListener) -> None:
         max_line = listener.max_line
@@ -81,6 +92,7 @@ class WebConnection(Connection):
         self.timer: asyncio.TimerHandle | None = None
         self.early: bytes | None = b""  # the first line, until it says GET or POST
         self.post: Post | None = None  # an upload (POST /api/files), read here
+        self.sending: asyncio.Event | None = None  # a download waits for the client to read
 
     # ------------------------------------------------------------------ HTTP, before /ws
 
@@ -157,17 +169,50 @@ class WebConnection(Connection):
     async def _download(self, request: Request, files: FileService) -> None:
         headers = {k.lower(): v for k, v in request.headers.raw_items()}
         try:
-            fields, body = await files.download(request.path.partition("?")[0], headers)
-            response = Response(200, "OK", Headers([("Connection", "close"), *fields]), body)
+            if request.method != "GET":
+                raise HttpError(405, "GET only")
+            fields, file = await files.download(request.path.partition("?")[0], headers)
         except HttpError as exc:
             response = self._error(exc)
         except Exception:
             log.exception("%s: download of %s failed", self.peer, request.path)
             response = self._error(HttpError(500, "Internal error"))
+        else:
+            try:
+                await self._send_file(fields, file)
+            finally:
+                file.close()
+            return
         if self.transport is None:
             return
         self.ws.send_response(response)
         self._write_http()
+
+    async def _send_file(self, fields: list[tuple[str, str]], file: BinaryIO) -> None:
+        """Stream a file as the client reads it: at most SEND_HIGH bytes wait in the
+        kernel and the transport, whatever its size; a client that stops reading for
+        HTTP_TIMEOUT is cut (the timer restarts with every chunk it takes)."""
+        transport = self.transport
+        if transport is None:
+            return
+        head = Response(200, "OK", Headers([("Connection", "close"), *fields]), b"")
+        transport.write(head.serialize())
+        while self.transport is not None:
+            chunk = await asyncio.to_thread(file.read, SEND_CHUNK)
+            if not chunk or self.transport is None:
+                break
+            transport.write(chunk)
+            self._restart_timer()
+            while self.transport is not None and transport.get_write_buffer_size() > SEND_HIGH:
+                self.sending = asyncio.Event()
+                await self.sending.wait()
+        if self.transport is not None:
+            transport.close()
+
+    def resume_writing(self) -> None:
+        if self.sending is not None:
+            self.sending.set()
+        super().resume_writing()
 
     def _error(self, exc: HttpError) -> Response:
         body = (exc.text + "\n").encode()
@@ -367,6 +412,8 @@ class WebConnection(Connection):
         return False  # WebSocket has its own close handshake; nothing to half-close for
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.sending is not None:
+            self.sending.set()  # a download stops
         if not self.upgraded:
             post = self.post
             if post is not None and post.upload is not None and not post.done:
