@@ -349,3 +349,26 @@ def test_wss_with_the_tls_certificate(tmp_path):
             assert await plain.closed()
 
     asyncio.run(scenario())
+
+
+def test_a_flood_of_unfinished_requests_is_bounded():
+    async def scenario():
+        async with running_server(http_port=-1) as server:
+            port = web_port(server)
+            alice = await joined_ws(port, "alice")
+            listener = server.web_listener
+            assert listener is not None
+            listener.max_pending = 5
+            idle = [await LineClient.connect(port) for _ in range(5)]
+            await asyncio.sleep(0.1)
+            refused = await LineClient.connect(port)
+            assert await refused.closed(timeout=2)  # at once, not after HTTP_TIMEOUT
+            assert listener.refused >= 1
+            await send(alice, {"type": "chat", "message": "unaffected"})
+            assert (await until(alice, "chat"))["message"] == "unaffected"
+            for client in idle:
+                await client.close()
+            await asyncio.sleep(0.1)
+            await chat_still_works(port)  # room again for requests
+
+    asyncio.run(scenario())

@@ -57,6 +57,7 @@ log = logging.getLogger("chinwag.server")
 
 HTTP_TIMEOUT = 10.0  # seconds to send a whole request (or finish the TLS handshake)
 LINGER = 2.0  # seconds an answered upload's socket reads (and drops) before it closes
+MAX_PENDING = 1024  # HTTP connections not (yet) a WebSocket; more are refused at once
 SEND_CHUNK = 256 * 1024  # a download is read and written this much at a time
 SEND_HIGH = 1024 * 1024  # ...while less than this waits to be taken by the client
 HOST = re.compile(r"^[A-Za-z0-9.\[\]:-]{1,255}$")  # a Host header fit to build a link from
@@ -101,7 +102,14 @@ class WebConnection(Connection):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.listener.pending.add(self)
+        pending = self.listener.pending
+        if len(pending) >= self.listener.max_pending:
+            # Requests not yet answered hold a socket each for up to HTTP_TIMEOUT: past
+            # this many, a flood of them would take the sockets chat clients need.
+            self.listener.refused += 1
+            self.transport.abort()
+            return
+        pending.add(self)
         self.timer = self.host.loop.call_later(HTTP_TIMEOUT, self._too_slow)
 
     def _too_slow(self) -> None:
@@ -451,8 +459,11 @@ class WebListener(Listener):
         reuse_port: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         files: FileService | None = None,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self.files = files
+        self.max_pending = max_pending
+        self.refused = 0  # connections refused because max_pending were open
         self.host = host
         self.port = port
         self.site = site
