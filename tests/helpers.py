@@ -50,7 +50,15 @@ def needs_service(available: bool, reason: str) -> None:
         return
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{reason} (CI=true: services must be present)")
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def needs_module(name: str, reason: str) -> None:
+    """At the top of a test module: skip it (fail under CI=true) when `name` is missing."""
+    try:
+        __import__(name)
+    except ImportError:
+        needs_service(False, reason)
 
 
 @contextlib.asynccontextmanager

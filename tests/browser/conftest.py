@@ -37,8 +37,10 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", "chromium"):
-        if candidate and (found := shutil.which(candidate)):
+    """$CHROMIUM when set (and only it), else Debian's chromium."""
+    named = os.environ.get("CHROMIUM")
+    for candidate in (named,) if named else ("/usr/bin/chromium", "chromium"):
+        if found := shutil.which(candidate):
             return found
     return None
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import expect
+from tests.helpers import needs_module
 
-from tests.browser.conftest import ChatProcess
-from tests.browser.support import NetcatClient, join_as_guest, message, say
+needs_module("playwright.sync_api", "Playwright is not installed (pip install -e '.[dev]')")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.browser.conftest import ChatProcess  # noqa: E402
+from tests.browser.support import NetcatClient, join_as_guest, message, say  # noqa: E402
 
 
 def test_two_browsers_and_netcat_chat_in_one_room(chat_server: ChatProcess, open_page: Any):

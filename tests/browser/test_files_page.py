@@ -9,10 +9,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import expect
+from tests.helpers import needs_module
 
-from tests.browser.conftest import ChatProcess
-from tests.browser.support import join_as_guest, register
+needs_module("playwright.sync_api", "Playwright is not installed (pip install -e '.[dev]')")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.browser.conftest import ChatProcess  # noqa: E402
+from tests.browser.support import join_as_guest, register  # noqa: E402
 
 
 def png(width: int = 4, height: int = 3) -> bytes:
