@@ -6,6 +6,7 @@ page changes, and commit the picture.
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM_ARGS, ChatProcess, chromium_path
-from tests.browser.support import NetcatClient, join_as_guest, message, register, say
+from tests.browser.support import NetcatClient, join_as_guest, message, png, register, say
 
 LINES = [
     ("carol", "Morning all! Release notes are in #dev :tada:"),
@@ -34,7 +35,7 @@ def main(target: str) -> None:
         try:
             browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
             shot = browser.new_context(
-                viewport={"width": 1100, "height": 640}, color_scheme="light"
+                viewport={"width": 1100, "height": 760}, color_scheme="light"
             )
             alice = shot.new_page()
             alice.goto(server.url)
@@ -53,6 +54,11 @@ def main(target: str) -> None:
                 else:
                     carol.send(text)
                 expect(message(alice, text.split("**")[0].split("`")[0][:20])).to_be_visible()
+            chart = Path(data) / "burndown.png"
+            chart.write_bytes(png(180, 90, b"\x3b\x6f\xd8"))
+            alice.locator("#file-input").set_input_files([str(chart)])
+            expect(alice.locator(".file img")).to_have_attribute("src", re.compile("^blob:"))
+            alice.wait_for_timeout(300)
             alice.locator("#messages").click()
             alice.screenshot(path=target)
             carol.close()

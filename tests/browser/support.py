@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import struct
+import zlib
 from typing import Any
 
 from playwright.sync_api import expect
@@ -60,3 +62,16 @@ class NetcatClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def png(width: int = 4, height: int = 3, rgb: bytes = b"\xff\x00\x00") -> bytes:
+    """A real PNG of one colour, so that the browser can decode a preview."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack("!I", len(data)) + body + struct.pack("!I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + rgb * width for _ in range(height))
+    header = struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))  # fmt: skip

@@ -4,8 +4,6 @@ member, a download with the file's own name and bytes; guests cannot."""
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +14,7 @@ needs_module("playwright.sync_api", "Playwright is not installed (pip install -e
 from playwright.sync_api import expect  # noqa: E402
 
 from tests.browser.conftest import ChatProcess  # noqa: E402
-from tests.browser.support import join_as_guest, register  # noqa: E402
-
-
-def png(width: int = 4, height: int = 3) -> bytes:
-    """A real PNG (red pixels), so that the browser can decode the preview."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack("!I", len(data)) + body + struct.pack("!I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))  # fmt: skip
+from tests.browser.support import join_as_guest, png, register  # noqa: E402
 
 
 def test_upload_preview_and_download(chat_server: ChatProcess, open_page: Any, tmp_path: Path):
