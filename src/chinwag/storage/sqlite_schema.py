@@ -84,4 +84,46 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX tokens_by_account ON tokens (account);
     """,
+    # 6: moderation. Room roles, modes and invites; bans and mutes in force; the audit log; a
+    # deleted message keeps its row (ids and history pages stay exact) without its text.
+    """
+    CREATE TABLE room_roles (
+        room_key TEXT NOT NULL,
+        account TEXT NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (room_key, account)
+    ) WITHOUT ROWID;
+    CREATE TABLE room_modes (
+        room_key TEXT PRIMARY KEY,
+        modes TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE invites (
+        room_key TEXT NOT NULL,
+        account TEXT NOT NULL,
+        PRIMARY KEY (room_key, account)
+    ) WITHOUT ROWID;
+    CREATE TABLE sanctions (
+        kind TEXT NOT NULL CHECK (kind IN ('ban', 'mute')),
+        room_key TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        until REAL,
+        reason TEXT NOT NULL DEFAULT '',
+        by_name TEXT NOT NULL DEFAULT '',
+        name TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (kind, room_key, subject)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        room TEXT NOT NULL DEFAULT '',
+        room_key TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        until REAL
+    );
+    CREATE INDEX audit_by_room ON audit (room_key, id);
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    """,
 )
