@@ -148,6 +148,16 @@ def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     tokens = actions.add_parser("tokens", parents=[where], help="an account's login tokens")
     tokens.add_argument("name", metavar="NAME")
     tokens.add_argument("--revoke", action="store_true", help="revoke them all (sign it out)")
+    audit = sub.add_parser(
+        "audit",
+        parents=[where],
+        help="the moderation log: who kicked, banned, muted whom, and why",
+    )
+    audit.add_argument("--room", metavar="ROOM", help="only this room's entries")
+    audit.add_argument(
+        "--since", metavar="DATE", help="only entries from this day on (YYYY-MM-DD, UTC)"
+    )
+    audit.add_argument("--limit", type=int, default=100, metavar="N", help="newest N (100)")
 
 
 def _user(args: argparse.Namespace) -> int:
@@ -201,6 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "cert":
         return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     if args.command == "user":
+        return _user(args)
+    if args.command == "audit":
+        args.action = "audit"
         return _user(args)
     return 2  # pragma: no cover - argparse enforces the choices
 

@@ -133,12 +133,6 @@ class ModerationCommands(AccountCommands):
         room = self._room(session, command.room)
         if not isinstance(room, Room):
             return room
-        if room.key == DEFAULT_ROOM:
-            return error_reply(
-                session,
-                ErrorCode.FORBIDDEN,
-                f"Everyone stays in {DEFAULT_ROOM}: ban from the server instead",
-            )
         held = self.memberships.online.get(user_key(normalize_name(command.username)))
         if held is None or held.identity is None:
             return error_reply(
@@ -155,14 +149,18 @@ class ModerationCommands(AccountCommands):
         actor = session.identity
         assert actor is not None
         reason = command.reason.strip()[:MAX_REASON]
+        name = target.identity.name
+        number = self._record(session, "kick", now, target=name, room=room.name, reason=reason)
+        notice = ev.Moderated(number, "kick", actor.name, now, room.name, name, reason)
+        if room.key == DEFAULT_ROOM:  # everyone is in general: out of it is off the server
+            out = [Envelope(ToSession(held), notice)]
+            why = f"kicked by {actor.name}" + (f": {reason}" if reason else "")
+            out += self.sign_out_elsewhere(held, why, now)
+            await self.store.commit()
+            return [*out, reply(session, notice)]
         self.memberships.leave(held, room, by=actor)
         self._uninvite(room, target.identity)
-        number = self._record(
-            session, "kick", now, target=target.identity.name, room=room.name, reason=reason
-        )
         await self.store.commit()
-        name = target.identity.name
-        notice = ev.Moderated(number, "kick", actor.name, now, room.name, name, reason)
         return self._told(notice, room, target)
 
     async def _ban(self, session: Session, command: ev.Ban, now: float) -> list[Envelope]:

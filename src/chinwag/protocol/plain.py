@@ -39,6 +39,9 @@ HELP = (
     "  /login NAME PASSWORD      sign in to your account",
     "  /password OLD NEW         change your account's password",
     "  /logout                   sign out (your login stops working) and leave",
+    "  /kick NAME [reason]       disconnect someone (moderators)",
+    "  /ban NAME [reason]        keep someone off the server (moderators)",
+    "  /mute NAME [reason]       stop someone talking here (moderators)",
     "  /quit                     leave (so do 'quit' and 'exit')",
     "  /help                     this list",
     "Anything else you type is said to everyone.",
@@ -153,6 +156,8 @@ class PlainCodec(SeedCodec):
                 self._sign_in(command.lower(), rest)
             case "/logout":
                 self._emit(ev.Logout())
+            case "/kick" | "/ban" | "/mute":
+                self._moderate(command.lower(), rest)
             case "/password":
                 words = rest.split(None, 1)
                 if len(words) == 2:
@@ -174,6 +179,21 @@ class PlainCodec(SeedCodec):
             self._emit(ev.Register(words[0], words[1]))
         else:
             self._emit(ev.Join(words[0], password=words[1]))
+
+    def _moderate(self, command: str, rest: str) -> None:
+        """`/kick`, `/ban`, `/mute` NAME [reason]: in general, the one room a plain user is
+        in; a ban is server-wide (nobody is kept out of general alone)."""
+        match = _MSG_TARGET.fullmatch(rest)
+        if match is None:
+            self._bad(ErrorCode.MISSING_FIELD, f"Usage: {command} NAME [reason]")
+            return
+        name, reason = match.group(1), (match.group(2) or "").strip()
+        if command == "/kick":
+            self._emit(ev.Kick(ev.DEFAULT_ROOM, name, reason))
+        elif command == "/ban":
+            self._emit(ev.Ban(name, reason=reason))
+        else:
+            self._emit(ev.Mute(ev.DEFAULT_ROOM, name, reason=reason))
 
     def _private(self, rest: str) -> None:
         match = _MSG_TARGET.fullmatch(rest)
