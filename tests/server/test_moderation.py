@@ -568,3 +568,32 @@ def test_chinwag_audit_lists_the_log_from_the_command_line(tmp_path: Path) -> No
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert later.stdout.startswith("No moderation actions")
+
+
+def test_staff_act_on_rooms_they_are_not_in_and_on_names_not_online(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path, limit_exempt=()) as server:
+            mod = await account(server, "mod", "moderator")
+            bob = await guest(server, "bob")
+            await in_room(bob, "dev")
+            await quiet(mod, bob)
+            # The moderator is not in dev: it still hears of what it did there.
+            notice = await answer(mod, {"type": "mute", "room": "dev", "username": "bob"},
+                                  "moderation")  # fmt: skip
+            assert (notice["action"], notice["room"]) == ("mute", "dev")
+            # A name nobody holds now is banned by name: a guest taking it later is kept out.
+            await answer(mod, {"type": "ban", "room": "dev", "username": "ghost"}, "moderation")
+            ghost = await guest(server, "ghost")
+            assert await refused(ghost, {"type": "join_room", "room": "dev"}) == "banned"
+            # A guest's invitation lasts its session: the next holder of the name has none.
+            await answer(mod, {"type": "room_mode", "room": "dev", "invite_only": True},
+                         "moderation")  # fmt: skip
+            carl = await guest(server, "carl")
+            await answer(mod, {"type": "invite", "room": "dev", "username": "carl"}, "moderation")
+            await carl.until("moderation")
+            await carl.send({"type": "quit"})
+            await carl.closed()
+            again = await guest(server, "carl")
+            assert await refused(again, {"type": "join_room", "room": "dev"}) == "invite_only"
+
+    asyncio.run(scenario())

@@ -40,15 +40,16 @@ def subject_of(identity: Identity, session: Session | None, shared: Collection[s
 def subjects_of(
     identity: Identity, session: Session, shared: Collection[str], *, address_too: bool
 ) -> tuple[str, ...]:
-    """Every subject a sanction on this session may name. `address_too`: an account's
-    address counts as well (server bans refuse logins from a banned address)."""
-    out = [subject_of(identity, session, shared)]
+    """Every subject a sanction on this session may name: the account (or the guest's
+    name), and the address where it is the client's own. An account's address counts only
+    with `address_too` (server bans refuse logins from a banned address)."""
+    first = (
+        f"account:{identity.account}" if identity.account is not None else f"name:{identity.key}"
+    )
     address = address_of(session)
-    if identity.account is not None and address_too and address not in shared:
-        out.append(f"address:{address}")
-    if identity.account is None and address in shared:
-        return (out[0],)
-    return tuple(out)
+    if address in shared or (identity.account is not None and not address_too):
+        return (first,)
+    return (first, f"address:{address}")
 
 
 class Sanctions:
