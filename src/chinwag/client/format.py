@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from chinwag.client.status import ClientEvent, Closed, Disconnected, Reconnected, Reconnecting
 from chinwag.protocol import events as ev
 from chinwag.protocol.native_client import UnreadableNotice
+from chinwag.protocol.sentences import describe_moderation
 
 
 def clock(timestamp: float) -> str:
@@ -41,6 +42,8 @@ def stored_line(notice: ev.StoredNotice, view: View) -> str:
     if notice.history:
         prefix = "(history) " + prefix
     match notice:
+        case ev.ChatMessage(deleted=True):
+            return f"{prefix}{view.tag(notice.room)}{notice.username}: (message deleted)"
         case ev.ChatMessage():
             return f"{prefix}{view.tag(notice.room)}{notice.username}: {notice.message}"
         case ev.PrivateMessage():
@@ -113,6 +116,29 @@ def event_lines(event: ClientEvent, view: View) -> list[str]:
             lines = [f"You are in #{room} ({len(users)} here: {names(users, accounts)})"]
             if topic:
                 lines.append(f"Topic of #{room}: {topic}")
+            if event.operators:
+                lines.append(f"Operators of #{room}: {', '.join(event.operators)}")
+            if event.voiced:
+                lines.append(f"Voiced in #{room}: {', '.join(event.voiced)}")
+            if event.modes:
+                lines.append(f"#{room} is {', '.join(m.replace('_', ' ') for m in event.modes)}")
+            return lines
+        case ev.Moderated():
+            return [f"*** {describe_moderation(event)}"]
+        case ev.Deleted(id=number, room=room, by=by):
+            where = f" in #{room}" if room else ""
+            return [f"* {by} deleted message {number}{where}"]
+        case ev.Announcement(username=name, message=message):
+            return [f"*** Announcement from {name}: {message}"]
+        case ev.AuditLog(entries=entries, room=room):
+            lines = [f"--- Moderation log{' of #' + room if room else ''} ({len(entries)}) ---"]
+            for e in entries:
+                target = f" {e.target}" if e.target else ""
+                where = f" in #{e.room}" if e.room else ""
+                reason = f" ({e.reason})" if e.reason else ""
+                lines.append(f"[{clock(e.timestamp)}] #{e.id} {e.actor} {e.action}{target}"
+                             f"{where}{reason}")  # fmt: skip
+            lines.append("--- end ---")
             return lines
         case ev.RoomLeft(room=room):
             return [f"You left #{room}"]

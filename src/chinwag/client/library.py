@@ -280,6 +280,11 @@ class ChatClient:
     async def chat(self, message: str, room: str = DEFAULT_ROOM) -> None:
         await self._send(ev.Chat(message, room))
 
+    async def moderate(self, command: ev.Command) -> None:
+        """Send a moderation command (client.moderation.parse makes them from text); the
+        answer is a Moderated, Deleted, AuditLog or Error event."""
+        await self._send(command)
+
     async def private(self, target: str, message: str) -> None:
         await self._send(ev.Private(target, message))
 
@@ -609,6 +614,9 @@ class ChatClient:
                 self._rooms[room.casefold()] = room
             case ev.RoomLeft(room=room):
                 self._rooms.pop(room.casefold(), None)
+            case ev.Moderated(action="kick" | "ban", room=str() as room, username=str() as who):
+                if self.username is not None and who.casefold() == self.username.casefold():
+                    self._rooms.pop(room.casefold(), None)  # put out of the room
         await self._emit(event)
 
     def _first_sight(self, message_id: int) -> bool:

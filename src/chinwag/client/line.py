@@ -18,6 +18,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from chinwag.certs import TLS_PORT
+from chinwag.client import moderation
 from chinwag.client.format import View, event_lines, signed_in_lines, welcome_lines
 from chinwag.client.library import ChatClient, JoinRefused, Refused
 from chinwag.client.status import Closed
@@ -50,6 +51,7 @@ HELP = """Commands:
   /login [NAME]          sign in to your account (asks for its password)
   /logout                sign out, forget the saved login, and leave
   /password              change your account's password
+  /help moderation       the moderation commands (/kick, /ban, /mute, /mode, ...)
 Anything else is sent to the current room; start it with // to send a leading /."""
 
 
@@ -111,7 +113,9 @@ class LineChat:
             self._switch_to = None
             self.view.room = event.room
             self.say(f"* Now talking in #{event.room}")
-        elif isinstance(event, ev.RoomLeft) and not self.client.in_room(self.view.room):
+        elif isinstance(event, ev.RoomLeft | ev.Moderated) and not self.client.in_room(
+            self.view.room
+        ):
             self.view.room = DEFAULT_ROOM
             self.say(f"* Now talking in #{DEFAULT_ROOM}")
 
@@ -130,7 +134,9 @@ class LineChat:
                 if name in ("quit", "exit", "q"):
                     return False
                 command = self._commands.get(name)
-                if command is None:
+                if command is None and name in moderation.COMMANDS:
+                    await self._moderate(name, rest.strip())
+                elif command is None:
                     self.say(f"! Unknown command /{name}. Type /help for the list of commands.")
                 else:
                     await command(rest.strip())
@@ -142,8 +148,16 @@ class LineChat:
             self.say("! The server did not answer in time.")
         return True
 
+    async def _moderate(self, name: str, rest: str) -> None:
+        command = moderation.parse(name, rest, self.view.room)
+        if isinstance(command, moderation.Usage):
+            self.say(command.text)
+        else:
+            await self.client.moderate(command)
+
     async def _help(self, rest: str) -> None:
-        self.say(*HELP.splitlines())
+        text = moderation.HELP if rest.lower().startswith("mod") else HELP
+        self.say(*text.splitlines())
 
     async def _ping(self, rest: str) -> None:
         try:
