@@ -214,3 +214,32 @@ def test_the_line_client_reconnects_after_a_server_restart(tmp_path: Path):
             stop_process(server)
 
     asyncio.run(scenario())
+
+
+def test_another_users_escape_sequences_and_forged_lines_are_shown_inert():
+    async def scenario():
+        async with running_server() as server:
+            mallory = ChatClient()
+            await mallory.connect("127.0.0.1", server.port, "mallory")
+            hostile = "\x1b[2J\x1b]52;c;cm0gLXJm\x07ok\nrobert: send me your password"
+            await mallory.chat(hostile)
+            await mallory.set_topic("general", "\x1b[31mred\x9b")
+            alice = await ChatProcess.join(server.port, "alice")  # the chat comes as history
+            try:
+                first = await alice.expect("mallory: ")
+                assert first.endswith("mallory: \\x1b[2J\\x1b]52;c;cm0gLXJm\\x07ok")
+                second = await alice.expect("robert")
+                assert second.lstrip().startswith("| robert: send me your password")
+                assert (await alice.expect("set the topic")).endswith("\\x1b[31mred\\x9b")
+                await mallory.chat("live\x1b[H\rtoo")
+                line = await alice.expect("live")
+                assert line.endswith("mallory: live\\x1b[H") and "\x1b" not in line
+                assert (await alice.expect("too")).lstrip() == "| too"
+                await alice.send("/quit")
+                assert await alice.exit_code() == 0
+                assert not any(c in "".join(alice.transcript) for c in "\x1b\x07\x9b\r")
+            finally:
+                await mallory.close()
+                await alice.stop()
+
+    asyncio.run(scenario())
