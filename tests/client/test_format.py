@@ -3,7 +3,7 @@
 import time
 
 from chinwag.client.format import View, clock, event_lines
-from chinwag.client.status import Closed, Disconnected, Reconnecting
+from chinwag.client.status import ClientEvent, Closed, Disconnected, Reconnecting
 from chinwag.protocol import events as ev
 
 T = 1700000000.0
@@ -116,7 +116,7 @@ def test_each_line_of_a_multi_line_message_is_led_under_its_header():
 def test_no_escape_sequence_of_anyone_reaches_the_terminal():
     clear = "\x1b[2J\x1b]52;c;cm0gLXJm\x07\x9b1m\u202e"
     shown = "\\x1b[2J\\x1b]52;c;cm0gLXJm\\x07\\x9b1m\\u202e"
-    events = [
+    events: list[ClientEvent] = [
         ev.ChatMessage(8, "general", "bob", clear, T),
         ev.TopicChanged(9, "dev", "bob", clear, T),
         ev.RoomJoined("dev", clear, ("bob",)),
