@@ -7,16 +7,41 @@ import argparse
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from chinwag import __version__
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a usage error on one line (the usage of `serve` is a page long)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _port_from(lowest: int) -> Callable[[str], int]:
+    """An argparse type for a port: a socket would wrap 70000 around to 4464."""
+
+    def port(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = -1
+        if not lowest <= number <= 65535:
+            raise argparse.ArgumentTypeError(
+                f"a port is a number from {lowest} to 65535, not {text!r}"
+            )
+        return number
+
+    return port
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the chat server")
     p.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="main port, dialect detected (default 12345)")
+    p.add_argument("--port", type=_port_from(0), help="main port, dialect detected (default 12345)")
     p.add_argument("--data", metavar="DIR", help="where state lives (default ./data; :memory:)")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     p.add_argument(
@@ -82,14 +107,19 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--tls-key", metavar="FILE", help="its PEM private key, unencrypted")
     p.add_argument(
-        "--tls-port", type=int, metavar="PORT", help="TLS port, dialect detected (default 6697)"
+        "--tls-port",
+        type=_port_from(0),
+        metavar="PORT",
+        help="TLS port, dialect detected (default 6697)",
     )
 
 
 def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("chat", help="chat from this terminal")
     p.add_argument("--host", help="server address (asked if missing; default localhost)")
-    p.add_argument("--port", type=int, help="server port (asked if missing; default 12345)")
+    p.add_argument(
+        "--port", type=_port_from(1), help="server port (asked if missing; default 12345)"
+    )
     p.add_argument("--user", help="your username (asked if missing)")
     p.add_argument(
         "--tls",
@@ -166,7 +196,7 @@ def _user(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chinwag", description="A self-hosted chat server.")
+    parser = _Parser(prog="chinwag", description="A self-hosted chat server.")
     parser.add_argument("--version", action="version", version=f"chinwag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
