@@ -55,6 +55,7 @@ def test_a_bad_setting_is_one_line_and_exit_2(
 ):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    status: int | str | None
     try:
         status = main(argv)
     except SystemExit as exc:  # argparse's own refusals

@@ -8,7 +8,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 from chinwag import __version__
 
@@ -18,6 +18,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+Subcommands: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
 def _port_from(lowest: int) -> Callable[[str], int]:
@@ -37,7 +40,7 @@ def _port_from(lowest: int) -> Callable[[str], int]:
     return port
 
 
-def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _serve_parser(sub: Subcommands) -> None:
     p = sub.add_parser("serve", help="run the chat server")
     p.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
@@ -114,7 +117,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
 
 
-def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _chat_parser(sub: Subcommands) -> None:
     p = sub.add_parser("chat", help="chat from this terminal")
     p.add_argument("--host", help="server address (asked if missing; default localhost)")
     p.add_argument(
@@ -131,7 +134,7 @@ def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
 
 
-def _cert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _cert_parser(sub: Subcommands) -> None:
     p = sub.add_parser("cert", help="make a self-signed TLS certificate (for development)")
     p.add_argument(
         "--host", default="localhost", help="the server's name for clients (default localhost)"
@@ -142,7 +145,7 @@ def _cert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--force", action="store_true", help="replace existing files")
 
 
-def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _user_parser(sub: Subcommands) -> None:
     from chinwag.engine.identity import Role
 
     roles = [role.value for role in Role if role is not Role.GUEST]
@@ -151,7 +154,7 @@ def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="manage accounts (also while the server runs)",
         description="Manage the accounts of a data folder; a running server follows at once.",
     )
-    where = argparse.ArgumentParser(add_help=False)
+    where = _Parser(add_help=False)
     where.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
     where.add_argument("--data", metavar="DIR", help="the server's data folder (default ./data)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
