@@ -243,3 +243,25 @@ def test_another_users_escape_sequences_and_forged_lines_are_shown_inert():
                 await alice.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_topic_starting_with_the_name_of_one_of_my_rooms_is_the_whole_topic():
+    async def scenario():
+        async with running_server() as server:
+            alice = await ChatProcess.join(server.port, "alice")
+            try:
+                await alice.send("/join dev")
+                await alice.expect("Now talking in #dev")
+                await alice.send("/switch general")
+                await alice.expect("Now talking in #general")
+                await alice.send("/topic Dev talk")
+                await alice.expect("set the topic of #general: Dev talk")
+                await alice.send("/topic #dev release on friday")
+                await alice.expect("set the topic of #dev: release on friday")
+                await alice.send("/quit")
+                assert await alice.exit_code() == 0
+                assert not any("topic of #dev: talk" in line for line in alice.transcript)
+            finally:
+                await alice.stop()
+
+    asyncio.run(scenario())

@@ -42,7 +42,7 @@ HELP = """Commands:
   /join ROOM             join (or create) a room and talk there
   /leave [ROOM]          leave a room (default: the current one)
   /switch ROOM           talk in another room you are in
-  /topic [#ROOM] text    set the topic of a room (default: the current one)
+  /topic [#ROOM] text    set the topic of the current room (of #ROOM: the # is needed)
   /history [N]           the last N messages of the current room (default 20)
   /search words          search the current room's history
   /nick NAME             change your name (guests)
@@ -191,9 +191,10 @@ class LineChat:
             self.say(f"* Now talking in #{self.view.room}")
 
     async def _topic(self, rest: str) -> None:
+        # Only `#word` names a room: `/topic Dev talk` while in #dev is the topic "Dev talk".
         first, _, text = rest.partition(" ")
         room = self.view.room
-        if first.startswith("#") or (text and self.client.in_room(first)):
+        if first.startswith("#"):
             room, rest = first.lstrip("#"), text
         if not rest.strip():
             self.say("Usage: /topic [#ROOM] text")
