@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from chinwag.certs import TLS_PORT
 from chinwag.client.format import View, event_lines, signed_in_lines, welcome_lines
 from chinwag.client.library import ChatClient, JoinRefused, Refused
-from chinwag.client.status import Closed
+from chinwag.client.status import Closed, ReconnectPolicy
 from chinwag.client.terminal import LineInput, open_input
 from chinwag.client.tokens import TokenStore
 from chinwag.client.trust import TlsOptions
@@ -31,6 +31,9 @@ from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 12345
 HISTORY_DEFAULT = 20
+# A person at the keyboard expects the chat to come back whenever the server does, as IRC
+# clients do: retry until they quit, at most 30 s apart.
+LINE_RECONNECT = ReconnectPolicy(max_attempts=None, max_delay=30.0)
 
 HELP = """Commands:
   /help                  this list
@@ -396,6 +399,7 @@ async def _sign_in(
     terminal: LineInput,
     tokens: TokenStore,
     tls: TlsOptions | None = None,
+    reconnect: ReconnectPolicy = LINE_RECONNECT,
 ) -> tuple[ChatClient, ev.Welcome] | bool:
     """Join as `name`: with its saved login token if there is one, else as a guest, and
     with its password when the server says the name is an account's. The client and its
@@ -403,7 +407,7 @@ async def _sign_in(
     token = tokens.get(host, port, name)
     password: str | None = None
     while True:
-        client = ChatClient(tls=tls)
+        client = ChatClient(tls=tls, reconnect=reconnect)
         try:
             welcome = await client.connect(host, port, name, password=password, token=token)
         except JoinRefused as exc:
@@ -437,6 +441,7 @@ async def _connect(
     terminal: LineInput,
     tokens: TokenStore,
     tls: TlsOptions | None = None,
+    reconnect: ReconnectPolicy = LINE_RECONNECT,
 ) -> tuple[ChatClient, ev.Welcome] | int:
     """Join, asking again for a name the server refused (unless it came from --user)."""
     asked = user is None
@@ -444,7 +449,7 @@ async def _connect(
         name = user if user is not None else await _ask_user(terminal)
         if name is None:
             return 1
-        joined = await _sign_in(host, port, name, terminal, tokens, tls)
+        joined = await _sign_in(host, port, name, terminal, tokens, tls, reconnect)
         if isinstance(joined, tuple):
             return joined
         if not (joined and asked):
@@ -460,14 +465,16 @@ async def _chat(
     terminal: LineInput | None = None,
     tokens: TokenStore | None = None,
     tls: TlsOptions | None = None,
+    reconnect: ReconnectPolicy = LINE_RECONNECT,
 ) -> int:
     """The session: join, then chat until /quit, end of input or the connection's end.
-    `terminal` and `tokens` default to the real ones (tests pass their own)."""
+    `terminal` and `tokens` default to the real ones (tests pass their own, and a
+    `reconnect` policy with short delays)."""
     chat: LineChat | None = None
     if terminal is None:
         terminal = open_input(lambda: chat.prompt() if chat else "> ")
     tokens = tokens or TokenStore()
-    joined = await _connect(host, port, user, terminal, tokens, tls)
+    joined = await _connect(host, port, user, terminal, tokens, tls, reconnect)
     if isinstance(joined, int):
         return joined
     client, welcome = joined
