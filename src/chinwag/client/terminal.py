@@ -92,7 +92,9 @@ class TerminalInput:
         from prompt_toolkit import PromptSession
 
         self._prompt = prompt
-        self._session: PromptSession[str] = PromptSession()
+        # The typed line is erased once entered: the server's echo shows a message (with
+        # its time, once stored), so keeping the typed line too showed every message twice.
+        self._session: PromptSession[str] = PromptSession(erase_when_done=True)
         self._questions: PromptSession[str] | None = None  # made at the first question
 
     async def read(self) -> str | None:
