@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from chinwag.certs import TLS_PORT
 from chinwag.client.format import View, event_lines, signed_in_lines, welcome_lines
 from chinwag.client.library import ChatClient, JoinRefused, Refused
+from chinwag.client.paste import Pacer, PasteInput, chunks
 from chinwag.client.status import Closed, ReconnectPolicy
 from chinwag.client.terminal import LineInput, open_input
 from chinwag.client.tokens import TokenStore
@@ -66,6 +67,7 @@ class LineChat:
         self.terminal = terminal
         self.tokens = tokens or TokenStore()
         self.view = View(me=me, room=DEFAULT_ROOM)
+        self.pacer = Pacer()  # below the server's message rate: wait rather than be refused
         self._switch_to: str | None = None  # a room we asked to join; switch on its reply
         self._commands: dict[str, Callable[[str], Awaitable[None]]] = {
             "help": self._help,
@@ -126,7 +128,7 @@ class LineChat:
             return True
         try:
             if line.startswith("//"):
-                await self.client.chat(line[1:], self.view.room)
+                await self._say(line[1:])
             elif line.startswith("/"):
                 name, _, rest = line[1:].partition(" ")
                 name = name.lower()
@@ -138,12 +140,19 @@ class LineChat:
                 else:
                     await command(rest.strip())
             else:
-                await self.client.chat(line, self.view.room)
+                await self._say(line)
         except ConnectionClosed:
             self.say("! Not connected right now; that was not sent.")
         except TimeoutError:  # an account operation the server did not answer
             self.say("! The server did not answer in time.")
         return True
+
+    async def _say(self, text: str) -> None:
+        """Text (a paste may have many lines) to the current room, paced, in pieces the
+        server takes."""
+        for piece in chunks(text):
+            await self.pacer.wait()
+            await self.client.chat(piece, self.view.room)
 
     async def _help(self, rest: str) -> None:
         self.say(*HELP.splitlines())
@@ -164,6 +173,7 @@ class LineChat:
         if not target or not text.strip():
             self.say("Usage: /msg NAME text")
             return
+        await self.pacer.wait()
         await self.client.private(target, text.strip())
 
     async def _rooms(self, rest: str) -> None:
@@ -478,7 +488,8 @@ async def _chat(
     if isinstance(joined, int):
         return joined
     client, welcome = joined
-    chat = LineChat(client, terminal, welcome.username, tokens)
+    lines = PasteInput(terminal)  # a paste without bracketed paste: one message
+    chat = LineChat(client, lines, welcome.username, tokens)
     with terminal.session():
         chat.say(*welcome_lines(welcome))
         account = client.account
@@ -487,7 +498,7 @@ async def _chat(
         events = asyncio.create_task(chat.show_events())
         try:
             while True:
-                reading = asyncio.create_task(terminal.read())
+                reading = asyncio.create_task(lines.read())
                 await asyncio.wait({reading, events}, return_when=asyncio.FIRST_COMPLETED)
                 if events.done():
                     reading.cancel()
@@ -501,6 +512,7 @@ async def _chat(
             except TimeoutError:  # pragma: no cover - the stream ends once the client closes
                 closed = Closed("the event stream did not end", by_user=False)
         finally:
+            lines.close()
             await client.close()
             if not events.done():
                 events.cancel()
