@@ -13,6 +13,7 @@ from pathlib import Path
 from chinwag.client.library import ChatClient
 from chinwag.client.line import LINE_RECONNECT, _chat
 from chinwag.client.tokens import TokenStore
+from chinwag.config import ListenSpec
 from chinwag.protocol import events as ev
 from tests.client.support import ScriptedTerminal, expect, settle
 from tests.client.test_line import ChatProcess
@@ -81,5 +82,57 @@ def test_a_paste_of_40_lines_without_bracketed_paste_loses_none():
             finally:
                 await bob.close()
                 await alice.stop()
+
+    asyncio.run(scenario())
+
+
+def test_chat_on_a_port_of_another_dialect_says_which_and_says_nothing_in_any_room():
+    async def scenario():
+        dialects = ("plain", "pipe", "typed", "basic")
+        async with running_server(listen=[ListenSpec(0, d) for d in dialects]) as server:
+            ports = {dialect: port for port, dialect in server.ports.items()}
+            watcher = ChatClient()
+            await watcher.connect(HOST, server.port, "watcher")
+            for dialect in dialects:
+                chat = await ChatProcess.start(
+                    "--host", HOST, "--port", str(ports[dialect]), "--user", "alice"
+                )
+                try:
+                    said = await chat.expect("is not a chinwag native port")
+                    assert f"it speaks chinwag's {dialect} dialect" in said
+                    await chat.expect("give it the server's main port (12345 unless")
+                    assert await chat.exit_code() == 1
+                finally:
+                    await chat.stop()
+            events = await settle(watcher)
+            assert not any(isinstance(e, ev.ChatMessage) for e in events), events
+            # Only the plain port joins a connection by itself, as it greets it (`Client N`);
+            # no join line of ours was ever sent.
+            joined = [e.username for e in events if isinstance(e, ev.UserJoined)]
+            assert joined and all(name.startswith("Client ") for name in joined), joined
+            await watcher.close()
+
+    asyncio.run(scenario())
+
+
+def test_chat_on_a_port_that_is_not_chinwag_says_what_answered():
+    async def scenario():
+        async def http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readline()
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        web = await asyncio.start_server(http, HOST, 0)
+        port = web.sockets[0].getsockname()[1]
+        chat = await ChatProcess.start("--host", HOST, "--port", str(port), "--user", "alice")
+        try:
+            said = await chat.expect("is not a chinwag native port")
+            assert "it answered 'HTTP/1.1 400 Bad Request', which is not chinwag" in said
+            assert await chat.exit_code() == 1
+        finally:
+            await chat.stop()
+            web.close()
+            await web.wait_closed()
 
     asyncio.run(scenario())

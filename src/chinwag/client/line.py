@@ -25,7 +25,7 @@ from chinwag.client.status import Closed, ReconnectPolicy
 from chinwag.client.terminal import LineInput, open_input
 from chinwag.client.tokens import TokenStore
 from chinwag.client.trust import TlsOptions
-from chinwag.errors import ClientError, ConnectionClosed
+from chinwag.errors import ClientError, ConnectionClosed, WrongProtocol
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
 
@@ -35,6 +35,9 @@ HISTORY_DEFAULT = 20
 # A person at the keyboard expects the chat to come back whenever the server does, as IRC
 # clients do: retry until they quit, at most 30 s apart.
 LINE_RECONNECT = ReconnectPolicy(max_attempts=None, max_delay=30.0)
+# How long to listen before the first line goes out: a port that speaks first (the plain
+# dialect's) would say that line to the room (chinwag.client.probe).
+GREETING_WAIT = 0.2
 
 HELP = """Commands:
   /help                  this list
@@ -417,7 +420,7 @@ async def _sign_in(
     token = tokens.get(host, port, name)
     password: str | None = None
     while True:
-        client = ChatClient(tls=tls, reconnect=reconnect)
+        client = ChatClient(tls=tls, reconnect=reconnect, greeting_wait=GREETING_WAIT)
         try:
             welcome = await client.connect(host, port, name, password=password, token=token)
         except JoinRefused as exc:
@@ -437,7 +440,21 @@ async def _sign_in(
             if not password:
                 return True
             continue
-        except (OSError, TimeoutError, ClientError) as exc:
+        except WrongProtocol as exc:
+            terminal.show(f"! {exc}.")
+            terminal.show(
+                "! chinwag chat speaks chinwag's native protocol: give it the server's main"
+                f" port ({DEFAULT_PORT} unless its operator chose another; --tls: {TLS_PORT})."
+            )
+            return False
+        except TimeoutError:
+            seconds = client.policy.connect_timeout
+            terminal.show(
+                f"! {host}:{port} did not answer within {seconds:g} s:"
+                " is it a chinwag server's main port?"
+            )
+            return False
+        except (OSError, ClientError) as exc:
             terminal.show(f"! Cannot connect to {host}:{port}: {exc or type(exc).__name__}")
             return False
         save_login(tokens, client)
