@@ -209,3 +209,33 @@ def test_the_password_of_a_registered_name_is_read_without_echo(tmp_path):
                 screen.close()
 
     asyncio.run(scenario())
+
+
+def test_a_paste_without_bracketed_paste_is_one_message():
+    """Keys as a terminal without bracketed paste sends a paste: lines and Enters at once."""
+
+    async def scenario():
+        async with running_server() as server:
+            bob = ChatClient()
+            await bob.connect("127.0.0.1", server.port, "bob")
+            proc, screen = await start_chat(server.port, "alice")
+            try:
+                await screen.wait_for("alice@general>")
+                pasted = [f"pasted line {i}" for i in range(30)]
+                screen.type("\r".join(pasted) + "\r")
+                said = await expect(bob, ev.ChatMessage)
+                assert (said.username, said.message.split("\n")) == ("alice", pasted)
+                screen.type("/quit\r")
+                async with asyncio.timeout(TIMEOUT * 2):
+                    assert await proc.wait() == 0
+            except BaseException:
+                print(repr(bytes(screen.output)))  # shown by pytest when the test fails
+                raise
+            finally:
+                await bob.close()
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                screen.close()
+
+    asyncio.run(scenario())
