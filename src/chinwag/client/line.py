@@ -28,6 +28,7 @@ from chinwag.client.trust import TlsOptions
 from chinwag.errors import ClientError, ConnectionClosed, WrongProtocol
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
+from chinwag.protocol.text import inert
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 12345
@@ -92,7 +93,7 @@ class LineChat:
         }
 
     def prompt(self) -> str:
-        return f"{self.view.me}@{self.view.room}> "
+        return inert(f"{self.view.me}@{self.view.room}> ")  # both names come from the server
 
     def say(self, *lines: str) -> None:
         for line in lines:
