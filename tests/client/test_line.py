@@ -252,12 +252,20 @@ def test_a_topic_starting_with_the_name_of_one_of_my_rooms_is_the_whole_topic():
             try:
                 await alice.send("/join dev")
                 await alice.expect("Now talking in #dev")
+                await alice.send("we ship on friday")
+                await alice.expect("alice: we ship on friday")
                 await alice.send("/switch general")
                 await alice.expect("Now talking in #general")
                 await alice.send("/topic Dev talk")
                 await alice.expect("set the topic of #general: Dev talk")
                 await alice.send("/topic #dev release on friday")
                 await alice.expect("set the topic of #dev: release on friday")
+                await alice.send("/search #dev friday")  # in #dev, for "friday"
+                await alice.expect("Search in #dev for 'friday' (1 messages)")
+                await alice.send("/search dev talk")  # in #general, for "dev talk"
+                await alice.expect("Search in #general for 'dev talk': nothing found")
+                await alice.send("/history #dev 1")
+                await alice.expect("--- History of #dev (1 messages) ---")
                 await alice.send("/quit")
                 assert await alice.exit_code() == 0
                 assert not any("topic of #dev: talk" in line for line in alice.transcript)

@@ -50,14 +50,15 @@ HELP = """Commands:
   /join ROOM             join (or create) a room and talk there
   /leave [ROOM]          leave a room (default: the current one)
   /switch ROOM           talk in another room you are in
-  /topic [#ROOM] text    set the topic of the current room (of #ROOM: the # is needed)
-  /history [N]           the last N messages of the current room (default 20)
-  /search words          search the current room's history
+  /topic [#ROOM] text    set the topic of the current room (or of #ROOM)
+  /history [#ROOM] [N]   the last N messages of the current room or #ROOM (default 20)
+  /search [#ROOM] words  search the history of the current room (or of #ROOM)
   /nick NAME             change your name (guests)
   /register [NAME]       make NAME (default: your name) an account; asks for a password
   /login [NAME]          sign in to your account (asks for its password)
   /logout                sign out, forget the saved login, and leave
   /password              change your account's password
+A room given before text needs its #: /topic Dev talk sets the current room's topic.
 Anything else is sent to the current room; start it with // to send a leading /."""
 
 
@@ -207,32 +208,38 @@ class LineChat:
             self.view.room = next(r for r in self.client.rooms if r.casefold() == room.casefold())
             self.say(f"* Now talking in #{self.view.room}")
 
+    def _room_and_rest(self, rest: str) -> tuple[str, str]:
+        """An optional room before the rest of a command, taken only when it starts with
+        `#`: `/topic Dev talk` while in #dev is the topic "Dev talk" of the current room."""
+        first, _, text = rest.strip().partition(" ")
+        if first.startswith("#") and first.strip("#"):
+            return first.strip("#"), text.strip()
+        return self.view.room, rest.strip()
+
     async def _topic(self, rest: str) -> None:
-        # Only `#word` names a room: `/topic Dev talk` while in #dev is the topic "Dev talk".
-        first, _, text = rest.partition(" ")
-        room = self.view.room
-        if first.startswith("#"):
-            room, rest = first.lstrip("#"), text
-        if not rest.strip():
+        room, text = self._room_and_rest(rest)
+        if not text:
             self.say("Usage: /topic [#ROOM] text")
             return
-        await self.client.set_topic(room, rest.strip())
+        await self.client.set_topic(room, text)
 
     async def _history(self, rest: str) -> None:
+        room, text = self._room_and_rest(rest)
         try:
-            count = int(rest) if rest else HISTORY_DEFAULT
+            count = int(text) if text else HISTORY_DEFAULT
         except ValueError:
             count = 0
         if count <= 0:
-            self.say("Usage: /history [N] (N a positive number)")
+            self.say("Usage: /history [#ROOM] [N] (N a positive number)")
             return
-        await self.client.history(self.view.room, limit=count)
+        await self.client.history(room, limit=count)
 
     async def _search(self, rest: str) -> None:
-        if not rest:
-            self.say("Usage: /search words")
+        room, words = self._room_and_rest(rest)
+        if not words:
+            self.say("Usage: /search [#ROOM] words")
             return
-        await self.client.search(self.view.room, rest)
+        await self.client.search(room, words)
 
     async def _nick(self, rest: str) -> None:
         if not rest or " " in rest:
