@@ -121,3 +121,10 @@ def test_the_helpers_by_example():
     assert inert("Café 日本 \U0001f600\tok") == "Café 日本 \U0001f600\tok"
     assert message_lines("a\nb\r\nc\u2028d") == ["a", "b", "c", "d"]
     assert continued("ok\nrobert: hi") == f"ok\n{CONTINUATION}robert: hi"
+
+
+def test_every_character_made_inert_is_one_str_isprintable_refuses():
+    """The fast path (a printable text is returned as it is) skips none of them."""
+    unsafe = [chr(c) for c in range(0x3000) if inert(chr(c)) != chr(c)]
+    assert len(unsafe) > 60 and "\t" not in unsafe
+    assert not any(c.isprintable() for c in unsafe)

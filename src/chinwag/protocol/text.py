@@ -18,6 +18,8 @@ import re
 # and isolates (the "Trojan Source" set). Tab is kept: it moves the cursor right, no more.
 _UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r"}
+# str.isprintable() is False for every character above (they are all categories Cc, Cf,
+# Zl or Zp), so a printable text needs no regex scan: the fast path of every function.
 
 # What starts each line of a message after its first, where a dialect carries a message's
 # lines in one field (typed, basic): a line that follows it cannot pass for a new message.
@@ -35,18 +37,20 @@ def _escape(match: re.Match[str]) -> str:
 
 def inert(text: str) -> str:
     """`text` as one line with every control shown escaped (`\\x1b[2J`, `\\n`); idempotent."""
-    if _UNSAFE.search(text) is None:  # the common case: one C-speed scan, no copy
+    if text.isprintable() or _UNSAFE.search(text) is None:  # the common cases, no copy
         return text
     return _UNSAFE.sub(_escape, text)
 
 
 def message_lines(text: str) -> list[str]:
     """A message's lines (split at every kind of line break), each made `inert`."""
-    if _UNSAFE.search(text) is None:
+    if text.isprintable() or _UNSAFE.search(text) is None:
         return [text]
     return [inert(line) for line in text.splitlines()] or [""]
 
 
 def continued(text: str) -> str:
     """A message's lines joined again, every line after the first led by CONTINUATION."""
+    if text.isprintable():  # no line break, nothing to escape (str's own scan is fastest)
+        return text
     return ("\n" + CONTINUATION).join(message_lines(text))
