@@ -221,6 +221,7 @@ class LineChat:
         if not text:
             self.say("Usage: /topic [#ROOM] text")
             return
+        await self.pacer.wait()  # a topic counts as a message against the server's rate
         await self.client.set_topic(room, text)
 
     async def _history(self, rest: str) -> None:
