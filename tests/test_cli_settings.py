@@ -31,6 +31,7 @@ BAD: list[tuple[list[str], dict[str, str], str]] = [
     (["serve", "--query-budget", "nan"], {}, "query_budget"),
     (["serve"], {"CHINWAG_MESAGE_RATE": "3"}, "did you mean CHINWAG_MESSAGE_RATE?"),
     (["user", "list"], {"CHINWAG_DAT": "x"}, "CHINWAG_DAT"),
+    (["serve"], {"CHINWAG_CLASSIC_PORTS": "maybe"}, "classic_ports"),
 ]
 
 

@@ -121,6 +121,10 @@ _LIMIT_FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
 _SERVER_FIELDS = {f.name: f for f in dataclasses.fields(ServerConfig) if f.name != "limits"}
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
 def _coerce(name: str, kind: Any, value: Any) -> Any:
     kind = str(kind)
     try:
@@ -134,7 +138,10 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
         if kind in ("bool", "<class 'bool'>"):
             if isinstance(value, bool):
                 return value
-            return str(value).strip().lower() in ("1", "true", "yes", "on")
+            word = str(value).strip().lower()
+            if word not in _TRUE | _FALSE:  # "maybe" is a typo, not a quiet False
+                raise ValueError(word)
+            return word in _TRUE
         if kind in ("int", "<class 'int'>"):
             return int(value)
         if kind in ("float", "<class 'float'>"):
