@@ -1,5 +1,7 @@
 """What every dialect wrote for each (notice, viewer) of notices.py before the seams
-refactor (recorded from the old encode() with TZ=UTC and the clock at notices.NOW).
+refactor (recorded from the old encode() with TZ=UTC and the clock at notices.NOW); the
+multi-line entries of the seed dialects since re-recorded: each line of a message is marked
+as the sender's, and no control character reaches a terminal raw (protocol/text.py).
 
 A value is the bytes for every viewer, or (the bytes for most viewers, {viewer: bytes}
 for the viewers that differ).
@@ -64,7 +66,7 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         ),
         "chat_history": b'{"type":"message","sender":"alice","message":"old","timestamp":"22:13:20"}\n',
         "chat_lines": (
-            b'{"type":"message","sender":"bob","message":"a\\nb\\r\\nc\xe2\x80\xa8d\\re","timestamp":"22:13:20"}\n',
+            b'{"type":"message","sender":"bob","message":"a\\n  | b\\n  | c\\n  | d\\n  | e","timestamp":"22:13:20"}\n',
             {"bob": b""},
         ),
         "chat_client": b'{"type":"message","sender":"Client 1","message":"Hello World","timestamp":"22:13:20"}\n',
@@ -79,9 +81,9 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
             },
         ),
         "private_back": (
-            b'{"type":"private","sender":"bob","message":"back\\nagain","timestamp":"22:13:20"}\n',
+            b'{"type":"private","sender":"bob","message":"back\\n  | again","timestamp":"22:13:20"}\n',
             {
-                "bob": b'{"type":"private","sender":"bob","target":"alice","message":"back\\nagain","timestamp":"22:13:20"}\n'
+                "bob": b'{"type":"private","sender":"bob","target":"alice","message":"back\\n  | again","timestamp":"22:13:20"}\n'
             },
         ),
         "private_self": b'{"type":"private","sender":"alice","message":"note to self","timestamp":"22:13:20"}\n',
@@ -91,7 +93,7 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
                 "alice": b'{"type":"private","sender":"alice","target":"bob","message":"then","timestamp":"22:13:20"}\n'
             },
         ),
-        "topic": b'{"type":"system","message":"bob set the topic of dev to: Release\\n1.0","timestamp":"22:13:20"}\n',
+        "topic": b'{"type":"system","message":"bob set the topic of dev to: Release\\n  | 1.0","timestamp":"22:13:20"}\n',
         "topic_mine": b'{"type":"system","message":"alice set the topic of general to: ","timestamp":"22:13:20"}\n',
         "welcome": b'{"type":"system","message":"Welcome to chinwag, alice!","timestamp":"22:13:20","users":["alice","bob"]}\n',
         "welcome_alone": b'{"type":"system","message":"Welcome to chinwag, bob!","timestamp":"22:13:20","users":["bob"]}\n',
@@ -110,9 +112,9 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "room_joined": b'{"type":"system","message":"You are in room dev - topic: Release 1.0","timestamp":"22:15:00"}\n',
         "room_joined_bare": b'{"type":"system","message":"You are in room dev","timestamp":"22:15:00"}\n',
         "room_left": b'{"type":"system","message":"You left room dev","timestamp":"22:15:00"}\n',
-        "history": b'{"type":"message","sender":"alice","message":"old one","timestamp":"22:13:20"}\n{"type":"message","sender":"bob","message":"old\\ntwo","timestamp":"22:13:20","room":"dev"}\n{"type":"private","sender":"alice","message":"old secret","timestamp":"22:13:20"}\n{"type":"system","message":"bob set the topic of general to: old topic","timestamp":"22:13:20"}\n{"type":"message","sender":"alice","message":"not marked history","timestamp":"22:13:20"}\n',
+        "history": b'{"type":"message","sender":"alice","message":"old one","timestamp":"22:13:20"}\n{"type":"message","sender":"bob","message":"old\\n  | two","timestamp":"22:13:20","room":"dev"}\n{"type":"private","sender":"alice","message":"old secret","timestamp":"22:13:20"}\n{"type":"system","message":"bob set the topic of general to: old topic","timestamp":"22:13:20"}\n{"type":"message","sender":"alice","message":"not marked history","timestamp":"22:13:20"}\n',
         "history_empty": b"",
-        "search": b'{"type":"message","sender":"alice","message":"old one","timestamp":"22:13:20"}\n{"type":"message","sender":"bob","message":"old\\ntwo","timestamp":"22:13:20","room":"dev"}\n',
+        "search": b'{"type":"message","sender":"alice","message":"old one","timestamp":"22:13:20"}\n{"type":"message","sender":"bob","message":"old\\n  | two","timestamp":"22:13:20","room":"dev"}\n',
         "pong": b'{"type":"system","message":"Pong","timestamp":"22:15:00"}\n',
         "pong_token": b'{"type":"system","message":"Pong","timestamp":"22:15:00"}\n',
         "pong_int": b'{"type":"system","message":"Pong","timestamp":"22:15:00"}\n',
@@ -122,7 +124,7 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "error_taken": b'{"type":"system","message":"Username already taken","timestamp":"22:15:00","error":"name_taken"}\n',
         "error_invalid_name": b'{"type":"system","message":"Bad name","timestamp":"22:15:00","error":"invalid_name"}\n',
         "error_not_joined": b'{"type":"system","message":"Send your username as a line of its own first","timestamp":"22:15:00","error":"not_joined"}\n',
-        "error_lines": b'{"type":"system","message":"two\\nlines","timestamp":"22:15:00","error":"empty_message"}\n',
+        "error_lines": b'{"type":"system","message":"two\\n  | lines","timestamp":"22:15:00","error":"empty_message"}\n',
         "goodbye": b'{"type":"system","message":"Goodbye, alice!","timestamp":"22:15:00"}\n',
         "goodbye_server": b'{"type":"system","message":"Server shutting down","timestamp":"22:15:00"}\n',
     },
@@ -131,7 +133,7 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "chat_dev": (b'{"username":"alice","message":"in dev","room":"dev"}\n', {"alice": b""}),
         "chat_history": b'{"username":"alice","message":"old"}\n',
         "chat_lines": (
-            b'{"username":"bob","message":"a\\nb\\r\\nc\xe2\x80\xa8d\\re"}\n',
+            b'{"username":"bob","message":"a\\n  | b\\n  | c\\n  | d\\n  | e"}\n',
             {"bob": b""},
         ),
         "chat_client": b'{"username":"Client 1","message":"Hello World"}\n',
@@ -146,9 +148,9 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
             },
         ),
         "private_back": (
-            b'{"username":"bob","message":"(private) back\\nagain","private":true,"target":"alice"}\n',
+            b'{"username":"bob","message":"(private) back\\n  | again","private":true,"target":"alice"}\n',
             {
-                "bob": b'{"username":"bob","message":"(private to alice) back\\nagain","private":true,"target":"alice"}\n'
+                "bob": b'{"username":"bob","message":"(private to alice) back\\n  | again","private":true,"target":"alice"}\n'
             },
         ),
         "private_self": b'{"username":"alice","message":"(private) note to self","private":true,"target":"alice"}\n',
@@ -158,7 +160,7 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
                 "alice": b'{"username":"alice","message":"(private to bob) then","private":true,"target":"bob"}\n'
             },
         ),
-        "topic": b'{"username":"[server]","message":"bob set the topic of dev to: Release\\n1.0"}\n',
+        "topic": b'{"username":"[server]","message":"bob set the topic of dev to: Release\\n  | 1.0"}\n',
         "topic_mine": b'{"username":"[server]","message":"alice set the topic of general to: "}\n',
         "welcome": b'{"username":"[server]","message":"Welcome to chinwag, alice! Online: alice, bob"}\n',
         "welcome_alone": b'{"username":"[server]","message":"Welcome to chinwag, bob! Online: bob"}\n',
@@ -177,9 +179,9 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "room_joined": b'{"username":"[server]","message":"You are in room dev - topic: Release 1.0"}\n',
         "room_joined_bare": b'{"username":"[server]","message":"You are in room dev"}\n',
         "room_left": b'{"username":"[server]","message":"You left room dev"}\n',
-        "history": b'{"username":"alice","message":"old one"}\n{"username":"bob","message":"old\\ntwo","room":"dev"}\n{"username":"alice","message":"(private) old secret","private":true,"target":"bob"}\n{"username":"[server]","message":"bob set the topic of general to: old topic"}\n{"username":"alice","message":"not marked history"}\n',
+        "history": b'{"username":"alice","message":"old one"}\n{"username":"bob","message":"old\\n  | two","room":"dev"}\n{"username":"alice","message":"(private) old secret","private":true,"target":"bob"}\n{"username":"[server]","message":"bob set the topic of general to: old topic"}\n{"username":"alice","message":"not marked history"}\n',
         "history_empty": b"",
-        "search": b'{"username":"alice","message":"old one"}\n{"username":"bob","message":"old\\ntwo","room":"dev"}\n',
+        "search": b'{"username":"alice","message":"old one"}\n{"username":"bob","message":"old\\n  | two","room":"dev"}\n',
         "pong": b'{"username":"[server]","message":"Pong"}\n',
         "pong_token": b'{"username":"[server]","message":"Pong"}\n',
         "pong_int": b'{"username":"[server]","message":"Pong"}\n',
@@ -189,7 +191,7 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "error_taken": b'{"username":"[server]","message":"Username already taken","error":"name_taken"}\n',
         "error_invalid_name": b'{"username":"[server]","message":"Bad name","error":"invalid_name"}\n',
         "error_not_joined": b'{"username":"[server]","message":"Join first with a username","error":"not_joined"}\n',
-        "error_lines": b'{"username":"[server]","message":"two\\nlines","error":"empty_message"}\n',
+        "error_lines": b'{"username":"[server]","message":"two\\n  | lines","error":"empty_message"}\n',
         "goodbye": b'{"username":"[server]","message":"Goodbye, alice!"}\n',
         "goodbye_server": b'{"username":"[server]","message":"Server shutting down"}\n',
     },
@@ -197,14 +199,17 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "chat": (b"MSG|alice|hi all\n", {"alice": b"MSG_OK\n"}),
         "chat_dev": (b"MSG|alice|[dev] in dev\n", {"alice": b"MSG_OK\n"}),
         "chat_history": b"MSG|alice|old\n",
-        "chat_lines": (b"MSG|bob|a b c\xe2\x80\xa8d e\n", {"bob": b"MSG_OK\n"}),
+        "chat_lines": (
+            b"MSG|bob|a\nMSG|bob|b\nMSG|bob|c\nMSG|bob|d\nMSG|bob|e\n",
+            {"bob": b"MSG_OK\n"},
+        ),
         "chat_client": b"MSG|Client 1|Hello World\n",
         "chat_pipe": (b"MSG|bob|[dev] x|y \xf0\x9f\x98\x80\n", {"bob": b"MSG_OK\n"}),
         "private": (b"PRIVATE|alice|psst\n", {"alice": b"PRIVATE_OK\n"}),
-        "private_back": (b"PRIVATE|bob|back again\n", {"bob": b"PRIVATE_OK\n"}),
+        "private_back": (b"PRIVATE|bob|back\nPRIVATE|bob|again\n", {"bob": b"PRIVATE_OK\n"}),
         "private_self": b"PRIVATE|alice|note to self\n",
         "private_history": (b"PRIVATE|alice|then\n", {"alice": b"PRIVATE_OK\n"}),
-        "topic": b"INFO|bob set the topic of dev to: Release 1.0\n",
+        "topic": b"INFO|bob set the topic of dev to: Release\\n1.0\n",
         "topic_mine": b"INFO|alice set the topic of general to: \n",
         "welcome": b"USER_OK\n",
         "welcome_alone": b"USER_OK\n",
@@ -223,9 +228,9 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "room_joined": b"INFO|You are in room dev - topic: Release 1.0\n",
         "room_joined_bare": b"INFO|You are in room dev\n",
         "room_left": b"INFO|You left room dev\n",
-        "history": b"MSG|alice|old one\nMSG|bob|[dev] old two\nPRIVATE|alice|old secret\nINFO|bob set the topic of general to: old topic\nMSG|alice|not marked history\n",
+        "history": b"MSG|alice|old one\nMSG|bob|[dev] old\nMSG|bob|[dev] two\nPRIVATE|alice|old secret\nINFO|bob set the topic of general to: old topic\nMSG|alice|not marked history\n",
         "history_empty": b"",
-        "search": b"MSG|alice|old one\nMSG|bob|[dev] old two\n",
+        "search": b"MSG|alice|old one\nMSG|bob|[dev] old\nMSG|bob|[dev] two\n",
         "pong": b"PONG\n",
         "pong_token": b"PONG\n",
         "pong_int": b"PONG\n",
@@ -235,7 +240,7 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "error_taken": b"ERROR|Username already taken\n",
         "error_invalid_name": b"ERROR|Bad name\n",
         "error_not_joined": b"ERROR|Register first with USER|name\n",
-        "error_lines": b"ERROR|two lines\n",
+        "error_lines": b"ERROR|two\\nlines\n",
         "goodbye": b"INFO|Goodbye, alice!\n",
         "goodbye_server": b"INFO|Server shutting down\n",
     },
@@ -243,17 +248,17 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "chat": (b"alice: hi all\r\n", {"alice": b""}),
         "chat_dev": (b"[dev] alice: in dev\r\n", {"alice": b""}),
         "chat_history": b"alice: old\r\n",
-        "chat_lines": (b"bob: a b c\xe2\x80\xa8d e\r\n", {"bob": b""}),
+        "chat_lines": (b"bob: a\r\nbob: b\r\nbob: c\r\nbob: d\r\nbob: e\r\n", {"bob": b""}),
         "chat_client": b"Client 1: Hello World\r\n",
         "chat_pipe": (b"[dev] bob: x|y \xf0\x9f\x98\x80\r\n", {"bob": b""}),
         "private": (b"[private] alice: psst\r\n", {"alice": b"[private to bob] psst\r\n"}),
         "private_back": (
-            b"[private] bob: back again\r\n",
-            {"bob": b"[private to alice] back again\r\n"},
+            b"[private] bob: back\r\n[private] bob: again\r\n",
+            {"bob": b"[private to alice] back\r\n[private to alice] again\r\n"},
         ),
         "private_self": b"[private] alice: note to self\r\n",
         "private_history": (b"[private] alice: then\r\n", {"alice": b"[private to bob] then\r\n"}),
-        "topic": b"*** bob set the topic of dev to: Release 1.0\r\n",
+        "topic": b"*** bob set the topic of dev to: Release\\n1.0\r\n",
         "topic_mine": b"*** alice set the topic of general to: \r\n",
         "welcome": b"*** Welcome to chinwag, alice! (/nick NAME picks another name)\r\n*** Online: bob. Type /help for the commands.\r\n",
         "welcome_alone": b"*** Welcome to chinwag, bob! (/nick NAME picks another name)\r\n*** Online: nobody else yet. Type /help for the commands.\r\n",
@@ -278,9 +283,9 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "room_joined": b"*** You are in room dev - topic: Release 1.0\r\n",
         "room_joined_bare": b"*** You are in room dev\r\n",
         "room_left": b"*** You left room dev\r\n",
-        "history": b"alice: old one\r\n[dev] bob: old two\r\n[private] alice: old secret\r\n*** bob set the topic of general to: old topic\r\nalice: not marked history\r\n",
+        "history": b"alice: old one\r\n[dev] bob: old\r\n[dev] bob: two\r\n[private] alice: old secret\r\n*** bob set the topic of general to: old topic\r\nalice: not marked history\r\n",
         "history_empty": b"",
-        "search": b"alice: old one\r\n[dev] bob: old two\r\n",
+        "search": b"alice: old one\r\n[dev] bob: old\r\n[dev] bob: two\r\n",
         "pong": b"*** Pong\r\n",
         "pong_token": b"*** Pong\r\n",
         "pong_int": b"*** Pong\r\n",
@@ -290,7 +295,7 @@ EXPECTED: dict[str, dict[str, bytes | tuple[bytes, dict[str | None, bytes]]]] = 
         "error_taken": b"*** Error: Username already taken\r\n",
         "error_invalid_name": b"*** Error: Bad name\r\n",
         "error_not_joined": b"*** Error: Sign in first: /login NAME PASSWORD, or /register NAME PASSWORD\r\n",
-        "error_lines": b"*** Error: two lines\r\n",
+        "error_lines": b"*** Error: two\\nlines\r\n",
         "goodbye": b"*** Goodbye, alice!\r\n",
         "goodbye_server": b"*** Server shutting down\r\n",
     },

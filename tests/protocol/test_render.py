@@ -187,7 +187,7 @@ def test_account_fields_leave_the_seed_dialects_as_they_were(name: str):
         assert b"t0k3n" not in codec.render(as_account, viewer)
 
 
-MODERATION = {
+MODERATION: dict[str, ev.Notice] = {
     "kick": ev.Moderated(3, "kick", "alice", T, "dev", "bob", "spam"),
     "ban": ev.Moderated(4, "ban", "alice", T, None, "bob", "abuse", T + 3600),
     "mode": ev.Moderated(5, "mode", "alice", T, "dev", modes=("invite_only", "moderated")),
