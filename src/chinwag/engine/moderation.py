@@ -26,7 +26,7 @@ from chinwag.engine.limits import error_reply, reply
 from chinwag.engine.memberships import ROOM_RANK, RoomRole
 from chinwag.engine.names import normalize_name, user_key
 from chinwag.engine.room import Room
-from chinwag.engine.sanctions import BAN, MUTE, SERVER, subject_of
+from chinwag.engine.sanctions import BAN, MUTE, SERVER, address_of, subject_of
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
@@ -224,12 +224,28 @@ class ModerationCommands(AccountCommands):
         )
         if room is None:
             out.append(reply(session, notice))
-            if held is not None and not held.closed and held.identity is not None:
-                out.append(Envelope(ToSession(held), notice))
-                why = f"banned from this server by {actor.name}" + (f": {reason}" if reason else "")
-                out += self.sign_out_elsewhere(held, why, now)
+            why = f"banned from this server by {actor.name}" + (f": {reason}" if reason else "")
+            for gone in self._banned_sessions(held, subject):
+                out.append(Envelope(ToSession(gone), notice))
+                out += self.sign_out_elsewhere(gone, why, now)
             return out
         return self._told(session, notice, room, target)
+
+    def _banned_sessions(self, held: Session | None, subject: str) -> list[Session]:
+        """The sessions a new server ban ends: its target's, and every guest's from a
+        banned address (they are the same people as far as the server can tell)."""
+        out = [] if held is None or held.closed or held.identity is None else [held]
+        if subject.startswith("address:"):
+            address = subject.partition(":")[2]
+            out += [
+                s
+                for s in self.memberships.online.values()
+                if s is not held
+                and s.identity is not None
+                and s.identity.account is None
+                and address_of(s) == address
+            ]
+        return out
 
     async def _unban(self, session: Session, command: ev.Unban, now: float) -> list[Envelope]:
         return await self._lift(session, BAN, command.room, command.username, now)

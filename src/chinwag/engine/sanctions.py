@@ -58,9 +58,15 @@ class Sanctions:
         # room key -> how many mutes it has: the chat path looks only at rooms with one.
         self.muted_rooms: dict[str, int] = {}
 
-    def load(self, sanctions: Iterable[Sanction]) -> None:
+    def load(self, sanctions: Iterable[Sanction], now: float) -> list[Sanction]:
+        """Those still in force; returns the ones that ended meanwhile (to delete)."""
+        ended = []
         for sanction in sanctions:
-            self.add(sanction)
+            if sanction.until is not None and sanction.until <= now:
+                ended.append(sanction)
+            else:
+                self.add(sanction)
+        return ended
 
     def add(self, sanction: Sanction) -> None:
         key = (sanction.kind, sanction.room_key, sanction.subject)
