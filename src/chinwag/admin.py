@@ -324,7 +324,39 @@ def _list(ctx: Context, args: argparse.Namespace) -> bool:
     return False
 
 
+def _printable(text: str) -> str:
+    """User text shown inert on the admin's terminal: controls as escapes, one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _audit(ctx: Context, args: argparse.Namespace) -> bool:
+    """`chinwag audit [--room R] [--since DATE]`: the moderation log, oldest first."""
+    since = None
+    if args.since:
+        try:
+            since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            raise AdminError(
+                f"--since takes a date like 2026-11-22, not {args.since!r}", 2
+            ) from None
+    room = args.room.lstrip("#").casefold() if args.room else None
+    entries = ops.audit(ctx.db, room, since, max(1, args.limit))
+    if not entries:
+        ctx.say("No moderation actions" + (f" in {args.room}" if args.room else "") + " yet.")
+        return False
+    for e in entries:
+        where = f" in {e.room}" if e.room else ""
+        until = f" until {_date(e.until)}" if e.until is not None else ""
+        reason = f" ({_printable(e.reason)})" if e.reason else ""
+        target = f" {e.target}" if e.target else ""
+        ctx.say(
+            f"{_date(e.timestamp)}  #{e.id}  {e.actor} {e.action}{target}{where}{until}{reason}"
+        )
+    return False
+
+
 ACTIONS: dict[str, Callable[[Context, argparse.Namespace], bool]] = {
+    "audit": _audit,
     "add": _add,
     "list": _list,
     "passwd": _passwd,

@@ -8,13 +8,8 @@ from pathlib import Path
 from chinwag.client.line import _chat
 from chinwag.client.tokens import TokenStore
 from chinwag.client.webfiles import ProgressBar, free_path
-from tests.client.test_line_accounts import (
-    HOST,
-    PASSWORD,
-    ScriptedTerminal,
-    ended,
-    register,
-)
+from tests.client.support import ScriptedTerminal
+from tests.client.test_line_accounts import HOST, PASSWORD, ended, register
 from tests.helpers import running_server
 from tests.web.support import web_port
 

@@ -74,6 +74,35 @@ CLIENT_BYTES: list[tuple[ev.Command, bytes]] = [
         ev.History("general", limit=20, with_="bob"),
         b'{"type":"history","room":"general","limit":20,"with":"bob"}\n',
     ),
+    # New with moderation.
+    (
+        ev.SetRole("bob", "operator", "dev"),
+        b'{"type":"set_role","username":"bob","role":"operator","room":"dev"}\n',
+    ),
+    (ev.SetRole("bob", "moderator"), b'{"type":"set_role","username":"bob","role":"moderator"}\n'),
+    (
+        ev.Kick("dev", "bob", "spam"),
+        b'{"type":"kick","room":"dev","username":"bob","reason":"spam"}\n',
+    ),
+    (
+        ev.Ban("bob", "dev", 60, "spam"),
+        b'{"type":"ban","username":"bob","room":"dev","duration":60,"reason":"spam"}\n',
+    ),
+    (ev.Ban("bob"), b'{"type":"ban","username":"bob"}\n'),
+    (ev.Unban("bob", "dev"), b'{"type":"unban","username":"bob","room":"dev"}\n'),
+    (
+        ev.Mute("dev", "bob", 30),
+        b'{"type":"mute","room":"dev","username":"bob","duration":30}\n',
+    ),
+    (ev.Unmute("dev", "bob"), b'{"type":"unmute","room":"dev","username":"bob"}\n'),
+    (
+        ev.RoomMode("dev", invite_only=True, topic_locked=False),
+        b'{"type":"room_mode","room":"dev","invite_only":true,"topic_locked":false}\n',
+    ),
+    (ev.Invite("dev", "bob"), b'{"type":"invite","room":"dev","username":"bob"}\n'),
+    (ev.DeleteMessage(12), b'{"type":"delete_message","id":12}\n'),
+    (ev.Announce("maintenance at 6"), b'{"type":"announce","message":"maintenance at 6"}\n'),
+    (ev.Audit("dev", 1.5, 10), b'{"type":"audit","room":"dev","since":1.5,"limit":10}\n'),
 ]
 
 # Notices added with accounts (the render table of the seed dialects predates them).
@@ -87,6 +116,21 @@ ACCOUNT_NOTICES: dict[str, ev.Notice] = {
     "room_joined_accounts": ev.RoomJoined("dev", "", ("alice",), ("alice",)),
     "history_with": ev.HistoryPage("", (), "bob"),
     "done": ev.Done("password", "Your password was changed"),
+    "moderated_kick": ev.Moderated(3, "kick", "alice", 1.5, "dev", "bob", "spam"),
+    "moderated_ban": ev.Moderated(4, "ban", "alice", 1.5, None, "bob", "", 61.5),
+    "moderated_mode": ev.Moderated(5, "mode", "alice", 1.5, "dev", modes=("invite_only",)),
+    "moderated_role": ev.Moderated(6, "role", "alice", 1.5, "dev", "bob", role="voice"),
+    "room_joined_roles": ev.RoomJoined(
+        "dev", "", ("alice", "bob"), ("alice", "bob"), ("alice",), ("bob",), ("moderated",)
+    ),
+    "deleted": ev.Deleted(12, "dev", "alice", 1.5),
+    "tombstone": ev.ChatMessage(12, "dev", "bob", "", 1.5, True, True),
+    "announcement": ev.Announcement("alice", "maintenance at 6", 1.5),
+    "audit": ev.AuditLog(
+        (ev.AuditEntry(1, 1.5, "alice", "ban", "bob", "dev", "spam", 61.5),
+         ev.AuditEntry(2, 2.5, "alice", "announce")),
+        "dev",
+    ),
 }  # fmt: skip
 
 

@@ -20,10 +20,11 @@ import logging
 import math
 
 from chinwag.bus.base import Envelope, ToSession
-from chinwag.engine.identity import Identity, Role
+from chinwag.engine.identity import Identity, Role, guest
 from chinwag.engine.joining import JoinCommands
 from chinwag.engine.limits import error_reply, reply
 from chinwag.engine.names import normalize_name, user_key, valid_username
+from chinwag.engine.sanctions import address_of
 from chinwag.engine.session import Session
 from chinwag.passwords import Busy, new_token, token_hash
 from chinwag.protocol import events as ev
@@ -36,11 +37,6 @@ MAX_PASSWORD = 1024  # characters; argon2 takes any length, but nobody types mor
 AUTH_FAILED = "Wrong username or password"
 BUSY = "The server is busy with other logins; try again in a few seconds"
 NO_ACCOUNTS = "This server has no accounts"
-
-
-def address_of(session: Session) -> str:
-    """The client's address without its port (`[::1]:5000` -> `::1`)."""
-    return session.peer.rpartition(":")[0].strip("[]")
 
 
 def role_of(record: AccountRecord) -> Role:
@@ -143,6 +139,10 @@ class AccountCommands(JoinCommands):
                 session, ErrorCode.ALREADY_JOINED, f"Already signed in as {current.name}"
             )
         identity = Identity(record.name, record.key, record.key, role_of(record))
+        ban = self._server_ban(session, identity, now)
+        if ban is not None:
+            self.tokens.pop(session, None)
+            return self._shut_out(session, ban, now)
         out: list[Envelope] = []
         holder = self.memberships.online.get(identity.key)
         if holder is not None and holder is not session:
@@ -209,6 +209,9 @@ class AccountCommands(JoinCommands):
         refused = self._name_free(session, key) or self._password_allowed(session, command.password)
         if refused:
             return refused
+        ban = self._server_ban(session, current or guest(name, key), now)
+        if ban is not None:  # a banned address makes no accounts
+            return self._shut_out(session, ban, now)
         address = address_of(session)
         if address not in self.limits.limit_exempt:
             bucket = self._bucket(f"register:{address}", now)

@@ -10,20 +10,27 @@ from __future__ import annotations
 import itertools
 
 from chinwag.bus.base import Envelope, ToSession
+from chinwag.engine.identity import Identity, Role
 from chinwag.engine.limits import Limits, as_history, error_reply
-from chinwag.engine.memberships import Memberships
+from chinwag.engine.memberships import ROOM_RANK, Memberships, RoomRole
 from chinwag.engine.names import room_key
 from chinwag.engine.ratelimit import TokenBucket, take_lazily
 from chinwag.engine.replay import Replay
 from chinwag.engine.room import Room
+from chinwag.engine.sanctions import BAN, MUTE, SERVER, Sanctions, subjects_of
 from chinwag.engine.session import Session
 from chinwag.engine.throttle import LoginThrottle
 from chinwag.passwords import Passwords
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
-from chinwag.storage.base import Store
+from chinwag.protocol.sentences import duration
+from chinwag.storage.base import Sanction, Store
 
 MAX_CREATORS = 10_000  # room-creation buckets kept before the full ones are forgotten
+SERVER_RANK = {Role.MODERATOR: 10, Role.ADMIN: 11}
+INVITE_ONLY, MODERATED, TOPIC_LOCKED = "invite_only", "moderated", "topic_locked"
+MODES = (INVITE_ONLY, MODERATED, TOPIC_LOCKED)
+OPERATOR_RANK = ROOM_RANK[RoomRole.OPERATOR]
 
 
 class EngineBase:
@@ -47,6 +54,78 @@ class EngineBase:
         self._guest_numbers = itertools.count(1)  # `Client N` for those who give no name
         # Hourly creation buckets (rooms and accounts), see _bucket.
         self._creators: dict[str, TokenBucket] = {}
+        self.sanctions = Sanctions()  # bans and mutes in force (engine/sanctions.py)
+        # guest key -> rooms it was invited to (for its session only, see moderation.py)
+        self.guest_invites: dict[str, set[str]] = {}
+
+    # ------------------------------------------------------------------ moderation rules
+
+    def _rank(self, identity: Identity, room: Room | None) -> int:
+        """How much say a user has in a room: guest 0, member 1, voice 2, operator 3,
+        owner 4; server moderators 10 and admins 11 outrank every room role."""
+        server = SERVER_RANK.get(identity.role)
+        if server is not None:
+            return server
+        if identity.account is None:
+            return 0
+        if room is None or not room.roles:
+            return 1
+        return ROOM_RANK[RoomRole(room.roles.get(identity.account, RoomRole.MEMBER))]
+
+    def _server_ban(self, session: Session, identity: Identity, now: float) -> Sanction | None:
+        subjects = subjects_of(identity, session, self.limits.limit_exempt, address_too=True)
+        return self.sanctions.find(BAN, SERVER, subjects, now)
+
+    def _banned_reply(
+        self, session: Session, ban: Sanction, where: str, now: float
+    ) -> list[Envelope]:
+        until = "" if ban.until is None else f" for {duration(ban.until - now)}"
+        why = f": {ban.reason}" if ban.reason else ""
+        return error_reply(session, ErrorCode.BANNED, f"You are banned from {where}{until}{why}")
+
+    def _shut_out(self, session: Session, ban: Sanction, now: float) -> list[Envelope]:
+        """A server ban refuses the join or login, and the connection is closed."""
+        goodbye = ev.Goodbye("Disconnected: you are banned from this server")
+        out = self._banned_reply(session, ban, "this server", now)
+        return [*out, Envelope(ToSession(session), goodbye, close="banned")]
+
+    def _entry_refused(
+        self, session: Session, identity: Identity, room: Room, now: float
+    ) -> list[Envelope] | None:
+        """None if the user may enter the room, else the error: a room ban, or an
+        invite-only room it was not invited to."""
+        subjects = subjects_of(identity, session, self.limits.limit_exempt, address_too=False)
+        ban = self.sanctions.find(BAN, room.key, subjects, now)
+        if ban is not None:
+            return self._banned_reply(session, ban, room.name, now)
+        if (
+            INVITE_ONLY in room.modes
+            and self._rank(identity, room) < ROOM_RANK[RoomRole.VOICE]
+            and identity.account not in room.invited
+            and f"name:{identity.key}" not in room.invited
+        ):
+            return error_reply(
+                session, ErrorCode.INVITE_ONLY, f"{room.name} is invite-only: ask an operator"
+            )
+        return None
+
+    def _speech_refused(self, session: Session, room: Room, now: float) -> list[Envelope] | None:
+        """None if the session may speak in the room (chat, topic), else the error."""
+        identity = session.identity
+        assert identity is not None
+        if room.key in self.sanctions.muted_rooms:
+            subjects = subjects_of(identity, session, self.limits.limit_exempt, address_too=False)
+            mute = self.sanctions.find(MUTE, room.key, subjects, now)
+            if mute is not None:
+                until = "" if mute.until is None else f" for {duration(mute.until - now)}"
+                return error_reply(session, ErrorCode.MUTED, f"You are muted in {room.name}{until}")
+        if MODERATED in room.modes and self._rank(identity, room) < ROOM_RANK[RoomRole.VOICE]:
+            return error_reply(
+                session,
+                ErrorCode.FORBIDDEN,
+                f"{room.name} is moderated: only voiced members and operators speak",
+            )
+        return None
 
     def _take_message(self, session: Session, now: float) -> bool:
         """A token for content (chat, private, topic): one bucket for all three."""
@@ -111,7 +190,22 @@ class EngineBase:
     def room_joined(self, room: Room) -> ev.RoomJoined:
         """What a member is told of a room it is in: topic, who is there, who of them are
         accounts (the rest are guests)."""
-        return ev.RoomJoined(room.name, room.topic, room.usernames(), room.account_names())
+        names = room.usernames()
+        accounts = room.account_names()
+        if not room.roles and not room.modes:
+            return ev.RoomJoined(room.name, room.topic, names, accounts)
+        operators, voiced = [], []
+        for session, name in room.accounts.items():
+            identity = session.identity
+            role = room.roles.get(identity.account or "") if identity is not None else None
+            if role in (RoomRole.OPERATOR, RoomRole.OWNER):
+                operators.append(name)
+            elif role == RoomRole.VOICE:
+                voiced.append(name)
+        modes = tuple(m for m in MODES if m in room.modes)
+        return ev.RoomJoined(
+            room.name, room.topic, names, accounts, tuple(operators), tuple(voiced), modes
+        )
 
     def _replay_recent(self, session: Session, rooms: list[Room]) -> list[Envelope]:
         """The rooms' recent history for a joiner, streamed by its connection."""

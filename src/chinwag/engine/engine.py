@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from chinwag.bus.base import Envelope
-from chinwag.engine.accounts import AccountCommands
 from chinwag.engine.facts import FactListener
 from chinwag.engine.files import FileCommands
 from chinwag.engine.identity import Identity
-from chinwag.engine.limits import Limits, error_reply
+from chinwag.engine.limits import Limits, error_reply, wall_clock
 from chinwag.engine.messages import MessageCommands
+from chinwag.engine.moderation import ModerationCommands
 from chinwag.engine.names import prepare as prepare_names
 from chinwag.engine.permissions import Permission, refusal
 from chinwag.engine.ratelimit import take_lazily
@@ -46,13 +46,22 @@ class Row:
     awaits the store or the password hasher. A row with both runs the reader for the
     commands `reads` picks (a join with a password), the handler for the others."""
 
-    permission: Permission
+    permission: Permission | Callable[[Any], Permission]  # fixed, or picked by the command
     handler: Handler | None = None
     reader: AsyncHandler | None = None
     reads: Callable[[Any], bool] | None = None
 
 
-class Engine(AccountCommands, MessageCommands, RoomCommands, FileCommands):
+def by_room(in_room: Permission, server: Permission) -> Callable[[Any], Permission]:
+    """The permission of a command that acts in its `room`, or server-wide without one."""
+
+    def pick(command: Any) -> Permission:
+        return server if command.room is None else in_room
+
+    return pick
+
+
+class Engine(ModerationCommands, MessageCommands, RoomCommands, FileCommands):
     def __init__(
         self,
         store: Store,
@@ -63,6 +72,10 @@ class Engine(AccountCommands, MessageCommands, RoomCommands, FileCommands):
     ) -> None:
         super().__init__(store, limits or Limits(), name, passwords)
         anyone, guest, member = Permission.ANYONE, Permission.GUEST, Permission.MEMBER
+        operator, admin = Permission.ROOM_OPERATOR, Permission.ADMIN
+        # A room's operators act in their room; without a room, the server's staff act.
+        in_room_or_admin = by_room(operator, admin)
+        in_room_or_moderator = by_room(operator, Permission.MODERATOR)
         self.table: dict[type, Row] = {
             ev.Join: Row(anyone, self._join, self._login, self.logs_in),
             ev.Register: Row(anyone, reader=self._register),
@@ -81,6 +94,17 @@ class Engine(AccountCommands, MessageCommands, RoomCommands, FileCommands):
             ev.SetTopic: Row(guest, self._set_topic),
             ev.History: Row(guest, reader=self._history),
             ev.Search: Row(guest, reader=self._search),
+            ev.SetRole: Row(in_room_or_admin, reader=self._set_role),
+            ev.Kick: Row(operator, reader=self._kick),
+            ev.Ban: Row(in_room_or_moderator, reader=self._ban),
+            ev.Unban: Row(in_room_or_moderator, reader=self._unban),
+            ev.Mute: Row(operator, reader=self._mute),
+            ev.Unmute: Row(operator, reader=self._unmute),
+            ev.RoomMode: Row(operator, reader=self._room_mode),
+            ev.Invite: Row(operator, reader=self._invite),
+            ev.DeleteMessage: Row(member, reader=self._delete_message),  # its sender, or operators
+            ev.Announce: Row(admin, reader=self._announce),
+            ev.Audit: Row(in_room_or_moderator, reader=self._audit),
             ev.BadInput: Row(anyone, self._bad_input),
         }
 
@@ -91,6 +115,9 @@ class Engine(AccountCommands, MessageCommands, RoomCommands, FileCommands):
         prepare_names()
         memberships = self.memberships
         state = await self.store.open()
+        for expired in self.sanctions.load(state.sanctions, wall_clock()):
+            self.store.lift_sanction(expired.kind, expired.room_key, expired.subject)
+        memberships.forgotten = self.sanctions.forget_room  # before load: it removes rooms
         memberships.load(state)
         self.registered = set(state.accounts)
         if self.limits.history_on_join > 0:
@@ -108,6 +135,7 @@ class Engine(AccountCommands, MessageCommands, RoomCommands, FileCommands):
         """The connection is gone: leave every room and tell the others."""
         session.closed = True
         self.tokens.pop(session, None)
+        self.forget_guest(session)
         identity = session.identity
         rooms = self.memberships.sign_out(session)
         if identity is None or not rooms:
@@ -149,9 +177,12 @@ class Engine(AccountCommands, MessageCommands, RoomCommands, FileCommands):
         row = self.table.get(type(command))
         if row is None:  # a command type without a row: a bug in the codec or the table
             raise TypeError(f"no command table row for {type(command).__name__}")
-        if row.permission is Permission.GUEST and session.identity is not None:
+        permission = row.permission
+        if permission is Permission.GUEST and session.identity is not None:
             return row  # the common case, decided without a call
-        refused = refusal(row.permission, session, command, self.memberships)
+        if not isinstance(permission, Permission):
+            permission = permission(command)
+        refused = refusal(permission, session, command, self.memberships)
         if refused is not None:
             return error_reply(session, *refused)
         return row

@@ -143,6 +143,11 @@ class JoinCommands(EngineBase):
             new = new[:limit]
             replies.extend(error_reply(session, ErrorCode.INVALID_ROOM, TOO_MANY_ROOMS))
         for room in [room for room in map(memberships.rooms.get, new) if room is not None]:
+            if room.key != DEFAULT_ROOM:
+                refused = self._entry_refused(session, identity, room, now)
+                if refused is not None:
+                    replies.extend(refused)
+                    continue
             memberships.enter(session, room)
             presence.append(
                 Envelope(
@@ -184,12 +189,16 @@ class JoinCommands(EngineBase):
         if refused is not None:
             errors.extend(refused)
             return None
-        return self.memberships.create(normal)
+        assert session.identity is not None
+        return self.memberships.create(normal, owner=session.identity.account)
 
     def _join(self, session: Session, command: ev.Join, now: float) -> list[Envelope]:
         identity = self._claim(session, command.username)
         if not isinstance(identity, Identity):
             return identity
+        ban = self._server_ban(session, identity, now)
+        if ban is not None:
+            return self._shut_out(session, ban, now)
         answer, presence = self.admit(session, identity, command.rooms, now)
         if command.since is None:
             answer += self._replay_recent(session, self.memberships.of(session))

@@ -11,7 +11,7 @@ It is also the read side the fan-out resolves audiences with (`members`, `sessio
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from enum import StrEnum
 
 from chinwag.engine.facts import (
@@ -38,13 +38,21 @@ MAX_SHARED_KEYS = 10_000
 _NOBODY: dict[Session, str] = {}
 
 
+def _nothing(key: str) -> None:
+    pass
+
+
 class RoomRole(StrEnum):
-    """Roles inside a room, lowest first. Every member is a `member` until moderation
-    gives rooms their owners and operators."""
+    """Roles inside a room, lowest first (see ROOM_RANK). Only accounts hold one above
+    member: whoever created the room is its owner."""
 
     MEMBER = "member"
+    VOICE = "voice"  # may speak in a moderated room
     OPERATOR = "operator"
     OWNER = "owner"
+
+
+ROOM_RANK = {RoomRole.MEMBER: 1, RoomRole.VOICE: 2, RoomRole.OPERATOR: 3, RoomRole.OWNER: 4}
 
 
 class Memberships:
@@ -60,6 +68,9 @@ class Memberships:
         # users have a room or two, and an empty set alone is 216 bytes.
         self.saved: dict[str, tuple[str, ...]] = {}
         self._shared_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # Called with a removed room's key, so that what others keep about the room (the
+        # engine's bans and mutes) goes with it: a room made again later starts clean.
+        self.forgotten: Callable[[str], None] = _nothing
 
     def load(self, state: StoreState) -> None:
         self.saved = {
@@ -67,6 +78,9 @@ class Memberships:
         }
         for record in state.rooms:
             room = Room(record.name, record.topic, self.recent_size, used=record.used)
+            room.roles = dict(state.room_roles.get(room.key, {}))
+            room.modes = frozenset(state.room_modes.get(room.key, ()))
+            room.invited = set(state.invites.get(room.key, ()))
             self.rooms[room.key] = room
         for keys in self.saved.values():
             for key in keys:
@@ -80,8 +94,11 @@ class Memberships:
     def _remove_if_unused(self, room: Room) -> None:
         if room.members or room.used or room.keepers or room.key == DEFAULT_ROOM:
             return
+        if room.modes or room.invited:  # its operators made it a room to keep
+            return
         del self.rooms[room.key]
         self.store.delete_room(room.key)
+        self.forgotten(room.key)
         log.info("Removed room %s: nobody is in it and nothing was said there", room.name)
 
     # ------------------------------------------------------------------ reading
@@ -108,7 +125,10 @@ class Memberships:
         return () if identity.account is None else self.saved.get(identity.account, ())
 
     def room_role(self, session: Session, room: Room) -> RoomRole:
-        return RoomRole.MEMBER
+        identity = session.identity
+        if identity is None or identity.account is None or not room.roles:
+            return RoomRole.MEMBER
+        return RoomRole(room.roles.get(identity.account, RoomRole.MEMBER))
 
     def shared(self, keys: tuple[str, ...]) -> tuple[str, ...]:
         """An equal tuple of room keys if one is in use already, else `keys`.
@@ -124,9 +144,13 @@ class Memberships:
 
     # ------------------------------------------------------------------ changing
 
-    def create(self, name: str) -> Room:
+    def create(self, name: str, owner: str | None = None) -> Room:
+        """A new room; an account that makes one owns it."""
         room = self.rooms[room_key(name)] = Room(name, recent_size=self.recent_size)
         self.store.save_room(RoomRecord(name))
+        if owner is not None and room.key != DEFAULT_ROOM:
+            room.roles[owner] = RoomRole.OWNER
+            self.store.save_room_role(room.key, owner, RoomRole.OWNER)
         return room
 
     def sign_in(self, session: Session, identity: Identity) -> None:

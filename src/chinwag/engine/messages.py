@@ -7,7 +7,7 @@ one envelope to the room (the server holds it until the write is durable).
 from __future__ import annotations
 
 from chinwag.bus.base import Envelope, ToSession, ToUser
-from chinwag.engine.base import EngineBase
+from chinwag.engine.base import INVITE_ONLY, OPERATOR_RANK, EngineBase
 from chinwag.engine.limits import NOT_STORING, error_reply, reply
 from chinwag.engine.names import user_key
 from chinwag.engine.room import Room
@@ -32,6 +32,10 @@ class MessageCommands(EngineBase):
         room = self._member_room(session, command.room)
         if not isinstance(room, Room):
             return room
+        if room.modes or room.key in self.sanctions.muted_rooms:
+            refused = self._speech_refused(session, room, now)
+            if refused is not None:
+                return refused
         refused = self._content_allowed(session, command.message, now)
         if refused is not None:
             return refused
@@ -84,6 +88,12 @@ class MessageCommands(EngineBase):
         room = self.memberships.find(command.room)
         if room is None:
             return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
+        if INVITE_ONLY in room.modes and room.key not in session.rooms:
+            identity = session.identity
+            if identity is None or self._rank(identity, room) < OPERATOR_RANK:
+                return error_reply(
+                    session, ErrorCode.INVITE_ONLY, f"{room.name} is invite-only: members only"
+                )
         names = tuple(sorted(room.usernames(), key=str.casefold))
         accounts = tuple(sorted(room.account_names(), key=str.casefold))
         return [reply(session, ev.UserList(names, room.name, accounts))]

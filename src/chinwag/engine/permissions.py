@@ -25,6 +25,7 @@ class Permission(IntEnum):
 
 
 NOT_JOINED = "Join first with a username"
+OPERATORS = (RoomRole.OPERATOR, RoomRole.OWNER)
 
 
 def refusal(
@@ -46,7 +47,7 @@ def refusal(
         if identity.at_least(Role.MODERATOR):
             return None
         room = memberships.find(str(getattr(command, "room", "")))
-        if room is not None and memberships.room_role(session, room) is not RoomRole.MEMBER:
+        if room is not None and memberships.room_role(session, room) in OPERATORS:
             return None
         return ErrorCode.FORBIDDEN, "Only the room's operators may do that"
     needed = Role.MODERATOR if permission is Permission.MODERATOR else Role.ADMIN

@@ -16,11 +16,14 @@ class Room:
     __slots__ = (
         "accounts",
         "audience",
+        "invited",
         "keepers",
         "key",
         "members",
+        "modes",
         "name",
         "recent",
+        "roles",
         "topic",
         "used",
     )
@@ -45,6 +48,12 @@ class Room:
         self.accounts: dict[Session, str] = {}
         # The newest messages, for the replay on join without a store read.
         self.recent: deque[StoredNotice] = deque(maxlen=recent_size)
+        # Moderation (engine/moderation.py): account key -> room role above member (owner,
+        # operator, voice); the modes set (invite_only, moderated, topic_locked); who is
+        # invited (account keys; `name:<key>` for a guest, for its session only).
+        self.roles: dict[str, str] = {}
+        self.modes: frozenset[str] = frozenset()
+        self.invited: set[str] = set()
 
     def usernames(self) -> tuple[str, ...]:
         return tuple(self.members.values())

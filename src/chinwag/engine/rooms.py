@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from chinwag.bus.base import Envelope
-from chinwag.engine.base import EngineBase
+from chinwag.engine.base import OPERATOR_RANK, TOPIC_LOCKED, EngineBase
 from chinwag.engine.limits import (
     NOT_STORING,
     TOO_MANY_ROOMS,
@@ -47,10 +47,13 @@ class RoomCommands(EngineBase):
             refused = self._may_create(session, now)
             if refused is not None:
                 return refused
-            room = memberships.create(name)
+            room = memberships.create(name, owner=identity.account)
             log.info("%s created room %s", identity.name, name)
         if already:
             return [reply(session, self.room_joined(room))]
+        refused = self._entry_refused(session, identity, room, now)
+        if refused is not None:
+            return refused
         memberships.enter(session, room)
         return [
             reply(session, self.room_joined(room)),
@@ -88,6 +91,14 @@ class RoomCommands(EngineBase):
         room = self._member_room(session, command.room)
         if not isinstance(room, Room):
             return room
+        assert session.identity is not None
+        refused = self._speech_refused(session, room, now)
+        if refused is not None:
+            return refused
+        if TOPIC_LOCKED in room.modes and self._rank(session.identity, room) < OPERATOR_RANK:
+            return error_reply(
+                session, ErrorCode.FORBIDDEN, f"Only operators set the topic of {room.name}"
+            )
         topic = command.topic.strip()
         if len(topic) > self.limits.max_topic:
             return error_reply(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import orjson
@@ -19,6 +20,8 @@ import orjson
 from chinwag.protocol import events as ev
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.events import ErrorCode
+from chinwag.protocol.sentences import describe_audit, describe_deleted, describe_moderation
+from chinwag.protocol.text import continued
 
 # Errors that leave a client unnamed: its next line may try another name (a guest cannot
 # have a name that belongs to an account).
@@ -55,9 +58,18 @@ def text_field(obj: JsonObject, key: str) -> str | ev.BadInput:
     return value
 
 
-def flat(text: str) -> str:
-    """Text made safe for one line: a line break inside it would forge another line."""
-    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+def shown(obj: JsonObject) -> JsonObject:
+    """A JSON dialect's object as its client will print it: every text (and list of
+    texts) with its controls escaped and its lines after the first marked as continuation
+    lines (text.CONTINUATION). The seed clients print these fields to a terminal."""
+    out: JsonObject = {}
+    for key, value in obj.items():
+        if isinstance(value, str):
+            value = continued(value)
+        elif isinstance(value, list):
+            value = [continued(v) if isinstance(v, str) else v for v in value]
+        out[key] = value
+    return out
 
 
 def file_size(size: int) -> str:
@@ -109,7 +121,20 @@ def describe(notice: ev.Notice) -> str:
             return f"{notice.username}: {notice.message}"
         case ev.KeepAlive():
             return "Ping"
+        case ev.Moderated():
+            return describe_moderation(notice)
+        case ev.Deleted():
+            return describe_deleted(notice)
+        case ev.Announcement():
+            return f"Announcement from {notice.username}: {notice.message}"
+        case ev.AuditLog():
+            return describe_audit(notice)
     raise AssertionError(f"unhandled notice {notice!r}")  # pragma: no cover
+
+
+def _shown(notice: ev.ChatMessage) -> ev.ChatMessage:
+    """A deleted message's tombstone reads as such in the text dialects."""
+    return replace(notice, message="(message deleted)") if notice.deleted else notice
 
 
 class SeedCodec(Codec):
@@ -144,7 +169,7 @@ class SeedCodec(Codec):
         if isinstance(notice, ev.ChatMessage):
             if notice.username == viewer and not notice.history:
                 return self.own_echo
-            return self.chat_line(notice)
+            return self.chat_line(_shown(notice))
         special = self.specials.get(type(notice))
         if special is not None:
             return special(notice, viewer)
@@ -161,7 +186,7 @@ class SeedCodec(Codec):
     def _stored(self, notice: ev.StoredNotice) -> bytes:
         """A stored message in a history page: always someone else's, as it was said."""
         if isinstance(notice, ev.ChatMessage):
-            return self.chat_line(notice)
+            return self.chat_line(_shown(notice))
         if isinstance(notice, ev.PrivateMessage):
             return self.private_in(notice)
         return self.system_line(notice, describe(notice))

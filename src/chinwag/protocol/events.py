@@ -49,6 +49,10 @@ class ErrorCode(StrEnum):
     LOGIN_REQUIRED = "login_required"
     REGISTRATION_CLOSED = "registration_closed"
     INVALID_PASSWORD = "invalid_password"
+    BANNED = "banned"
+    MUTED = "muted"
+    INVITE_ONLY = "invite_only"
+    UNKNOWN_MESSAGE = "unknown_message"
 
 
 # --------------------------------------------------------------------------- commands
@@ -169,6 +173,91 @@ class Search:
     limit: int = 50
 
 
+# ---- moderation (engine/moderation.py): who may run each is in the engine's command table
+
+
+@dataclass(frozen=True, slots=True)
+class SetRole:
+    """A room role (`room` given: operator, voice, member) or a server role (no room:
+    admin, moderator, member)."""
+
+    username: str
+    role: str
+    room: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    room: str
+    username: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    """A room ban (`room` given) or a server ban; `duration` seconds, None: until lifted."""
+
+    username: str
+    room: str | None = None
+    duration: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unban:
+    username: str
+    room: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    room: str
+    username: str
+    duration: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unmute:
+    room: str
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMode:
+    """Change a room's modes; a mode left None stays as it is."""
+
+    room: str
+    invite_only: bool | None = None
+    moderated: bool | None = None
+    topic_locked: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    room: str
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteMessage:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """The moderation log: of a room (its operators), or of everything (moderators)."""
+
+    room: str | None = None
+    since: float | None = None
+    limit: int = 50
+
+
 @dataclass(frozen=True, slots=True)
 class BadInput:
     """A line the codec could not accept; the engine answers it with an error."""
@@ -195,6 +284,17 @@ Command = (
     | Register
     | Logout
     | ChangePassword
+    | SetRole
+    | Kick
+    | Ban
+    | Unban
+    | Mute
+    | Unmute
+    | RoomMode
+    | Invite
+    | DeleteMessage
+    | Announce
+    | Audit
     | BadInput
 )
 
@@ -212,6 +312,7 @@ class ChatMessage:
     message: str
     timestamp: float
     history: bool = False
+    deleted: bool = False  # a tombstone: the message was deleted, its text is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,11 +422,68 @@ class RoomJoined:
     topic: str
     users: tuple[str, ...]
     accounts: tuple[str, ...] = ()  # those of `users` signed in to an account
+    operators: tuple[str, ...] = ()  # its owners and operators among `users`
+    voiced: tuple[str, ...] = ()  # its voiced members among `users`
+    modes: tuple[str, ...] = ()  # invite_only, moderated, topic_locked
 
 
 @dataclass(frozen=True, slots=True)
 class RoomLeft:
     room: str
+
+
+@dataclass(frozen=True, slots=True)
+class Moderated:
+    """A moderation action, told to the room it happened in (or to its target alone):
+    kick, ban, unban, mute, unmute, role, invite, mode. `id` is its audit log entry."""
+
+    id: int
+    action: str
+    by: str
+    timestamp: float
+    room: str | None = None
+    username: str | None = None  # whom (None: the room itself, for `mode`)
+    reason: str = ""
+    until: float | None = None  # when a ban or mute ends (None: until lifted)
+    role: str | None = None  # for `role`
+    modes: tuple[str, ...] = ()  # for `mode`: the room's modes now
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """A stored message was deleted: clients drop its text."""
+
+    id: int
+    room: str | None
+    by: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """An admin's message to everyone connected (not stored as chat)."""
+
+    username: str
+    message: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    timestamp: float
+    actor: str
+    action: str
+    target: str = ""
+    room: str = ""
+    reason: str = ""
+    until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLog:
+    entries: tuple[AuditEntry, ...]
+    room: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +545,10 @@ Notice = (
     | RoomList
     | RoomJoined
     | RoomLeft
+    | Moderated
+    | Deleted
+    | Announcement
+    | AuditLog
     | HistoryPage
     | SearchResults
     | PongReply

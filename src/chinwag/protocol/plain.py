@@ -25,8 +25,9 @@ from __future__ import annotations
 import re
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.common import SeedCodec, describe, flat
+from chinwag.protocol.common import SeedCodec, describe
 from chinwag.protocol.events import ErrorCode
+from chinwag.protocol.text import inert, message_lines
 
 EOL = b"\r\n"
 GREETING = "Hello! This is chinwag. Type a message and press Enter; /help lists the commands."
@@ -39,6 +40,9 @@ HELP = (
     "  /login NAME PASSWORD      sign in to your account",
     "  /password OLD NEW         change your account's password",
     "  /logout                   sign out (your login stops working) and leave",
+    "  /kick NAME [reason]       disconnect someone (moderators)",
+    "  /ban NAME [reason]        keep someone off the server (moderators)",
+    "  /mute NAME [reason]       stop someone talking here (moderators)",
     "  /quit                     leave (so do 'quit' and 'exit')",
     "  /help                     this list",
     "Anything else you type is said to everyone.",
@@ -53,7 +57,14 @@ _MSG_TARGET = re.compile(r"(Client \d+|\S+)(?:\s+(.*))?", re.IGNORECASE | re.DOT
 
 
 def _lines(*texts: str) -> bytes:
-    return b"".join(flat(t).encode() + EOL for t in texts)
+    """Lines for a terminal: no control character of anyone's text reaches it raw."""
+    return b"".join(inert(t).encode() + EOL for t in texts)
+
+
+def _said(prefix: str, message: str) -> bytes:
+    """A message, each of its lines led by who said it: `a: ok` then `a: robert: hi`,
+    never a bare `robert: hi` that would pass for robert's line."""
+    return _lines(*(prefix + line for line in message_lines(message)))
 
 
 def _server(*texts: str) -> bytes:
@@ -153,6 +164,8 @@ class PlainCodec(SeedCodec):
                 self._sign_in(command.lower(), rest)
             case "/logout":
                 self._emit(ev.Logout())
+            case "/kick" | "/ban" | "/mute":
+                self._moderate(command.lower(), rest)
             case "/password":
                 words = rest.split(None, 1)
                 if len(words) == 2:
@@ -175,6 +188,21 @@ class PlainCodec(SeedCodec):
         else:
             self._emit(ev.Join(words[0], password=words[1]))
 
+    def _moderate(self, command: str, rest: str) -> None:
+        """`/kick`, `/ban`, `/mute` NAME [reason]: in general, the one room a plain user is
+        in; a ban is server-wide (nobody is kept out of general alone)."""
+        match = _MSG_TARGET.fullmatch(rest)
+        if match is None:
+            self._bad(ErrorCode.MISSING_FIELD, f"Usage: {command} NAME [reason]")
+            return
+        name, reason = match.group(1), (match.group(2) or "").strip()
+        if command == "/kick":
+            self._emit(ev.Kick(ev.DEFAULT_ROOM, name, reason))
+        elif command == "/ban":
+            self._emit(ev.Ban(name, reason=reason))
+        else:
+            self._emit(ev.Mute(ev.DEFAULT_ROOM, name, reason=reason))
+
     def _private(self, rest: str) -> None:
         match = _MSG_TARGET.fullmatch(rest)
         message = match.group(2) if match else None
@@ -187,13 +215,13 @@ class PlainCodec(SeedCodec):
 
     def chat_line(self, notice: ev.ChatMessage) -> bytes:
         where = "" if notice.room == ev.DEFAULT_ROOM else f"[{notice.room}] "
-        return _lines(f"{where}{notice.username}: {notice.message}")
+        return _said(f"{where}{notice.username}: ", notice.message)
 
     def private_in(self, notice: ev.PrivateMessage) -> bytes:
-        return _lines(f"[private] {notice.username}: {notice.message}")
+        return _said(f"[private] {notice.username}: ", notice.message)
 
     def private_out(self, notice: ev.PrivateMessage) -> bytes:
-        return _lines(f"[private to {notice.target}] {notice.message}")
+        return _said(f"[private to {notice.target}] ", notice.message)
 
     def system_line(self, notice: ev.Notice, text: str) -> bytes:
         return _server(text)

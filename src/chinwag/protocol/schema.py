@@ -19,6 +19,7 @@ from typing import Any, ClassVar, cast
 from chinwag.errors import RemoteProtocolError
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
+from chinwag.protocol.sentences import describe_moderation
 
 MAX_ID = 2**63 - 1  # ids, counts and limits fit a signed 64-bit integer (SQLite's)
 MAX_JOIN_ROOMS = 100
@@ -189,6 +190,7 @@ def shape(
 
 ROOM = opt("room", TEXT, DEFAULT_ROOM, blank=True)
 LIMIT = opt("limit", COUNT, 50)
+REASON = opt("reason", TEXT, "", omit=True)
 
 COMMANDS: tuple[Shape, ...] = (
     shape(
@@ -232,6 +234,50 @@ COMMANDS: tuple[Shape, ...] = (
         opt("with", TEXT, attr="with_", omit=True),
     ),
     shape("search", ev.Search, ROOM, Field("query", TEXT), LIMIT),
+    shape(
+        "set_role",
+        ev.SetRole,
+        Field("username", TEXT),
+        Field("role", TEXT),
+        opt("room", TEXT, omit=True),
+    ),
+    shape("kick", ev.Kick, Field("room", TEXT), Field("username", TEXT), REASON),
+    shape(
+        "ban",
+        ev.Ban,
+        Field("username", TEXT),
+        opt("room", TEXT, omit=True),
+        opt("duration", COUNT, omit=True),
+        REASON,
+    ),
+    shape("unban", ev.Unban, Field("username", TEXT), opt("room", TEXT, omit=True)),
+    shape(
+        "mute",
+        ev.Mute,
+        Field("room", TEXT),
+        Field("username", TEXT),
+        opt("duration", COUNT, omit=True),
+        REASON,
+    ),
+    shape("unmute", ev.Unmute, Field("room", TEXT), Field("username", TEXT)),
+    shape(
+        "room_mode",
+        ev.RoomMode,
+        Field("room", TEXT),
+        opt("invite_only", FLAG, omit=True),
+        opt("moderated", FLAG, omit=True),
+        opt("topic_locked", FLAG, omit=True),
+    ),
+    shape("invite", ev.Invite, Field("room", TEXT), Field("username", TEXT)),
+    shape("delete_message", ev.DeleteMessage, Field("id", COUNT)),
+    shape("announce", ev.Announce, Field("message", TEXT)),
+    shape(
+        "audit",
+        ev.Audit,
+        opt("room", TEXT, omit=True),
+        opt("since", STAMP, omit=True),
+        opt("limit", COUNT, 50, omit=True),
+    ),
 )
 
 # --------------------------------------------------------------------------- notices
@@ -244,7 +290,15 @@ USERNAME = Field("username", TEXT)
 ACCOUNTS = opt("accounts", NAMES, (), omit=True)  # the names signed in to an account
 
 CHAT = shape(
-    "chat", ev.ChatMessage, ID, IN_ROOM, USERNAME, Field("message", TEXT), TIMESTAMP, HISTORY
+    "chat",
+    ev.ChatMessage,
+    ID,
+    IN_ROOM,
+    USERNAME,
+    Field("message", TEXT),
+    TIMESTAMP,
+    HISTORY,
+    opt("deleted", FLAG, False, omit=True, tolerant=True),
 )
 PRIVATE = shape(
     "private",
@@ -281,6 +335,18 @@ FILE = shape(
     opt("sha256", TEXT, "", omit=True),
 )
 STORED = Items("stored message", CHAT, PRIVATE, TOPIC, FILE)
+AUDIT_ENTRY = shape(
+    None,
+    ev.AuditEntry,
+    ID,
+    TIMESTAMP,
+    opt("actor", TEXT, ""),
+    opt("action", TEXT, ""),
+    opt("target", TEXT, "", omit=True),
+    opt("room", TEXT, "", omit=True),
+    opt("reason", TEXT, "", omit=True),
+    opt("until", STAMP, omit=True, tolerant=True),
+)
 ROOM_INFO = shape(
     None, ev.RoomInfo, Field("room", TEXT), opt("users", COUNT, 0), opt("topic", TEXT, "")
 )
@@ -354,8 +420,47 @@ NOTICES: tuple[Shape, ...] = (
         opt("topic", TEXT, ""),
         opt("users", NAMES, ()),
         ACCOUNTS,
+        opt("operators", NAMES, (), omit=True),
+        opt("voiced", NAMES, (), omit=True),
+        opt("modes", NAMES, (), omit=True),
     ),
     shape("leave_room", ev.RoomLeft, Field("room", TEXT)),
+    shape(
+        "moderation",
+        ev.Moderated,
+        ID,
+        opt("action", TEXT, ""),
+        opt("by", TEXT, ""),
+        TIMESTAMP,
+        opt("room", TEXT, omit=True),
+        opt("username", TEXT, omit=True),
+        opt("reason", TEXT, "", omit=True),
+        opt("until", STAMP, omit=True, tolerant=True),
+        opt("role", TEXT, omit=True),
+        opt("modes", NAMES, (), omit=True),
+        computed("message", describe_moderation),
+    ),
+    shape(
+        "deleted",
+        ev.Deleted,
+        ID,
+        opt("room", TEXT, omit=True),
+        opt("by", TEXT, ""),
+        TIMESTAMP,
+    ),
+    shape(
+        "announce",
+        ev.Announcement,
+        USERNAME,
+        Field("message", TEXT),
+        TIMESTAMP,
+    ),
+    shape(
+        "audit",
+        ev.AuditLog,
+        opt("entries", Items("audit entry", AUDIT_ENTRY), ()),
+        opt("room", TEXT, omit=True),
+    ),
     shape(
         "history",
         ev.HistoryPage,

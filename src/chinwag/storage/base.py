@@ -40,6 +40,35 @@ class AccountRecord:
     created: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Sanction:
+    """A ban or a mute. `room_key` "" is the whole server (bans only). `subject` says whom:
+    "account:<key>", "address:<host>" (a guest's address) or "name:<key>" (a guest on an
+    address that is shared, see engine/moderation.py)."""
+
+    kind: str  # "ban" or "mute"
+    room_key: str
+    subject: str
+    until: float | None = None  # unix time it ends; None: until lifted
+    reason: str = ""
+    by: str = ""
+    name: str = ""  # the target's name when it was made, for lists
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One moderation action, as `chinwag audit` and the `audit` command list it."""
+
+    id: int
+    timestamp: float
+    actor: str
+    action: str
+    target: str = ""
+    room: str = ""  # the room's name ("": the server)
+    reason: str = ""
+    until: float | None = None
+
+
 @dataclass(slots=True)
 class StoreState:
     """What the engine loads once at start-up."""
@@ -49,6 +78,12 @@ class StoreState:
     # account key -> room keys the account keeps
     memberships: dict[str, set[str]] = field(default_factory=dict)
     accounts: set[str] = field(default_factory=set)  # registered name keys
+    # Moderation: room key -> {account key: room role}, room key -> modes, room key ->
+    # invited account keys, the bans and mutes in force.
+    room_roles: dict[str, dict[str, str]] = field(default_factory=dict)
+    room_modes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    invites: dict[str, set[str]] = field(default_factory=dict)
+    sanctions: list[Sanction] = field(default_factory=list)
 
 
 class Store(ABC):
@@ -95,6 +130,45 @@ class Store(ABC):
     @abstractmethod
     def delete_room(self, room_key: str) -> None:
         """Buffer the removal of a room (one that was never used) and of what keeps it."""
+
+    # ---- moderation: buffered like the writes above (the engine awaits commit() before it
+    # tells anyone), so that they keep their order with room creations and deletions.
+
+    @abstractmethod
+    def record(self, entry: AuditRecord) -> int:
+        """Buffer an audit log entry; returns its id (entry.id is ignored)."""
+
+    @abstractmethod
+    def save_sanction(self, sanction: Sanction) -> None:
+        """Buffer a ban or mute (replacing one of the same kind, room and subject)."""
+
+    @abstractmethod
+    def lift_sanction(self, kind: str, room_key: str, subject: str) -> None: ...
+
+    @abstractmethod
+    def save_room_role(self, room_key: str, account: str, role: str | None) -> None:
+        """Buffer an account's role in a room (None: a plain member again)."""
+
+    @abstractmethod
+    def save_room_modes(self, room_key: str, modes: tuple[str, ...]) -> None: ...
+
+    @abstractmethod
+    def save_invite(self, room_key: str, account: str, invited: bool) -> None: ...
+
+    @abstractmethod
+    def delete_message(self, message_id: int) -> None:
+        """Buffer the deletion of a message's text (history then gives a tombstone; the
+        text leaves the full-text index too)."""
+
+    @abstractmethod
+    async def message(self, message_id: int) -> StoredNotice | None:
+        """A committed message by id (a deleted one as its tombstone)."""
+
+    @abstractmethod
+    async def audit(
+        self, room_key: str | None, since: float | None, limit: int
+    ) -> list[AuditRecord]:
+        """The newest `limit` audit entries (of a room, or all), oldest first."""
 
     @abstractmethod
     def discard(self) -> list[StoredNotice]:

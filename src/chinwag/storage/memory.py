@@ -10,7 +10,15 @@ from dataclasses import replace
 
 from chinwag.errors import StoreError
 from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice
-from chinwag.storage.base import MAX_PAGE, AccountRecord, RoomRecord, Store, StoreState
+from chinwag.storage.base import (
+    MAX_PAGE,
+    AccountRecord,
+    AuditRecord,
+    RoomRecord,
+    Sanction,
+    Store,
+    StoreState,
+)
 
 
 def room_of(notice: StoredNotice) -> str | None:
@@ -54,6 +62,11 @@ class MemoryStore(Store):
         self._parties: dict[int, tuple[str | None, str | None]] = {}  # private id -> accounts
         self._accounts: dict[str, AccountRecord] = {}
         self._tokens: dict[str, tuple[str, float]] = {}  # token hash -> (account key, expires)
+        self._room_roles: dict[str, dict[str, str]] = {}
+        self._room_modes: dict[str, tuple[str, ...]] = {}
+        self._invites: dict[str, set[str]] = {}
+        self._sanctions: dict[tuple[str, str, str], Sanction] = {}
+        self._audit: list[AuditRecord] = []
         self._pending = 0
         self._committed_id = 0
         self._appended_id = 0
@@ -66,6 +79,10 @@ class MemoryStore(Store):
             rooms=[RoomRecord(r.name, r.topic, key in used) for key, r in self._rooms.items()],
             memberships={k: set(v) for k, v in self._memberships.items()},
             accounts=set(self._accounts),
+            room_roles={k: dict(v) for k, v in self._room_roles.items()},
+            room_modes=dict(self._room_modes),
+            invites={k: set(v) for k, v in self._invites.items()},
+            sanctions=list(self._sanctions.values()),
         )
 
     async def close(self) -> None:
@@ -99,7 +116,73 @@ class MemoryStore(Store):
         self._rooms.pop(room_key, None)
         for rooms in self._memberships.values():
             rooms.discard(room_key)
+        self._room_roles.pop(room_key, None)
+        self._room_modes.pop(room_key, None)
+        self._invites.pop(room_key, None)
+        self._sanctions = {k: v for k, v in self._sanctions.items() if k[1] != room_key}
         self._pending += 1
+
+    # ------------------------------------------------------------------ moderation
+
+    def record(self, entry: AuditRecord) -> int:
+        number = len(self._audit) + 1
+        self._audit.append(replace(entry, id=number))
+        self._pending += 1
+        return number
+
+    def save_sanction(self, sanction: Sanction) -> None:
+        self._sanctions[(sanction.kind, sanction.room_key, sanction.subject)] = sanction
+        self._pending += 1
+
+    def lift_sanction(self, kind: str, room_key: str, subject: str) -> None:
+        self._sanctions.pop((kind, room_key, subject), None)
+        self._pending += 1
+
+    def save_room_role(self, room_key: str, account: str, role: str | None) -> None:
+        roles = self._room_roles.setdefault(room_key, {})
+        if role is None:
+            roles.pop(account, None)
+        else:
+            roles[account] = role
+        self._pending += 1
+
+    def save_room_modes(self, room_key: str, modes: tuple[str, ...]) -> None:
+        self._room_modes[room_key] = modes
+        self._pending += 1
+
+    def save_invite(self, room_key: str, account: str, invited: bool) -> None:
+        invited_ = self._invites.setdefault(room_key, set())
+        if invited:
+            invited_.add(account)
+        else:
+            invited_.discard(account)
+        self._pending += 1
+
+    def delete_message(self, message_id: int) -> None:
+        at = bisect.bisect_left(self._ids, message_id)
+        if at < len(self._ids) and self._ids[at] == message_id:
+            found = self._messages[at]
+            if isinstance(found, ChatMessage):
+                self._messages[at] = replace(found, message="", deleted=True)
+        self._pending += 1
+
+    async def message(self, message_id: int) -> StoredNotice | None:
+        at = bisect.bisect_left(self._ids, message_id)
+        if at < len(self._ids) and self._ids[at] == message_id and message_id <= self._committed_id:
+            return self._messages[at]
+        return None
+
+    async def audit(
+        self, room_key: str | None, since: float | None, limit: int
+    ) -> list[AuditRecord]:
+        rows = [
+            e
+            for e in self._audit
+            if (room_key is None or e.room.casefold() == room_key)
+            and (since is None or e.timestamp >= since)
+        ]
+        limit = max(0, min(limit, MAX_PAGE))
+        return rows[-limit:] if limit else []
 
     def discard(self) -> list[StoredNotice]:
         end = bisect.bisect_right(self._ids, self._committed_id)
@@ -185,7 +268,10 @@ class MemoryStore(Store):
         hits: list[StoredNotice] = [
             m
             for m in self._committed()
-            if isinstance(m, ChatMessage) and room_of(m) == room_key and matches(m.message, query)
+            if isinstance(m, ChatMessage)
+            and room_of(m) == room_key
+            and not m.deleted
+            and matches(m.message, query)
         ]
         limit = max(0, min(limit, MAX_PAGE))
         return hits[-limit:] if limit else []

@@ -32,7 +32,14 @@ from typing import Any, TypeVar
 from chinwag.errors import QueryTooExpensive, StoreError
 from chinwag.protocol.events import PrivateMessage, StoredNotice
 from chinwag.storage import sqlite_ops as ops
-from chinwag.storage.base import AccountRecord, RoomRecord, Store, StoreState
+from chinwag.storage.base import (
+    AccountRecord,
+    AuditRecord,
+    RoomRecord,
+    Sanction,
+    Store,
+    StoreState,
+)
 from chinwag.storage.lock import DataLock
 
 T = TypeVar("T")
@@ -53,12 +60,20 @@ class SQLiteStore(Store):
         busy_timeout: float = 1.0,
         query_budget: float = 1.0,
         readers: int = 2,
+        purge_delay: float = 60.0,
     ) -> None:
         self.path = Path(path)
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout  # waited for in a thread, never on the loop
         self.query_budget = query_budget
         self.readers = readers
+        # Seconds between a message's deletion and the rewrite of the search index that
+        # takes its words out of the file (ops.purge: seconds on a big index, during which
+        # commits wait, so deletions in a row share one).
+        self.purge_delay = purge_delay
+        self._purge_due: asyncio.TimerHandle | None = None
+        self._purge_task: asyncio.Task[None] | None = None
+        self._audit_id = 0
         self._db: sqlite3.Connection | None = None  # the writer's, used in the writer thread
         self._writer: ThreadPoolExecutor | None = None
         self._reading: ThreadPoolExecutor | None = None
@@ -122,6 +137,7 @@ class SQLiteStore(Store):
         try:
             ops.migrate(db, path)
             state = ops.load(db)
+            self._audit_id = ops.last_audit_id(db)
             ops.probe(db)  # a data folder that cannot be written is refused now, not later
         except BaseException as exc:
             db.close()
@@ -139,6 +155,12 @@ class SQLiteStore(Store):
             return
         try:
             await self.commit()
+            if self._purge_due is not None:  # a deleted text must not outlive a shutdown
+                self._purge_due.cancel()
+                self._purge_due = None
+                await self.purge()
+            if self._purge_task is not None:
+                await self._purge_task
         finally:
             db, self._db = self._db, None
             await self._in_writer(db.close)
@@ -183,16 +205,95 @@ class SQLiteStore(Store):
             batch.messages.append(ops.room_row(notice))
 
     def save_room(self, room: RoomRecord) -> None:
-        key = room.name.casefold()
-        self._batch.deleted.discard(key)
-        self._batch.rooms[key] = RoomRecord(room.name, room.topic)
+        self._batch.rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
 
     def delete_room(self, room_key: str) -> None:
-        self._batch.rooms.pop(room_key, None)
-        self._batch.deleted.add(room_key)
+        self._batch.delete_room(room_key)
 
     def save_membership(self, account: str, room_key: str, member: bool) -> None:
         self._batch.memberships[(account, room_key)] = member
+
+    # ------------------------------------------------------------------ moderation
+
+    def _moderate(self, room_key: str, sql: str, params: ops.Row) -> None:
+        self._batch.moderation.append((room_key, sql, params))
+
+    def record(self, entry: AuditRecord) -> int:
+        self._audit_id += 1
+        e = entry
+        self._moderate(
+            "",
+            ops.RECORD_AUDIT,
+            (self._audit_id, e.timestamp, e.actor, e.action, e.target, e.room,
+             e.room.casefold(), e.reason, e.until),
+        )  # fmt: skip
+        return self._audit_id
+
+    def save_sanction(self, sanction: Sanction) -> None:
+        s = sanction
+        self._moderate(
+            s.room_key,
+            ops.SAVE_SANCTION,
+            (s.kind, s.room_key, s.subject, s.until, s.reason, s.by, s.name),
+        )
+
+    def lift_sanction(self, kind: str, room_key: str, subject: str) -> None:
+        self._moderate(room_key, ops.LIFT_SANCTION, (kind, room_key, subject))
+
+    def save_room_role(self, room_key: str, account: str, role: str | None) -> None:
+        if role is None:
+            self._moderate(room_key, ops.DROP_ROOM_ROLE, (room_key, account))
+        else:
+            self._moderate(room_key, ops.SAVE_ROOM_ROLE, (room_key, account, role))
+
+    def save_room_modes(self, room_key: str, modes: tuple[str, ...]) -> None:
+        self._moderate(room_key, ops.SAVE_ROOM_MODES, (room_key, ",".join(modes)))
+
+    def save_invite(self, room_key: str, account: str, invited: bool) -> None:
+        sql = ops.SAVE_INVITE if invited else ops.DROP_INVITE
+        self._moderate(room_key, sql, (room_key, account))
+
+    def delete_message(self, message_id: int) -> None:
+        self._moderate("", ops.UNINDEX_MESSAGE, (message_id,))
+        self._moderate("", ops.BLANK_MESSAGE, (message_id,))
+        self._batch.purge = True
+
+    async def purge(self) -> None:
+        """Take deleted words out of the search index's pages now (in the writer thread,
+        between commits), then checkpoint so the database file no longer holds them."""
+        if self._db is None:
+            return
+        async with self._commit_lock:
+            await self._in_writer(self._waiting, ops.purge, ())
+        await self._in_writer(self._checkpoint)
+
+    def _purge_soon(self) -> None:
+        if self._purge_due is not None or self._db is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            self._purge_due = None
+            self._purge_task = loop.create_task(self._purge_quietly())
+
+        self._purge_due = loop.call_later(self.purge_delay, start)
+
+    async def _purge_quietly(self) -> None:
+        try:
+            await self.purge()
+        except (sqlite3.Error, StoreError):
+            self._purge_task = None
+            self._purge_soon()  # tried again after another delay
+        finally:
+            self._purge_task = None
+
+    async def message(self, message_id: int) -> StoredNotice | None:
+        return await self._read(ops.message, message_id, self._committed_id)
+
+    async def audit(
+        self, room_key: str | None, since: float | None, limit: int
+    ) -> list[AuditRecord]:
+        return await self._read(ops.audit, room_key, since, limit)
 
     def discard(self) -> list[StoredNotice]:
         batch = self._batch
@@ -255,6 +356,8 @@ class SQLiteStore(Store):
     def _written(self, batch: ops.Batch) -> None:
         if batch.first:
             self._committed_id = batch.top
+        if batch.purge:
+            self._purge_soon()
         self._since_checkpoint += len(batch)
         if self._since_checkpoint >= CHECKPOINT_ROWS and not self._checkpointing:
             self._since_checkpoint = 0

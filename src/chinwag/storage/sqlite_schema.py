@@ -84,12 +84,54 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX tokens_by_account ON tokens (account);
     """,
-    # 6: `file` messages (files shared in rooms, POST /api/files): the kind's CHECK only
+    # 6: moderation. Room roles, modes and invites; bans and mutes in force; the audit log; a
+    # deleted message keeps its row (ids and history pages stay exact) without its text.
+    """
+    CREATE TABLE room_roles (
+        room_key TEXT NOT NULL,
+        account TEXT NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (room_key, account)
+    ) WITHOUT ROWID;
+    CREATE TABLE room_modes (
+        room_key TEXT PRIMARY KEY,
+        modes TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE invites (
+        room_key TEXT NOT NULL,
+        account TEXT NOT NULL,
+        PRIMARY KEY (room_key, account)
+    ) WITHOUT ROWID;
+    CREATE TABLE sanctions (
+        kind TEXT NOT NULL CHECK (kind IN ('ban', 'mute')),
+        room_key TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        until REAL,
+        reason TEXT NOT NULL DEFAULT '',
+        by_name TEXT NOT NULL DEFAULT '',
+        name TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (kind, room_key, subject)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        room TEXT NOT NULL DEFAULT '',
+        room_key TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        until REAL
+    );
+    CREATE INDEX audit_by_room ON audit (room_key, id);
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 7: `file` messages (files shared in rooms, POST /api/files): the kind's CHECK only
     # changes by rebuilding the table (SQLite's documented way: new table, copy, drop,
     # rename). Ids stay, so the full-text index (rowid = id) stays valid; the AUTOINCREMENT
     # counter is carried over, so no id handed out before is ever handed out again.
     """
-    CREATE TABLE messages_v6 (
+    CREATE TABLE messages_v7 (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         kind TEXT NOT NULL CHECK (kind IN ('chat', 'private', 'topic', 'file')),
         room_key TEXT,
@@ -101,17 +143,18 @@ MIGRATIONS: tuple[str, ...] = (
         body TEXT NOT NULL,
         ts REAL NOT NULL,
         sender_account TEXT,
-        target_account TEXT
+        target_account TEXT,
+        deleted INTEGER NOT NULL DEFAULT 0
     );
-    INSERT INTO messages_v6
+    INSERT INTO messages_v7
         SELECT id, kind, room_key, room, username, user_key, target, target_key, body, ts,
-               sender_account, target_account
+               sender_account, target_account, deleted
         FROM messages;
-    DELETE FROM sqlite_sequence WHERE name = 'messages_v6';
+    DELETE FROM sqlite_sequence WHERE name = 'messages_v7';
     INSERT INTO sqlite_sequence (name, seq)
-        SELECT 'messages_v6', seq FROM sqlite_sequence WHERE name = 'messages';
+        SELECT 'messages_v7', seq FROM sqlite_sequence WHERE name = 'messages';
     DROP TABLE messages;
-    ALTER TABLE messages_v6 RENAME TO messages;
+    ALTER TABLE messages_v7 RENAME TO messages;
     CREATE INDEX messages_by_room ON messages (room_key, id) WHERE room_key IS NOT NULL;
     CREATE INDEX messages_by_sender_account ON messages (sender_account, id)
         WHERE sender_account IS NOT NULL;
