@@ -197,7 +197,7 @@ class LineChat:
         except (OSError, ClientError, TimeoutError) as exc:
             self.say(f"! Upload failed: {exc or type(exc).__name__}")
             return
-        self.say(f"* Shared {shared['name']} in #{self.view.room}")
+        self.say(inert(f"* Shared {shared['name']} in #{self.view.room}"))
 
     async def _download(self, rest: str) -> None:
         number, _, where = rest.partition(" ")
@@ -211,13 +211,13 @@ class LineChat:
             return
         target = Path(where.strip() or ".").expanduser()
         dest = free_path(target, shared.name) if target.is_dir() else target
-        bar = ProgressBar(self.say, f"Downloading {shared.name}")
+        bar = ProgressBar(self.say, inert(f"Downloading {shared.name}"))  # the server's text
         try:
             saved = await download(shared.url, token, dest, bar, self._ca)
         except (OSError, ClientError, TimeoutError) as exc:
             self.say(f"! Download failed: {exc or type(exc).__name__}")
             return
-        self.say(f"* Saved {saved}")
+        self.say(inert(f"* Saved {saved}"))
 
     @property
     def _ca(self) -> str | None:
