@@ -62,6 +62,10 @@ def stored_lines(notice: ev.StoredNotice, view: View) -> list[str]:
             if not notice.topic:
                 return [f"{prefix}* {notice.username} cleared the topic of #{notice.room}"]
             return [f"{prefix}* {notice.username} set the topic of #{notice.room}: {notice.topic}"]
+        case ev.FileShared(deleted=True):
+            return [
+                f"{prefix}{view.tag(notice.room)}* (a file {notice.username} shared was deleted)"
+            ]
         case ev.FileShared():
             size = file_size(notice.size)
             where = view.tag(notice.room)

@@ -142,11 +142,11 @@ function messageNode(msg, { sending = false } = {}) {
   if (msg.type === "topic") {
     node.classList.add("notice");
     body.textContent = `set the topic: ${msg.topic}`;
-  } else if (msg.type === "file") {
-    body.append(fileBody(msg, conn.credentials && conn.credentials.token));
   } else if (msg.deleted) {
     node.classList.add("deleted");
-    body.textContent = "(message deleted)";
+    body.textContent = msg.type === "file" ? "(file deleted)" : "(message deleted)";
+  } else if (msg.type === "file") {
+    body.append(fileBody(msg, conn.credentials && conn.credentials.token));
   } else {
     body.append(...renderText(msg.message, state.me));
     if (msg.username !== state.me && mentions(msg.message, state.me)) node.classList.add("mention");
