@@ -12,6 +12,10 @@ notice, shared by every WebSocket recipient).
 Only the input side uses the library's frame parser (unmasking, fragments, control frames,
 size limits); the output never goes through `ServerProtocol.send_text`, since that would
 build each frame again for every recipient.
+
+Files (`/api/files`, server/files.py) are the one place with a request body: a POST is
+recognised by its first line and read here, its head checked before its body; a download
+is streamed as the client reads it.
 """
 
 from __future__ import annotations
