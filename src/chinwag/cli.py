@@ -115,6 +115,20 @@ def _serve_parser(sub: Subcommands) -> None:
         metavar="PORT",
         help="TLS port, dialect detected (default 6697)",
     )
+    p.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="the web page and WebSocket (default 8080; 0: off); HTTPS when TLS is on",
+    )
+    p.add_argument(
+        "--max-file-size", type=int, metavar="BYTES", help="largest upload (default 25 MB)"
+    )
+    p.add_argument(
+        "--http-origin",
+        metavar="ORIGINS",
+        help="origins allowed to open /ws (default: the page's own, from the Host header)",
+    )
 
 
 def _chat_parser(sub: Subcommands) -> None:
@@ -131,6 +145,9 @@ def _chat_parser(sub: Subcommands) -> None:
     )
     p.add_argument(
         "--ca", metavar="FILE", help="also trust this CA or certificate file (implies --tls)"
+    )
+    p.add_argument(
+        "--web", metavar="URL", help="the server's web address, for /upload (default: HOST:8080)"
     )
 
 
@@ -240,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chinwag.client.trust import TlsOptions
 
         tls = TlsOptions(ca=args.ca) if args.tls or args.ca else None
-        return run_line_client(host=args.host, port=args.port, user=args.user, tls=tls)
+        return run_line_client(
+            host=args.host, port=args.port, user=args.user, tls=tls, web=args.web
+        )
     if args.command == "cert":
         return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     if args.command == "user":

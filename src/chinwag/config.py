@@ -86,6 +86,12 @@ class ServerConfig:
     tls_key: str | None = None  # PEM, unencrypted (keep it 0600)
     tls_port: int = TLS_PORT
     tls_handshake_timeout: float = 10.0  # close a TLS connection not through its handshake
+    # The web front end (chinwag.web): the page, /ws, /health, /metrics; 0 turns it off,
+    # -1 binds any free port (tests). Over TLS with the same certificate when TLS is on.
+    http_port: int = 8080
+    # Origins (scheme://host[:port]) allowed to open /ws; empty: the page's own origin.
+    http_origin: tuple[str, ...] = ()
+    max_file_size: int = 25 * 1000 * 1000  # bytes of one upload (POST /api/files); more: 413
     limits: Limits = field(default_factory=Limits)
 
     def listeners(self) -> list[ListenSpec]:
@@ -210,6 +216,7 @@ def load_config(
     _check_numbers(config)
     _check_data(config)
     _check_tls(config)
+    _check_http(config)
     return config
 
 
@@ -274,6 +281,19 @@ def _check_data(config: ServerConfig) -> None:
     folder = config.data_dir
     if folder is not None and folder.exists() and not folder.is_dir():
         raise ConfigError(f"data must be a folder, and {config.data} is a file")
+
+
+def _check_http(config: ServerConfig) -> None:
+    if not -1 <= config.http_port <= 65535:
+        raise ConfigError(f"http_port out of range: {config.http_port}")
+    taken = {spec.port for spec in config.listeners()}
+    if config.tls_files() is not None:
+        taken.add(config.tls_port)
+    if config.http_port > 0 and config.http_port in taken:
+        raise ConfigError(f"http_port {config.http_port} is also a chat port")
+    for origin in config.http_origin:
+        if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
+            raise ConfigError(f"http_origin wants scheme://host[:port], got {origin!r}")
 
 
 def _check_tls(config: ServerConfig) -> None:

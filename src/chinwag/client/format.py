@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from chinwag.client.status import ClientEvent, Closed, Disconnected, Reconnected, Reconnecting
 from chinwag.protocol import events as ev
+from chinwag.protocol.common import file_size
 from chinwag.protocol.native_client import UnreadableNotice
 from chinwag.protocol.sentences import describe_moderation
 from chinwag.protocol.text import inert, message_lines
@@ -61,6 +62,13 @@ def stored_lines(notice: ev.StoredNotice, view: View) -> list[str]:
             if not notice.topic:
                 return [f"{prefix}* {notice.username} cleared the topic of #{notice.room}"]
             return [f"{prefix}* {notice.username} set the topic of #{notice.room}: {notice.topic}"]
+        case ev.FileShared():
+            size = file_size(notice.size)
+            where = view.tag(notice.room)
+            return [
+                f"{prefix}{where}* {notice.username} shared {notice.name} ({size}): {notice.url}"
+                f"  (/download {notice.id})"
+            ]
     raise AssertionError(notice)  # pragma: no cover
 
 
@@ -114,7 +122,7 @@ def event_lines(event: ClientEvent, view: View) -> list[str]:
 
 def _event_lines(event: ClientEvent, view: View) -> list[str]:
     match event:
-        case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged():
+        case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged() | ev.FileShared():
             return stored_lines(event, view)
         case ev.UserJoined(room=room, username=name):
             return [f"--> {name} joined {_where(room)}"]

@@ -657,7 +657,7 @@ class ChatClient:
                     return
             case ev.Goodbye(message=message) if message.startswith(SIGNED_OUT):
                 self._ended = message
-            case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged():
+            case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged() | ev.FileShared():
                 if not self._first_sight(event.id):
                     self.duplicates_dropped += 1
                     return

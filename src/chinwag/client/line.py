@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from chinwag.certs import TLS_PORT
 from chinwag.client import moderation
@@ -26,6 +27,7 @@ from chinwag.client.status import Closed, ReconnectPolicy
 from chinwag.client.terminal import LineInput, open_input
 from chinwag.client.tokens import TokenStore
 from chinwag.client.trust import TlsOptions
+from chinwag.client.webfiles import ProgressBar, download, free_path, upload
 from chinwag.errors import ClientError, ConnectionClosed, WrongProtocol
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
@@ -33,6 +35,7 @@ from chinwag.protocol.text import inert
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 12345
+WEB_PORT = 8080  # the server's web front end (files), unless `chinwag chat --web URL`
 HISTORY_DEFAULT = 20
 # A person at the keyboard expects the chat to come back whenever the server does, as IRC
 # clients do: retry until they quit, at most 30 s apart.
@@ -59,6 +62,8 @@ HELP = """Commands:
   /login [NAME]          sign in to your account (asks for its password)
   /logout                sign out, forget the saved login, and leave
   /password              change your account's password
+  /upload PATH           share a file in the current room (accounts)
+  /download ID [PATH]    save a shared file (ID as shown after it)
   /help moderation       the moderation commands (/kick, /ban, /mute, /mode, ...)
 A room given before text needs its #: /topic Dev talk sets the current room's topic.
 Anything else is sent to the current room; start it with // to send a leading /."""
@@ -68,9 +73,16 @@ class LineChat:
     """The commands and the rendering of one line-client session."""
 
     def __init__(
-        self, client: ChatClient, terminal: LineInput, me: str, tokens: TokenStore | None = None
+        self,
+        client: ChatClient,
+        terminal: LineInput,
+        me: str,
+        tokens: TokenStore | None = None,
+        web: str | None = None,
     ) -> None:
         self.client = client
+        self.web = web  # the server's web address (files); default: its host, port 8080
+        self.files: dict[int, ev.FileShared] = {}  # shared files seen, for /download
         self.terminal = terminal
         self.tokens = tokens or TokenStore()
         self.view = View(me=me, room=DEFAULT_ROOM)
@@ -93,6 +105,8 @@ class LineChat:
             "login": self._login,
             "logout": self._logout,
             "password": self._password,
+            "upload": self._upload,
+            "download": self._download,
         }
 
     def prompt(self) -> str:
@@ -119,7 +133,9 @@ class LineChat:
     def _follow(self, event: object) -> None:
         """Keep the view (our name, our room) in step with what the server says."""
         self.view.me = self.client.username or self.view.me
-        if isinstance(event, ev.RoomJoined) and self._switch_to == event.room.casefold():
+        if isinstance(event, ev.FileShared):
+            self.files[event.id] = event
+        elif isinstance(event, ev.RoomJoined) and self._switch_to == event.room.casefold():
             self._switch_to = None
             self.view.room = event.room
             self.say(f"* Now talking in #{event.room}")
@@ -171,6 +187,56 @@ class LineChat:
         for piece in chunks(text):
             await self.pacer.wait()
             await self.client.chat(piece, self.view.room)
+
+    # ------------------------------------------------------------------ files
+
+    def _web_base(self) -> str:
+        if self.web:
+            return self.web.rstrip("/")
+        scheme = "https" if self.client.tls is not None else "http"
+        return f"{scheme}://{self.client.host}:{WEB_PORT}"
+
+    async def _upload(self, rest: str) -> None:
+        path = Path(rest).expanduser()
+        token = self.client.token
+        if not rest or not path.is_file():
+            self.say("Usage: /upload PATH (a file)")
+            return
+        if token is None:
+            self.say("! Sign in to an account to share files (/register or /login).")
+            return
+        bar = ProgressBar(self.say, f"Uploading {path.name}")
+        try:
+            shared = await upload(self._web_base(), token, self.view.room, path, bar, self._ca)
+        except (OSError, ClientError, TimeoutError) as exc:
+            self.say(f"! Upload failed: {exc or type(exc).__name__}")
+            return
+        self.say(f"* Shared {shared['name']} in #{self.view.room}")
+
+    async def _download(self, rest: str) -> None:
+        number, _, where = rest.partition(" ")
+        shared = self.files.get(int(number)) if number.isdigit() else None
+        token = self.client.token
+        if shared is None:
+            self.say("Usage: /download ID [PATH] (ID: the number after a shared file)")
+            return
+        if token is None:
+            self.say("! Sign in to an account to download files.")
+            return
+        target = Path(where.strip() or ".").expanduser()
+        dest = free_path(target, shared.name) if target.is_dir() else target
+        bar = ProgressBar(self.say, f"Downloading {shared.name}")
+        try:
+            saved = await download(shared.url, token, dest, bar, self._ca)
+        except (OSError, ClientError, TimeoutError) as exc:
+            self.say(f"! Download failed: {exc or type(exc).__name__}")
+            return
+        self.say(f"* Saved {saved}")
+
+    @property
+    def _ca(self) -> str | None:
+        tls = self.client.tls
+        return None if tls is None or tls.ca is None else str(tls.ca)
 
     async def _help(self, rest: str) -> None:
         text = moderation.HELP if rest.lower().startswith("mod") else HELP
@@ -516,6 +582,7 @@ async def _chat(
     tokens: TokenStore | None = None,
     tls: TlsOptions | None = None,
     reconnect: ReconnectPolicy = LINE_RECONNECT,
+    web: str | None = None,
 ) -> int:
     """The session: join, then chat until /quit, end of input or the connection's end.
     `terminal` and `tokens` default to the real ones (tests pass their own, and a
@@ -529,7 +596,7 @@ async def _chat(
         return joined
     client, welcome = joined
     lines = PasteInput(terminal)  # a paste without bracketed paste: one message
-    chat = LineChat(client, lines, welcome.username, tokens)
+    chat = LineChat(client, lines, welcome.username, tokens, web)
     with terminal.session():
         chat.say(*welcome_lines(welcome))
         account = client.account
@@ -565,7 +632,12 @@ async def _chat(
 
 
 def run_line_client(
-    *, host: str | None, port: int | None, user: str | None, tls: TlsOptions | None = None
+    *,
+    host: str | None,
+    port: int | None,
+    user: str | None,
+    tls: TlsOptions | None = None,
+    web: str | None = None,
 ) -> int:
     """The `chinwag chat` command; its exit status (0 after /quit, 1 when cut off)."""
     print("chinwag chat")
@@ -574,7 +646,7 @@ def run_line_client(
     if address is None:
         return 1
     try:
-        return asyncio.run(_chat(*address, user, tls=tls))
+        return asyncio.run(_chat(*address, user, tls=tls, web=web))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130

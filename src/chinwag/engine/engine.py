@@ -19,6 +19,7 @@ from typing import Any
 
 from chinwag.bus.base import Envelope
 from chinwag.engine.facts import FactListener
+from chinwag.engine.files import FileCommands
 from chinwag.engine.identity import Identity
 from chinwag.engine.limits import Limits, error_reply, wall_clock
 from chinwag.engine.messages import MessageCommands
@@ -60,7 +61,7 @@ def by_room(in_room: Permission, server: Permission) -> Callable[[Any], Permissi
     return pick
 
 
-class Engine(ModerationCommands, MessageCommands, RoomCommands):
+class Engine(ModerationCommands, MessageCommands, RoomCommands, FileCommands):
     def __init__(
         self,
         store: Store,

@@ -72,6 +72,14 @@ def shown(obj: JsonObject) -> JsonObject:
     return out
 
 
+def file_size(size: int) -> str:
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} KB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
 def describe(notice: ev.Notice) -> str:
     """One human sentence for a notice a dialect has no shape of its own for."""
     match notice:
@@ -95,6 +103,12 @@ def describe(notice: ev.Notice) -> str:
             return f"You left room {notice.room}"
         case ev.TopicChanged():
             return f"{notice.username} set the topic of {notice.room} to: {notice.topic}"
+        case ev.FileShared():
+            where = "" if notice.room == ev.DEFAULT_ROOM else f" in {notice.room}"
+            return (
+                f"{notice.username} shared a file{where}: {notice.name}"
+                f" ({file_size(notice.size)}) {notice.url}"
+            )
         case ev.Welcome():
             return notice.message
         case ev.PongReply():

@@ -68,7 +68,7 @@ def _error(notice: ev.Error, viewer: str | None) -> bytes:
 
 
 # Notices that carry the moment they happened; the others are stamped when rendered.
-_STAMPED = (ev.TopicChanged, ev.UserJoined, ev.UserLeft, ev.UserRenamed)
+_STAMPED = (ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed)
 
 
 class TypedCodec(NamingCodec):
