@@ -260,19 +260,6 @@ def _check_choices(config: ServerConfig) -> None:
         )
 
 
-def _check_http(config: ServerConfig) -> None:
-    if not -1 <= config.http_port <= 65535:
-        raise ConfigError(f"http_port out of range: {config.http_port}")
-    taken = {spec.port for spec in config.listeners()}
-    if config.tls_files() is not None:
-        taken.add(config.tls_port)
-    if config.http_port > 0 and config.http_port in taken:
-        raise ConfigError(f"http_port {config.http_port} is also a chat port")
-    for origin in config.http_origin:
-        if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
-            raise ConfigError(f"http_origin wants scheme://host[:port], got {origin!r}")
-
-
 def _check_numbers(config: ServerConfig) -> None:
     """Every number in range: ports 0-65535, nothing negative, not NaN or infinite."""
     for name in ("port", "tls_port"):
@@ -294,6 +281,19 @@ def _check_data(config: ServerConfig) -> None:
     folder = config.data_dir
     if folder is not None and folder.exists() and not folder.is_dir():
         raise ConfigError(f"data must be a folder, and {config.data} is a file")
+
+
+def _check_http(config: ServerConfig) -> None:
+    if not -1 <= config.http_port <= 65535:
+        raise ConfigError(f"http_port out of range: {config.http_port}")
+    taken = {spec.port for spec in config.listeners()}
+    if config.tls_files() is not None:
+        taken.add(config.tls_port)
+    if config.http_port > 0 and config.http_port in taken:
+        raise ConfigError(f"http_port {config.http_port} is also a chat port")
+    for origin in config.http_origin:
+        if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
+            raise ConfigError(f"http_origin wants scheme://host[:port], got {origin!r}")
 
 
 def _check_tls(config: ServerConfig) -> None:

@@ -174,6 +174,20 @@ class LineChat:
             self.say("! The server did not answer in time.")
         return True
 
+    async def _moderate(self, name: str, rest: str) -> None:
+        command = moderation.parse(name, rest, self.view.room)
+        if isinstance(command, moderation.Usage):
+            self.say(command.text)
+        else:
+            await self.client.moderate(command)
+
+    async def _say(self, text: str) -> None:
+        """Text (a paste may have many lines) to the current room, paced, in pieces the
+        server takes."""
+        for piece in chunks(text):
+            await self.pacer.wait()
+            await self.client.chat(piece, self.view.room)
+
     # ------------------------------------------------------------------ files
 
     def _web_base(self) -> str:
@@ -223,20 +237,6 @@ class LineChat:
     def _ca(self) -> str | None:
         tls = self.client.tls
         return None if tls is None or tls.ca is None else str(tls.ca)
-
-    async def _moderate(self, name: str, rest: str) -> None:
-        command = moderation.parse(name, rest, self.view.room)
-        if isinstance(command, moderation.Usage):
-            self.say(command.text)
-        else:
-            await self.client.moderate(command)
-
-    async def _say(self, text: str) -> None:
-        """Text (a paste may have many lines) to the current room, paced, in pieces the
-        server takes."""
-        for piece in chunks(text):
-            await self.pacer.wait()
-            await self.client.chat(piece, self.view.room)
 
     async def _help(self, rest: str) -> None:
         text = moderation.HELP if rest.lower().startswith("mod") else HELP
@@ -581,8 +581,8 @@ async def _chat(
     terminal: LineInput | None = None,
     tokens: TokenStore | None = None,
     tls: TlsOptions | None = None,
-    web: str | None = None,
     reconnect: ReconnectPolicy = LINE_RECONNECT,
+    web: str | None = None,
 ) -> int:
     """The session: join, then chat until /quit, end of input or the connection's end.
     `terminal` and `tokens` default to the real ones (tests pass their own, and a

@@ -4,7 +4,7 @@ front end's, server/files.py).
 An upload arrives over HTTP, not as a command on a connection: the server finds the
 signed-in session whose login token came with it (`session_for_token`), keeps the bytes,
 then asks `share_file` for the room's `file` message, under a chat message's rules (member
-of the room, the message rate, the store taking writes).
+of the room, not muted there, the message rate, the store taking writes).
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ class FileCommands(EngineBase):
         room = self._member_room(session, room_name)
         if not isinstance(room, Room):
             return ev.Error(ErrorCode.NOT_IN_ROOM, f"You are not in room {room_name}")
+        refused = self._speech_refused(session, room, now)  # muted, or a moderated room
+        if refused is not None and isinstance(refused[0].notice, ev.Error):
+            return refused[0].notice
         if not self.storing:
             return ev.Error(ErrorCode.STORE_UNAVAILABLE, NOT_STORING)
         if not self._take_message(session, now):
