@@ -339,8 +339,13 @@ class ChatClient:
             raise ConnectionClosed(f"could not send: {exc}") from exc
 
     async def chat(self, message: str, room: str = DEFAULT_ROOM) -> None:
-        await self._send(ev.Chat(message, room))
-        self.state.send(room, message)
+        # Noted before sending: the echo may be read while the send drains.
+        pending = self.state.send(room, message)
+        try:
+            await self._send(ev.Chat(message, room))
+        except ConnectionClosed:
+            self.state.sending.remove(pending)
+            raise
 
     async def send(self, command: ev.Command) -> None:
         """Send a command made elsewhere (client.commands parses typed ones); its answer
@@ -353,8 +358,12 @@ class ChatClient:
         await self._send(command)
 
     async def private(self, target: str, message: str) -> None:
-        await self._send(ev.Private(target, message))
-        self.state.send(target, message, private=True)
+        pending = self.state.send(target, message, private=True)
+        try:
+            await self._send(ev.Private(target, message))
+        except ConnectionClosed:
+            self.state.sending.remove(pending)
+            raise
 
     async def older(self, conversation: str, limit: int = 50) -> bool:
         """Ask for the page of messages before the oldest the state holds of `conversation`

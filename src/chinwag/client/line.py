@@ -71,7 +71,7 @@ def _ask(question: str) -> str | None:
         return None
 
 
-def _ask_address(
+def ask_address(
     host: str | None, port: int | None, default_port: int = DEFAULT_PORT
 ) -> tuple[str, int] | None:
     if host is None:
@@ -170,7 +170,7 @@ async def _sign_in(
         return client, welcome
 
 
-async def _connect(
+async def connect_user(
     host: str,
     port: int,
     user: str | None,
@@ -210,7 +210,7 @@ async def _chat(
     if terminal is None:
         terminal = open_input(lambda: chat.prompt() if chat else "> ")
     tokens = tokens or TokenStore()
-    joined = await _connect(host, port, user, terminal, tokens, tls, reconnect)
+    joined = await connect_user(host, port, user, terminal, tokens, tls, reconnect)
     if isinstance(joined, int):
         return joined
     client, welcome = joined
@@ -256,7 +256,7 @@ def run_line_client(
     """The `chinwag chat` command; its exit status (0 after /quit, 1 when cut off)."""
     print("chinwag chat")
     print("=" * 30)
-    address = _ask_address(host, port, TLS_PORT if tls else DEFAULT_PORT)
+    address = ask_address(host, port, TLS_PORT if tls else DEFAULT_PORT)
     if address is None:
         return 1
     try:
