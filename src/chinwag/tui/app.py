@@ -56,12 +56,13 @@ from chinwag.tui.log import MessageLog
 from chinwag.tui.render import LOCAL, Clock
 
 TUI_RECONNECT = ReconnectPolicy(max_attempts=None, max_delay=30.0)  # until the user quits
+WIDE = 100  # columns from which the member list shows from the start (F2 toggles it)
 PASTE_QUESTION_LINES = 40  # a longer paste is sent only once the user says yes
 
 CSS = """
-#sidebar { width: 22; border-right: solid $panel-lighten-2; }
+#sidebar { width: 20; border: none; border-right: solid $panel-lighten-2; padding: 0; }
 #topic { height: 1; background: $panel; padding: 0 1; }
-#members { width: 24; border-left: solid $panel-lighten-2; padding: 0 1; }
+#members { width: 20; border-left: solid $panel-lighten-2; padding: 0 1; }
 #members.hidden { display: none; }
 #status { height: 1; background: $panel; padding: 0 1; }
 #entry { border: none; height: 1; padding: 0 1; }
@@ -145,6 +146,8 @@ class ChatApp(App[int]):
         yield Static(id="status", markup=False)
 
     def on_mount(self) -> None:
+        if self.size.width < WIDE:  # on a narrow terminal the messages need the room
+            self.action_toggle_members()
         general = self.query_one("#log-0", MessageLog)
         self._logs: dict[str, MessageLog] = {key(DEFAULT_ROOM): general}
         self.query_one(ChatInput).focus()

@@ -25,7 +25,11 @@ from chinwag.tui.render import Clock
 class Line(Static):
     """One line (or message) of a log; `message_id` for messages, `day` for separators."""
 
-    DEFAULT_CSS = "Line { height: auto; }"
+    DEFAULT_CSS = """
+    Line { height: auto; width: 1fr; }
+    Line.day, Line.marker { text-align: center; }
+    Line.marker { color: $warning; }
+    """
 
     def __init__(self, content: object, *, message_id: int = 0, day: str = "", **kw: str) -> None:
         super().__init__(content, **kw)  # type: ignore[arg-type]
