@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from textual import events
 from textual.widgets import Static
 
 from chinwag.client.state import key
@@ -163,6 +164,21 @@ def test_hostile_text_is_shown_inert_and_rich_markup_is_not_read():
                 topic = app.query_one("#topic", Static)
                 await until(pilot, lambda: "owned" in str(topic.content), "the topic")
                 assert "\\x1b]0;owned\\x07[link=x]topic[/link]" in str(topic.content)
+                await bob.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_multi_line_paste_goes_out_as_one_message():
+    async def scenario():
+        async with running_server() as server:
+            app = app_for(server.port)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await connected(pilot)
+                bob = await guest(server.port, "bob")
+                app.query_one(ChatInput).post_message(events.Paste("one\rtwo\r\nthree\n"))
+                said = await expect(bob, ev.ChatMessage)
+                assert (said.username, said.message) == ("alice", "one\ntwo\nthree")
                 await bob.close()
 
     asyncio.run(scenario())

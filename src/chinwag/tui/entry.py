@@ -102,10 +102,12 @@ class ChatInput(Input):
         self.cursor_position = cursor
 
     def _on_paste(self, event: events.Paste) -> None:
-        if "\n" not in event.text.strip("\n"):
-            super()._on_paste(event)
+        # Terminals (and tmux) may hand lines over ended by CR: a line break all the same.
+        pasted = event.text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        if "\n" not in pasted:
+            super()._on_paste(events.Paste(pasted))
             return
         event.stop()
-        text = self.value + event.text.rstrip("\n")
+        text = self.value + pasted
         self.value = ""
         self.post_message(self.Pasted(text))
