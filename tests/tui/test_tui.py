@@ -106,7 +106,14 @@ def test_scrolling_past_the_top_loads_older_history():
                 await connected(pilot)
                 await until(pilot, lambda: any("line 69" in s for s in lines(app)), "replay")
                 assert not any("bob: line 49" in s for s in lines(app))  # only the last 20
-                await until(pilot, lambda: app.log_of(app.in_view).at_bottom)
+                log = app.log_of(app.in_view)
+                await until(pilot, lambda: log.at_bottom)
+                log.scroll_home(animate=False)
+                await pilot.pause()
+                wheel = events.MouseScrollUp(log, 1, 1, 0, -1, 0, False, False, False)
+                log.post_message(wheel)  # the mouse wheel at the top loads a page
+                await until(pilot, lambda: any("bob: line 49" in s for s in lines(app)), "wheel")
+                log.scroll_end(animate=False)
                 for _ in range(40):
                     await pilot.press("pageup")
                     await pilot.pause(0.05)

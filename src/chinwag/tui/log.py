@@ -175,3 +175,4 @@ class MessageLog(VerticalScroll):
     def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         if self.scroll_y <= 0:
             self.post_message(self.NeedOlder(self))
+        super()._on_mouse_scroll_up(event)  # the scrolling itself
