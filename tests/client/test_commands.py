@@ -36,6 +36,8 @@ from chinwag.protocol import events as ev
         ("/logout", c.Account("logout")),
         ("/kick bob spam", c.Send(ev.Kick("dev", "bob", "spam"))),
         ("/ban * bob 10m", c.Send(ev.Ban("bob", None, 600, ""))),
+        ('/kick "Client 2" flooding', c.Send(ev.Kick("dev", "Client 2", "flooding"))),
+        ('/mute #ops "Client 3" 5m', c.Send(ev.Mute("ops", "Client 3", 300, ""))),
     ],
 )
 def test_typed_lines_become_actions(line: str, action: object) -> None:

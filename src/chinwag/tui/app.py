@@ -55,6 +55,8 @@ from chinwag.tui.entry import ChatInput
 from chinwag.tui.log import MessageLog
 from chinwag.tui.render import LOCAL, Clock
 
+# Events that change no member list.
+_NO_MEMBERS = (ev.ChatMessage, ev.PrivateMessage, ev.TopicChanged, OlderHistory, ev.Error)
 TUI_RECONNECT = ReconnectPolicy(max_attempts=None, max_delay=30.0)  # until the user quits
 WIDE = 100  # columns from which the member list shows from the start (F2 toggles it)
 PASTE_QUESTION_LINES = 40  # a longer paste is sent only once the user says yes
@@ -179,8 +181,9 @@ class ChatApp(App[int]):
                 self.runner.view.room = found.name
         self._refresh()
 
-    def _refresh(self) -> None:
-        """Sidebar, topic, members and the connection state, from the client's state."""
+    def _refresh(self, members: bool = True) -> None:
+        """Sidebar, topic, members and the connection state, from the client's state
+        (members only when asked: redrawing a big room's list for each message costs)."""
         state = self.client.state if self.client else None
         conversations = [*state.rooms(), *state.people()] if state else []
         sidebar = self.query_one("#sidebar", OptionList)
@@ -191,11 +194,10 @@ class ChatApp(App[int]):
         found = state.conversations.get(self.in_view) if state else None
         topic = "" if found is None else self._topic(found)
         self.query_one("#topic", Static).update(render.system(topic) if topic else "")
-        members = [] if found is None else found.sorted_members()
-        if found is not None and found.private:
-            members = []
-        listing = Text("\n").join(render.member_label(m) for m in members)
-        self.query_one("#member-list", Static).update(listing)
+        if members:
+            shown = [] if found is None or found.private else found.sorted_members()
+            listing = Text("\n").join(render.member_label(m) for m in shown)
+            self.query_one("#member-list", Static).update(listing)
         status = f"{self.connection}  |  F2 members  Ctrl+N/B rooms  Ctrl+P commands  Ctrl+Q quit"
         self.query_one("#status", Static).update(inert(status))
 
@@ -265,7 +267,7 @@ class ChatApp(App[int]):
             case _:
                 for line in event_lines(event, self.runner.view):
                     self.show(line)
-        self._refresh()
+        self._refresh(members=not isinstance(event, _NO_MEMBERS))
 
     def _say_all(self, event: ClientEvent) -> None:
         assert self.runner is not None
