@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from chinwag.client.library import ChatClient
 from chinwag.client.status import ReconnectPolicy
 from chinwag.client.tokens import TokenStore
 from chinwag.tui.app import ChatApp
 from chinwag.tui.ask import AskScreen
+from chinwag.tui.entry import ChatInput
 from tests.helpers import free_port, running_server
 from tests.tui.support import NO_RECONNECT, connected, lines, until
 
@@ -76,5 +77,36 @@ def test_after_a_restart_it_reconnects_and_shows_what_was_missed_once(tmp_path: 
                 await bob.close()
                 assert app.client is not None
                 await app.client.quit()
+
+    asyncio.run(scenario())
+
+
+async def answer(pilot, text: str) -> None:
+    """Type `text` into the modal question once it is up."""
+    app = pilot.app
+    await until(
+        pilot, lambda: isinstance(app.screen, AskScreen) and app.screen.query(Input), "asked"
+    )
+    asked = app.screen
+    asked.query_one(Input).value = text
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen is not asked, "answered")
+
+
+def test_a_guest_registers_from_inside_and_the_status_line_says_so(tmp_path: Path):
+    async def scenario():
+        async with running_server(data=tmp_path) as server:
+            app = ChatApp("127.0.0.1", server.port, "dave", reconnect=NO_RECONNECT, env={})
+            async with app.run_test(size=(120, 40)) as pilot:
+                await connected(pilot)
+                status = app.query_one("#status", Static)
+                assert "connected as dave (guest)" in str(status.content)
+                app.query_one(ChatInput).value = "/register"
+                await pilot.press("enter")
+                await answer(pilot, "a long enough password")
+                await answer(pilot, "a long enough password")
+                await until(pilot, lambda: "(account)" in str(status.content), "signed in")
+                assert any("The account dave is yours." in s for s in lines(app))
+            assert TokenStore().get("127.0.0.1", server.port, "dave") is not None
 
     asyncio.run(scenario())

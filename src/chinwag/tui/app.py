@@ -127,7 +127,7 @@ class ChatApp(App[int]):
         self.client: ChatClient | None = None
         self.runner: TuiRunner | None = None
         self.in_view = key(DEFAULT_ROOM)
-        self.connection = "connecting..."
+        self._offline: str | None = "connecting..."  # None while connected
         self.notified = 0  # bells rung (tests read it: headless terminals ring nothing)
         self._typed: asyncio.Queue[str] = asyncio.Queue()
         self._shown_sending: set[int] = set()  # ids of the Sending objects on screen
@@ -217,7 +217,7 @@ class ChatApp(App[int]):
         client, welcome = joined
         self.client, self.me[0] = client, welcome.username
         self.runner = TuiRunner(self, client, self.terminal, welcome.username, self.tokens)
-        self.connection = self._connected()
+        self._offline = None
         for line in welcome_lines(welcome):
             self.show(line)
         self.select(key(DEFAULT_ROOM))
@@ -228,7 +228,11 @@ class ChatApp(App[int]):
                 break
         self._refresh()
 
-    def _connected(self) -> str:
+    @property
+    def connection(self) -> str:
+        """The connection state as the status line shows it."""
+        if self._offline is not None:
+            return self._offline
         who = "guest" if self.client is None or self.client.guest else "account"
         return f"● connected as {self.me[0]} ({who})"
 
@@ -253,16 +257,16 @@ class ChatApp(App[int]):
                 for line in event_lines(event, self.runner.view):
                     self.log_of(key(room)).system(line)
             case Disconnected():
-                self.connection = "○ connection lost"
+                self._offline = "○ connection lost"
                 self._say_all(event)
             case Reconnecting(attempt=attempt, delay=delay):
-                self.connection = f"○ reconnecting in {delay:.0f} s (attempt {attempt})"
+                self._offline = f"○ reconnecting in {delay:.0f} s (attempt {attempt})"
                 self._say_all(event)
             case Reconnected():
-                self.connection = self._connected()
+                self._offline = None
                 self.show("* Reconnected; what was said meanwhile follows.")
             case Closed(by_user=False):
-                self.connection = "○ disconnected (Ctrl+Q quits)"
+                self._offline = "○ disconnected (Ctrl+Q quits)"
                 self._say_all(event)
             case _:
                 for line in event_lines(event, self.runner.view):
@@ -334,6 +338,7 @@ class ChatApp(App[int]):
                 self.exit(0)
                 return
             self._show_sending()
+            self._refresh(members=False)  # a sign-in changes the status line, not an event
 
     def _show_sending(self) -> None:
         assert self.client is not None
