@@ -7,8 +7,8 @@ from rich.text import Text
 from chinwag.client.state import Conversation, Member
 from chinwag.protocol import events as ev
 from chinwag.tui import render
-from chinwag.tui.ask import osc_notification
-from chinwag.tui.entry import complete
+from chinwag.tui.ask import osc_notification, worth_notifying
+from chinwag.tui.entry import complete, palette_commands
 from tests.tui.support import FIXED
 
 
@@ -70,3 +70,20 @@ def test_desktop_notifications_only_where_known_and_never_with_raw_controls() ->
     assert "\x1b" not in nine[1:-1] and "\x07" not in nine[:-1]
     vte = osc_notification({"VTE_VERSION": "7600"}, title, body)
     assert vte.startswith("\x1b]777;notify;bob in #dev;") and vte.count(";") == 3
+
+
+def test_what_rings_a_private_message_or_a_mention_never_our_own() -> None:
+    private = ev.PrivateMessage(1, "bob", "alice", "psst", 0.0)
+    assert worth_notifying(private, "alice") == ("bob privately", "psst")
+    named = ev.ChatMessage(2, "dev", "bob", "ALICE: look", 0.0)
+    assert worth_notifying(named, "alice") == ("bob in #dev", "ALICE: look")
+    assert worth_notifying(ev.ChatMessage(3, "dev", "bob", "hi all", 0.0), "alice") is None
+    assert worth_notifying(ev.ChatMessage(4, "dev", "alice", "alice here", 0.0), "alice") is None
+    assert worth_notifying(ev.TopicChanged(5, "dev", "bob", "alice", 0.0), "alice") is None
+
+
+def test_the_palette_offers_every_command_of_the_help() -> None:
+    names = {name for _, _, name in palette_commands()}
+    assert {"/msg", "/join", "/topic", "/register", "/quit"} <= names
+    usage, what, _ = next(p for p in palette_commands() if p[2] == "/msg")
+    assert usage == "/msg NAME text" and what.startswith("a private message")

@@ -375,6 +375,8 @@ class ChatClient:
         found = self.state.conversations.get(conversation)
         if found is None or found.paging or not found.more_before:
             return False
+        if found.private and self.guest:  # a guest's private messages are not kept
+            return False
         before = found.oldest
         room, name = (DEFAULT_ROOM, found.name) if found.private else (found.name, None)
         await self._send(ev.History(room, before, None, limit, with_=name))

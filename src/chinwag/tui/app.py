@@ -29,12 +29,11 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.widgets.option_list import Option
 
-from chinwag.client import commands
 from chinwag.client.format import event_lines, welcome_lines
 from chinwag.client.library import ChatClient
 from chinwag.client.line import connect_user
 from chinwag.client.runner import CommandRunner
-from chinwag.client.state import Conversation, key, mentions
+from chinwag.client.state import Conversation, key
 from chinwag.client.status import (
     ClientEvent,
     Closed,
@@ -50,8 +49,8 @@ from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM
 from chinwag.protocol.text import inert
 from chinwag.tui import render
-from chinwag.tui.ask import TuiTerminal, osc_notification
-from chinwag.tui.entry import ChatInput
+from chinwag.tui.ask import TuiTerminal, osc_notification, worth_notifying
+from chinwag.tui.entry import ChatInput, palette_commands
 from chinwag.tui.log import MessageLog
 from chinwag.tui.render import LOCAL, Clock
 
@@ -245,7 +244,7 @@ class ChatApp(App[int]):
                 conversation = self._conversation(event)
                 self.log_of(conversation).add(event)
                 if conversation != self.in_view and not event.history:
-                    self._notify(event, conversation)
+                    self._notify(event)
             case OlderHistory(conversation=conversation, messages=messages):
                 self.log_of(conversation).prepend(messages)
             case ev.RoomJoined(room=room):
@@ -285,20 +284,13 @@ class ChatApp(App[int]):
             return key(other, private=True)
         return key(event.room)
 
-    def _notify(self, event: ev.StoredNotice, conversation: str) -> None:
+    def _notify(self, event: ev.StoredNotice) -> None:
         """A bell (and a desktop notification where the terminal has them) for a private
         message or a mention while that conversation is not in view."""
-        found = self.client.state.conversations.get(conversation) if self.client else None
-        private = isinstance(event, ev.PrivateMessage)
-        if found is None or event.username.casefold() == self.me[0].casefold():
+        said = worth_notifying(event, self.me[0])
+        if said is None:
             return
-        if not private and not (
-            isinstance(event, ev.ChatMessage) and mentions(event.message, self.me[0])
-        ):
-            return
-        where = "privately" if private else f"in #{found.name}"
-        title = f"{event.username} {where}"
-        body = event.message if isinstance(event, ev.ChatMessage | ev.PrivateMessage) else ""
+        title, body = said
         self.notified += 1
         self.bell()
         sequence = osc_notification(self.env, title, body)
@@ -395,11 +387,8 @@ class ChatApp(App[int]):
                 label = ("@" if found.private else "#") + inert(found.name)
                 yield SystemCommand(f"Go to {label}", "Switch conversation",
                                     lambda k=found.key: self.select(k))  # fmt: skip
-        for line in commands.HELP.splitlines()[1:]:
-            usage, _, help_text = line.strip().partition("  ")
-            if usage.startswith("/"):
-                name = usage.split()[0].rstrip(",")
-                yield SystemCommand(usage, help_text.strip(), lambda n=name: self._prefill(n))
+        for usage, help_text, name in palette_commands():
+            yield SystemCommand(usage, help_text, lambda n=name: self._prefill(n))
 
     def _prefill(self, name: str) -> None:
         entry = self.query_one(ChatInput)

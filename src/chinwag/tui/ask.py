@@ -18,6 +18,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from chinwag.client.state import mentions
+from chinwag.protocol import events as ev
 from chinwag.protocol.text import inert
 
 
@@ -83,3 +85,15 @@ def osc_notification(env: Mapping[str, str], title: str, body: str) -> str:
     if "VTE_VERSION" in env or term.startswith(("foot", "rxvt")):
         return f"\x1b]777;notify;{title};{body}\x1b\\"
     return ""
+
+
+def worth_notifying(event: ev.StoredNotice, me: str) -> tuple[str, str] | None:
+    """(title, body) for a message that should ring: a private message to us, or a room
+    message that names us; None for anything else (ours, topics, other talk)."""
+    if event.username.casefold() == me.casefold():
+        return None
+    if isinstance(event, ev.PrivateMessage):
+        return f"{event.username} privately", event.message
+    if isinstance(event, ev.ChatMessage) and mentions(event.message, me):
+        return f"{event.username} in #{event.room}", event.message
+    return None

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
-from chinwag.client.commands import NAMES, quoted
+from chinwag.client.commands import HELP, NAMES, quoted
 
 HISTORY = 200  # lines kept for Up/Down
 
@@ -111,3 +111,13 @@ class ChatInput(Input):
         text = self.value + pasted
         self.value = ""
         self.post_message(self.Pasted(text))
+
+
+def palette_commands() -> list[tuple[str, str, str]]:
+    """(usage, what it does, `/name`) of every slash command, from the shared help text."""
+    found = []
+    for line in HELP.splitlines()[1:]:
+        usage, _, help_text = line.strip().partition("  ")
+        if usage.startswith("/"):
+            found.append((usage, help_text.strip(), usage.split()[0].rstrip(",")))
+    return found
