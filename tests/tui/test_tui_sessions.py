@@ -110,3 +110,19 @@ def test_a_guest_registers_from_inside_and_the_status_line_says_so(tmp_path: Pat
             assert TokenStore().get("127.0.0.1", server.port, "dave") is not None
 
     asyncio.run(scenario())
+
+
+def test_cut_off_for_good_it_says_so_and_quits_with_status_1():
+    async def scenario():
+        first = running_server()
+        server = await first.__aenter__()
+        app = ChatApp("127.0.0.1", server.port, "alice", reconnect=NO_RECONNECT, env={})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await first.__aexit__(None, None, None)
+            await until(pilot, lambda: "disconnected" in app.connection, "shown as ended")
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: app.return_value is not None, "quit")
+        assert app.return_value == 1
+
+    asyncio.run(scenario())

@@ -46,7 +46,7 @@ from chinwag.client.status import (
 from chinwag.client.tokens import TokenStore
 from chinwag.client.trust import TlsOptions
 from chinwag.protocol import events as ev
-from chinwag.protocol.events import DEFAULT_ROOM
+from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
 from chinwag.protocol.text import inert
 from chinwag.tui import render
 from chinwag.tui.ask import TuiTerminal, osc_notification, worth_notifying
@@ -127,6 +127,7 @@ class ChatApp(App[int]):
         self.runner: TuiRunner | None = None
         self.in_view = key(DEFAULT_ROOM)
         self._offline: str | None = "connecting..."  # None while connected
+        self.ended = 0  # the exit status: 1 once the connection ended for good
         self.notified = 0  # bells rung (tests read it: headless terminals ring nothing)
         self._typed: asyncio.Queue[str] = asyncio.Queue()
         self._shown_sending: set[int] = set()  # ids of the Sending objects on screen
@@ -266,7 +267,11 @@ class ChatApp(App[int]):
                 self.show("* Reconnected; what was said meanwhile follows.")
             case Closed(by_user=False):
                 self._offline = "○ disconnected (Ctrl+Q quits)"
+                self.ended = 1  # cut off: the exit status says so, as the line client's
                 self._say_all(event)
+                if event.code == ErrorCode.AUTH_FAILED:
+                    self.runner.forget_login()
+                    self.show("* Your saved login has expired; run chinwag tui again to log in.")
             case _:
                 for line in event_lines(event, self.runner.view):
                     self.show(line)
@@ -327,7 +332,7 @@ class ChatApp(App[int]):
             line = await self._typed.get()
             if not await self.runner.handle(line):
                 await self.client.quit()
-                self.exit(0)
+                self.exit(self.ended)
                 return
             self._show_sending()
             self._refresh(members=False)  # a sign-in changes the status line, not an event
