@@ -3,8 +3,8 @@
 `Store.next_id` is synchronous (the engine's handlers never await), and a networked
 database cannot answer synchronously without blocking the event loop. So the PostgreSQL
 store reserves a block of ids at a time from a counter row (`UPDATE ... SET last = last + n
-RETURNING last`, its own durable transaction) and hands them out from memory. When fewer
-than half a block is left, the next block is asked for in the background; when refills come
+RETURNING last`, its own durable transaction) and hands them out from memory. When less
+than a block is left, the next block is asked for in the background; when refills come
 back-to-back (within a second) the block doubles, so a busy server asks a few times a second
 at most. Ids are strictly increasing and never reused, also across nodes sharing the
 counter; a node's blocks need not be contiguous (another node may have reserved in between),
@@ -72,7 +72,7 @@ class IdBlocks:
             first, self._end = self._ranges.popleft()
             self.last = first - 1
         self.last += 1  # past _end with no range left: on credit until the refill is back
-        if self.left < self.block // 2:
+        if self.left < self.block:  # keep a whole block ahead
             self._refill_soon()
         return self.last
 
@@ -99,7 +99,7 @@ class IdBlocks:
             self._refill = None
 
     async def _take_block(self) -> None:
-        size = max(self.block, self.last - self._end + self.block // 2)  # credit, and more
+        size = max(self.block, self.last - self._end + self.block)  # the credit, and a block
         end = await self._reserve(self.name, size)
         first = end - size + 1
         if first <= self.top:  # cannot happen with one counter; never hand out an id twice
@@ -108,6 +108,7 @@ class IdBlocks:
             if first > self._end + 1 and self._end + 1 <= self.last:
                 self._void.append((self._end + 1, min(first - 1, self.last)))
                 log.warning("%s ids given on credit were reserved by another node", self.name)
+            self.last = max(self.last, first - 1)  # never into the other node's range again
             self._end = end
         elif self.last >= self._end and not self._ranges:
             self.last, self._end = first - 1, end
