@@ -18,6 +18,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="main port, dialect detected (default 12345)")
     p.add_argument("--data", metavar="DIR", help="where state lives (default ./data; :memory:)")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="keep history and accounts in PostgreSQL (postgresql://user@host/db) instead of"
+        " SQLite in the data folder",
+    )
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     p.add_argument(
         "--listen",

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from chinwag.errors import QueryTooExpensive, StoreError
-from chinwag.storage.postgres import PostgresStore, shown
+from chinwag.storage.address import shown
+from chinwag.storage.postgres import PostgresStore
 from chinwag.storage.postgres_schema import MIGRATIONS
 from tests.helpers import free_port
 from tests.postgres_support import PG_URL, fresh_schema, pg_run

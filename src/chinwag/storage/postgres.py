@@ -21,7 +21,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -29,6 +28,7 @@ from chinwag.errors import QueryTooExpensive, StoreError
 from chinwag.protocol.events import PrivateMessage, StoredNotice
 from chinwag.storage import postgres_ops as ops
 from chinwag.storage import sqlite_ops
+from chinwag.storage.address import shown
 from chinwag.storage.base import (
     AccountRecord,
     AuditRecord,
@@ -53,20 +53,6 @@ FAILURES: tuple[type[BaseException], ...] = (
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection
 WRITE_TIMEOUT = 30.0  # seconds one write statement may take before the commit fails
 VACUUM_TIMEOUT = 3600.0  # seconds: a big table's VACUUM runs long, beside the commits
-
-
-def is_postgres_url(text: str) -> bool:
-    return text.startswith(("postgresql://", "postgres://"))
-
-
-def shown(dsn: str) -> str:
-    """The address without its password, for messages and logs."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PostgresStore(Store):
