@@ -22,18 +22,24 @@ from tests.helpers import needs_service
 PG_URL = os.environ.get("CHINWAG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def pg_run(sql: str, *args: Any) -> Any:
-    """Run one statement (or script, without args) on a connection of its own and return
-    its first value; from sync code, also while the caller's event loop runs (a thread)."""
+def pg_run(sql: str) -> Any:
+    """Run SQL (a script may hold several statements) on a connection of its own; from sync
+    code, also while the caller's event loop runs (it goes in a thread)."""
+    return _in_thread(sql, False)
 
+
+def pg_value(sql: str) -> Any:
+    """The first value of one query's first row."""
+    return _in_thread(sql, True)
+
+
+def _in_thread(sql: str, value: bool) -> Any:
     async def go() -> Any:
         import asyncpg
 
         db = await asyncpg.connect(PG_URL, timeout=5)
         try:
-            if args:
-                return await db.fetchval(sql, *args)
-            return await db.execute(sql)
+            return await (db.fetchval(sql) if value else db.execute(sql))
         finally:
             await db.close()
 
