@@ -171,3 +171,23 @@ def test_passwords_are_not_shown() -> None:
         "postgresql://u:***@db.example:5433/chat"
     )
     assert shown("postgresql://u@h/chat") == "postgresql://u@h/chat"
+
+
+def test_words_too_long_or_too_far_for_a_tsvector_do_not_stop_a_commit(schema: str) -> None:
+    async def scenario() -> None:
+        store = store_in(schema)
+        await store.open()
+        long_word = "日" * 1000  # 3,000 bytes: more than a tsvector word may hold
+        many = " ".join(f"w{i}" for i in range(20_000)) + " last"  # past position 16,383
+        await fill(store, [chat(1, text=f"{long_word} findme"), chat(2, text=many)])
+        assert ids(await store.search("general", "findme", 10)) == [1]
+        assert ids(await store.search("general", "last", 10)) == [2]
+        assert ids(await store.search("general", "w5 w6", 10)) == [2]
+        assert await store.search("general", long_word, 10) == []  # not indexed: not found
+        assert [n.message for n in await store.history("general")] == [  # type: ignore[union-attr]
+            f"{long_word} findme",
+            many,
+        ]
+        await store.close()
+
+    run(scenario())

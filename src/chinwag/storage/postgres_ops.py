@@ -56,8 +56,16 @@ def plain(text: str) -> str:
 def words(text: str) -> str:
     """A tsvector literal of the text's words with their positions (phrases match in order).
     Words are letters and digits only: no quote or backslash needs escaping."""
+    found = tokens(text)
+    if len(found) > MAX_POSITION or max(map(len, found), default=0) > MAX_LEXEME // 4:
+        return _rare_words(found)
+    return " ".join([f"'{word}':{position}" for position, word in enumerate(found, 1)])
+
+
+def _rare_words(found: list[str]) -> str:
+    """Very long words (left out) or texts (positions stop at MAX_POSITION)."""
     out = []
-    for position, word in enumerate(tokens(text), 1):
+    for position, word in enumerate(found, 1):
         if len(word.encode()) <= MAX_LEXEME:
             out.append(f"'{word}':{min(position, MAX_POSITION)}")
     return " ".join(out)
