@@ -16,7 +16,7 @@ from bench.profile import ENV
 from bench.scenarios import load_specs, table
 from bench.stats import median_report
 
-ALL = ("A", "A20", "B", "C", "C1", "D")
+ALL = ("A", "A20", "B", "BW", "C", "C1", "D")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from bench.proc import cpu_seconds, rss_bytes
 from bench.profile import Profiler
-from bench.server import ServerProcess
+from bench.server import ServerProcess, free_port
 from bench.stats import merge, percentiles_ms
 from bench.worker import ClientSpec, WorkerSpec, worker_main
 
@@ -42,6 +42,7 @@ class LoadSpec:
     wait_notices: bool = False  # wait for every user_joined notice before measuring
     data: str = "disk"  # "disk" (a temporary --data folder) or ":memory:"
     server_args: tuple[str, ...] = ()
+    websocket: bool = False  # the clients connect to /ws on the web port (BW)
 
 
 def room_of(spec: LoadSpec, index: int) -> str:
@@ -72,14 +73,19 @@ class Generators:
     """The generator processes and their pipes."""
 
     def __init__(
-        self, port: int, shards: list[list[ClientSpec]], window: int = 0, rate: float = 0.0
+        self,
+        port: int,
+        shards: list[list[ClientSpec]],
+        window: int = 0,
+        rate: float = 0.0,
+        websocket: bool = False,
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs: list[BaseProcess] = []
         for shard in shards:
             mine, theirs = ctx.Pipe()
-            wspec = WorkerSpec(port, tuple(shard), window, rate)
+            wspec = WorkerSpec(port, tuple(shard), window, rate, websocket=websocket)
             proc = ctx.Process(target=worker_main, args=(wspec, theirs), daemon=True)
             proc.start()
             theirs.close()
@@ -131,10 +137,15 @@ def run_load(
     """One run of one scenario; returns its report (a flat dict)."""
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-", dir=workdir) as tmp:
         data = spec.data if spec.data == ":memory:" else str(Path(tmp) / "data")
-        with ServerProcess(data, Path(tmp) / "server.log", spec.server_args) as server:
+        args = spec.server_args
+        web_port = free_port() if spec.websocket else 0
+        if spec.websocket:
+            args = (*args, "--http-port", str(web_port))
+        with ServerProcess(data, Path(tmp) / "server.log", args) as server:
             if side is not None:
                 side.prepare(server.port)
-            gens = Generators(server.port, plan(spec), spec.window, spec.rate)
+            port = web_port if spec.websocket else server.port
+            gens = Generators(port, plan(spec), spec.window, spec.rate, spec.websocket)
             try:
                 report = _drive(
                     spec, server.pid, gens, None if side is None else (server.port, side)

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.client import BenchClient, Tally
 from bench.proc import own_cpu_seconds
+from bench.wsclient import WsBenchClient
 
 HOST = "127.0.0.1"
 DRAIN_POLL = 0.02
@@ -34,6 +35,7 @@ class WorkerSpec:
     window: int  # unacknowledged messages per sender; 0 = fixed rate
     rate: float  # messages per second per sender (fixed-rate mode)
     concurrency: int = 256  # handshakes in flight
+    websocket: bool = False  # clients speak WebSocket to the web port (scenario BW)
 
 
 class Worker:
@@ -98,8 +100,9 @@ class Worker:
     async def _connect(self, spec: ClientSpec, gate: asyncio.Semaphore) -> None:
         async with gate:
             window = self.spec.window if spec.sender_id >= 0 else 0
+            kind = WsBenchClient if self.spec.websocket else BenchClient
             _, client = await self.loop.create_connection(
-                lambda: BenchClient(self.tally, spec.room, spec.sender_id, window),
+                lambda: kind(self.tally, spec.room, spec.sender_id, window),
                 HOST,
                 self.spec.port,
             )

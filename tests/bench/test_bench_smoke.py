@@ -20,3 +20,13 @@ def test_tiny_windowed_run_loses_nothing():
         assert isinstance(report[key], int | float), key
     assert report["p50_ms"] <= report["p95_ms"] <= report["p99_ms"]
     assert "| B |" not in table({"A": median_report([report])})
+
+
+def test_tiny_websocket_run_loses_nothing():
+    spec = LoadSpec(
+        "smoke-ws", clients=5, senders=1, duration=1.0, window=5, data=":memory:", websocket=True
+    )
+    report = run_load(spec)
+    assert report["connected"] == 5 and report["connect_failed"] == 0
+    assert report["messages_sent"] > 0
+    assert report["loss"] == 0 and report["received"] == 5 * report["messages_sent"]

@@ -50,7 +50,7 @@ class Talker:
                 if not line:
                     break
                 self.lines.append(line)
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):  # our write met the server's reset
             self.reset = True
         self.done.set()
         self.client.writer.close()

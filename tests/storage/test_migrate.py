@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chinwag.cli import main
+from chinwag.protocol.events import FileShared
 from chinwag.storage.base import AccountRecord, AuditRecord, RoomRecord, Sanction, Store
 from chinwag.storage.postgres import PostgresStore
 from chinwag.storage.sqlite import SQLiteStore
@@ -36,6 +37,7 @@ async def make_sqlite(data: Path) -> None:
     put(store, private(5001, "alice", "bob", "between accounts"), ("alice", "bob"))
     put(store, topic(5002, "Dev", "the dev topic"))
     put(store, chat(5003, "dev", text="kept words"))
+    put(store, FileShared(5004, "dev", "bob", "plan.pdf", 12, "application/pdf", "/f/5004", 2e9))
     store.save_room(RoomRecord("Dev", "the dev topic"))
     store.save_room(RoomRecord("general"))
     store.save_membership("alice", "dev", True)
@@ -85,7 +87,7 @@ def test_a_data_folder_reads_back_the_same_from_postgres(
         assert len(ids(before[2])) > 300  # type: ignore[arg-type]
         assert after == before
         assert await postgres.search("dev", "secret", 10) == []  # deleted stays deleted
-        assert postgres.next_id() == 5004
+        assert postgres.next_id() == 5005
         await postgres.close()
         await sqlite.close()
 
@@ -100,7 +102,7 @@ def test_migrating_twice_is_refused_and_changes_nothing(
     assert main(["migrate", "--data", str(tmp_path), "--store", url(schema)]) == 1
     assert "already holds chinwag data" in capsys.readouterr().err
     assert pg_value(f'SELECT count(*) FROM "{schema}".accounts') == 2
-    assert pg_value(f'SELECT count(*) FROM "{schema}".messages') == 1204
+    assert pg_value(f'SELECT count(*) FROM "{schema}".messages') == 1205
 
 
 def test_migrate_says_what_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -80,4 +80,6 @@ async def shut_down(server: ChatServer, reason: str) -> None:
     except StoreError as exc:  # a sick store: what it could not store was never echoed
         log.error("Could not store what was pending at shutdown: %s", exc)
     server.passwords.close()
+    if server.files is not None:
+        server.files.store.close()  # a temporary folder (--data :memory:) goes
     log.info("Server stopped")

@@ -29,7 +29,7 @@ from chinwag.storage.base import (
 )
 from chinwag.storage.memory import tokens
 from chinwag.storage.postgres_schema import MIGRATION_LOCK, MIGRATIONS
-from chinwag.storage.sqlite_ops import Batch
+from chinwag.storage.sqlite_ops import Batch, file_from
 
 Db: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
@@ -91,6 +91,8 @@ def from_record(row: asyncpg.Record) -> StoredNotice:
         return ChatMessage(id_, room, username, body, ts)
     if kind == "private":
         return PrivateMessage(id_, username, target, body, ts)
+    if kind == "file":
+        return file_from(id_, room, username, body, ts)
     return TopicChanged(id_, room, username, body, ts)
 
 

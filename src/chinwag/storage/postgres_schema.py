@@ -12,7 +12,7 @@ from __future__ import annotations
 MIGRATION_LOCK = 0x6368696E776167
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: everything the SQLite store has after its six migrations, in one step.
+    # 1: everything the SQLite store has after its seven migrations, in one step.
     """
     -- Ids are handed out from these counters in blocks (storage/postgres_ids.py): a row per
     -- sequence, so that a block can be reserved and an unused tail given back in one
@@ -24,7 +24,8 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO id_counters VALUES ('messages', 0), ('audit', 0);
     CREATE TABLE messages (
         id BIGINT PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('chat', 'private', 'topic')),
+        -- file: a file shared in a room; its body is the file's description as JSON
+        kind TEXT NOT NULL CHECK (kind IN ('chat', 'private', 'topic', 'file')),
         room_key TEXT,
         room TEXT,
         username TEXT NOT NULL,
