@@ -231,7 +231,7 @@ def _user(args: argparse.Namespace) -> int:
     return run(args, config)
 
 
-def _migrate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _migrate_parser(sub: Subcommands) -> None:
     p = sub.add_parser(
         "migrate",
         help="copy a data folder's SQLite store into an empty PostgreSQL database",
