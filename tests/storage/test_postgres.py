@@ -13,7 +13,7 @@ from chinwag.storage.address import shown
 from chinwag.storage.postgres import PostgresStore
 from chinwag.storage.postgres_schema import MIGRATIONS
 from tests.helpers import free_port
-from tests.postgres_support import PG_URL, fresh_schema, pg_run
+from tests.postgres_support import PG_URL, fresh_schema, pg_run, pg_value
 from tests.storage.test_store_contract import chat, fill, ids, run
 
 
@@ -188,6 +188,36 @@ def test_words_too_long_or_too_far_for_a_tsvector_do_not_stop_a_commit(schema: s
             f"{long_word} findme",
             many,
         ]
+        await store.close()
+
+    run(scenario())
+
+
+def test_lost_connections_fail_a_commit_and_the_next_one_stores_everything(schema: str) -> None:
+    """PostgreSQL drops the store's connections (a restart, a failover): the commit under
+    way fails and keeps its writes, the next one reconnects and stores them, once."""
+
+    async def scenario() -> None:
+        store = store_in(schema)
+        await store.open()
+        await fill(store, [chat(store.next_id())])
+        for _ in range(3):
+            store.append(chat(store.next_id(), text="kept"))
+        dropped = pg_value(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            f" WHERE application_name = 'chinwag {schema}'"
+        )
+        assert dropped >= 2  # the writers' and the readers' pools
+        failed = 0
+        for _ in range(3):  # the pool notices a dead connection when it uses it
+            try:
+                await store.commit()
+                break
+            except StoreError:
+                failed += 1
+        assert failed <= 2 and store.pending == 0
+        page = await store.history("general")  # the readers reconnect too (or fail once)
+        assert [n.message for n in page] == ["message 1", "kept", "kept", "kept"]  # type: ignore[union-attr]
         await store.close()
 
     run(scenario())

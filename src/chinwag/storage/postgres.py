@@ -89,6 +89,7 @@ class PostgresStore(Store):
         settings = {"application_name": "chinwag", **extra}
         if self.schema is not None:
             settings["search_path"] = self.schema
+            settings["application_name"] = f"chinwag {self.schema}"
         return settings
 
     async def _pool(self, size: int, **settings: str) -> asyncpg.Pool:
