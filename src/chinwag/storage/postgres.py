@@ -52,6 +52,7 @@ FAILURES: tuple[type[BaseException], ...] = (
 )
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection
 WRITE_TIMEOUT = 30.0  # seconds one write statement may take before the commit fails
+BIG_BATCH = 2000  # messages: a commit this big prepares its rows in a thread
 VACUUM_TIMEOUT = 3600.0  # seconds: a big table's VACUUM runs long, beside the commits
 
 
@@ -281,7 +282,7 @@ class PostgresStore(Store):
                     await self._ids.covered(batch.first, batch.top)
                 audit = self._audit_ids
                 await audit.covered(audit.last, audit.last, voids=False)
-                await self._write_now(ops.write, batch)
+                await self._write_now(ops.write, await _statements(batch))
             except StoreError:
                 batch.merge_newer(self._batch)  # kept for the next commit
                 self._batch = batch
@@ -424,6 +425,15 @@ class PostgresStore(Store):
         self, key: str, *, only: str | None = None, keep: str | None = None
     ) -> int:
         return await self._write_now(ops.revoke_tokens, key, only, keep)
+
+
+async def _statements(batch: sqlite_ops.Batch) -> ops.Statements:
+    """The batch as SQL, its words cut: on the loop for the usual small batch, in a thread
+    for a big one (after a stall), so that the loop is never held for long (the thread
+    gives the GIL back every switch interval)."""
+    if len(batch.messages) + len(batch.privates) > BIG_BATCH:
+        return await asyncio.to_thread(ops.statements, batch)
+    return ops.statements(batch)
 
 
 async def _vacuum(db: ops.Db) -> None:

@@ -259,9 +259,12 @@ DELETE_MESSAGE = (
 )
 
 
-def statements(batch: Batch) -> list[tuple[str, tuple[Any, ...]]]:
+Statements = list[tuple[str, tuple[Any, ...]]]
+
+
+def statements(batch: Batch) -> Statements:
     """The batch's writes in the order they must run."""
-    out: list[tuple[str, tuple[Any, ...]]] = []
+    out: Statements = []
     if batch.messages or batch.privates:
         out.append((INSERT_MESSAGES, tuple(message_columns(batch))))
     if batch.deleted:  # before the upserts: a room deleted and made again is a new room
@@ -295,11 +298,10 @@ LEAVE_ROOMS = (
 )
 
 
-async def write(db: Db, batch: Batch) -> None:
-    """Everything buffered, as one transaction (durable when it returns). A batch of one
-    statement (messages only: the usual group commit) is sent alone, as its own
-    transaction: one round trip instead of three (BEGIN, the INSERT, COMMIT)."""
-    todo = statements(batch)
+async def write(db: Db, todo: Statements) -> None:
+    """A batch's statements (`statements`) as one transaction, durable when it returns. A
+    batch of one statement (messages only: the usual group commit) is sent alone, as its
+    own transaction: one round trip instead of three (BEGIN, the INSERT, COMMIT)."""
     if len(todo) == 1:
         await db.execute(todo[0][0], *todo[0][1])
         return
