@@ -47,6 +47,7 @@ log = logging.getLogger("chinwag.storage")
 FAILURES: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection the server closed in the middle of a query
     OSError,
     TimeoutError,
 )
