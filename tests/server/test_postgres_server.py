@@ -113,3 +113,58 @@ def test_chat_history_and_a_kill_9_with_the_postgres_store(store_url: str, tmp_p
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=20)
     assert not (data / "chinwag.sqlite3").exists()  # nothing went to SQLite
+
+
+def test_moderation_is_kept_in_postgres_across_a_restart(store_url: str, tmp_path: Path) -> None:
+    """A server ban, a room's roles and invite-only mode, a deleted message and the audit
+    log, made through the protocol on one server, hold on the next one over the same
+    database."""
+    from tests.helpers import running_server
+    from tests.server.test_moderation import account, answer, in_room, quiet, refused
+
+    async def scenario() -> None:
+        async with running_server(tmp_path, store=store_url) as server:
+            boss = await account(server, "boss", "admin")
+            alice = await account(server, "alice")
+            bob = await account(server, "bob")
+            await in_room(alice, "secret")  # alice made it: she owns it
+            await quiet(boss, alice, bob)
+            mode = {"type": "room_mode", "room": "secret", "invite_only": True}
+            assert (await answer(alice, mode, "moderation"))["modes"] == ["invite_only"]
+            await alice.send({"type": "chat", "room": "secret", "message": "oops zqxvbn"})
+            said = await alice.until("chat")
+            await alice.send({"type": "delete_message", "id": said["id"]})
+            await alice.until("deleted")
+            ban = {"type": "ban", "username": "bob", "reason": "abuse"}
+            await answer(boss, ban, "moderation")
+            await quiet(boss, alice)
+        async with running_server(tmp_path, store=store_url) as server:
+            again = await LineClient.connect(server.port)
+            await again.send({"type": "join", "username": "bob", "password": PASSWORD})
+            error = await again.until("error")
+            assert error["code"] == "banned" and "abuse" in error["message"]
+            carol = await account(server, "carol")
+            assert await refused(carol, {"type": "join_room", "room": "secret"}) == "invite_only"
+            alice = await account(server, "alice")
+            joined = await in_room(alice, "secret")
+            assert joined["modes"] == ["invite_only"]
+            await quiet(alice)
+            page = await answer(alice, {"type": "history", "room": "secret"}, "history")
+            assert [(m["id"], m["message"], m["deleted"]) for m in page["messages"]] == [
+                (said["id"], "", True)
+            ]
+            search = {"type": "search", "room": "secret", "query": "zqxvbn"}
+            assert (await answer(alice, search, "search"))["messages"] == []
+            invite = {"type": "invite", "room": "secret", "username": "carol"}
+            await answer(alice, invite, "moderation")  # still her room: she may invite
+            assert (await carol.until("moderation"))["action"] == "invite"
+            boss = await account(server, "boss")
+            log = await answer(boss, {"type": "audit"}, "audit")
+            entries = [(e["actor"], e["action"], e.get("target", "")) for e in log["entries"]]
+            assert entries[:3] == [("alice", "mode", ""), ("alice", "delete", "alice"),
+                                   ("boss", "ban", "bob")]  # fmt: skip
+            assert entries[3:] == [("alice", "invite", "carol")]
+            assert len({e["id"] for e in log["entries"]}) == 4  # ids never reused
+        assert not (tmp_path / "chinwag.sqlite3").exists()
+
+    asyncio.run(scenario())
