@@ -63,6 +63,9 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 12345
     data: str = "./data"  # a folder, or ":memory:" for nothing on disk
+    # Where history, rooms and accounts live: "" is SQLite in the data folder (the
+    # default); postgresql://user@host/db is the PostgreSQL store (chinwag[postgres]).
+    store: str = ""
     log_level: str = "INFO"
     listen: list[ListenSpec] = field(default_factory=list)
     classic_ports: bool = False
@@ -117,6 +120,12 @@ class ServerConfig:
                 " key (--tls-cert FILE --tls-key FILE); `chinwag cert` makes a pair to try"
             )
         return None
+
+    def store_shown(self) -> str:
+        """The store's address without its password."""
+        from chinwag.storage.address import shown
+
+        return shown(self.store)
 
     @property
     def data_dir(self) -> Path | None:

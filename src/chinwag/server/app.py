@@ -41,6 +41,8 @@ log = logging.getLogger("chinwag.server")
 
 
 def open_store(config: ServerConfig) -> Store:
+    if config.store:
+        return _networked_store(config)
     data_dir = config.data_dir
     if data_dir is None:
         if config.reuse_port:
@@ -54,6 +56,23 @@ def open_store(config: ServerConfig) -> Store:
     from chinwag.storage.sqlite import SQLiteStore
 
     return SQLiteStore(data_dir / "chinwag.sqlite3", query_budget=config.query_budget)
+
+
+def _networked_store(config: ServerConfig) -> Store:
+    from chinwag.storage.address import is_postgres_url
+
+    if not is_postgres_url(config.store):
+        raise ConfigError(
+            f"store {config.store_shown()!r} is not known: give a postgresql://... address,"
+            " or nothing for SQLite in the data folder"
+        )
+    try:
+        from chinwag.storage.postgres import PostgresStore
+    except ImportError:
+        raise ConfigError(
+            "the PostgreSQL store needs asyncpg: pip install 'chinwag[postgres]'"
+        ) from None
+    return PostgresStore(config.store, query_budget=config.query_budget)
 
 
 # Times the accounts are read again when logins or registrations finished while they were

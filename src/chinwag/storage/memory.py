@@ -40,6 +40,8 @@ _TOKEN = re.compile(r"[^\W_]+")
 def tokens(text: str) -> list[str]:
     """Words as SQLite's unicode61 tokenizer sees them: letters and digits, lower-cased,
     without diacritics, so that both backends find the same messages."""
+    if text.isascii():  # nothing to decompose: 15 times faster (the PostgreSQL store's commit)
+        return _TOKEN.findall(text.lower())
     bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return _TOKEN.findall(bare.lower())
 
