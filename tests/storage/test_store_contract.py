@@ -804,14 +804,8 @@ def test_every_text_comes_back_exactly(backend: Backend) -> None:
     run(scenario())
 
 
-def test_a_nul_in_a_text_comes_back(backend: Backend, request: pytest.FixtureRequest) -> None:
+def test_a_nul_in_a_text_comes_back(backend: Backend) -> None:
     """A client may send U+0000 (JSON "\\u0000"): it is kept like any other character."""
-    if backend.name == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True, reason="known bug: SQLite's json_extract cuts the text at a NUL"
-            )
-        )
 
     async def scenario() -> None:
         store = await opened(backend)

@@ -18,7 +18,13 @@ import orjson
 from asyncpg.pool import PoolConnectionProxy
 
 from chinwag.errors import StoreError
-from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
+from chinwag.protocol.events import (
+    ChatMessage,
+    FileShared,
+    PrivateMessage,
+    StoredNotice,
+    TopicChanged,
+)
 from chinwag.storage.base import (
     MAX_PAGE,
     AccountRecord,
@@ -92,6 +98,8 @@ def from_record(row: asyncpg.Record) -> StoredNotice:
     if kind == "private":
         return PrivateMessage(id_, username, target, body, ts)
     if kind == "file":
+        if deleted:
+            return FileShared(id_, room, username, "", 0, "", "", ts, deleted=True)
         return file_from(id_, room, username, body, ts)
     return TopicChanged(id_, room, username, body, ts)
 
@@ -255,7 +263,7 @@ DROP_INVITE = "DELETE FROM invites WHERE room_key = $1 AND account = $2"
 # row version, which still holds them, and its index entries.
 DELETE_MESSAGE = (
     "UPDATE messages SET body = '', quoted = false, words = NULL, deleted = true"
-    " WHERE id = $1 AND kind = 'chat'"
+    " WHERE id = $1 AND kind IN ('chat', 'file')"
 )
 
 
