@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -103,6 +103,14 @@ class Bus(ABC):
         never waits for this: it is for whoever must know that a node now hears a room
         (tests; a node that must not miss what follows a join).
         """
+
+    def durable(self, committed_id: int) -> None:  # noqa: B027 (in-process: the fan-out gates)
+        """The store has made every id up to this one durable (the server says so after
+        each commit). A bus that leaves the process sends what depends on a message only
+        once it is durable, so no other node shows what this one may still fail to store."""
+
+    def forget(self, ids: Collection[int]) -> None:  # noqa: B027
+        """The store gave up on these ids (their senders were told): never send them."""
 
     async def start(self) -> None:  # noqa: B027 (most backends need no connecting)
         """Connect to the broker, if any."""

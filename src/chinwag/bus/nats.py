@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import nats
@@ -67,21 +69,26 @@ def _closed(envelope: Envelope) -> None:
     pass
 
 
-# What the writer hands to the client, in order: a frame (subject, bytes), a subscription
-# to bring in line with what is wanted, or a future to resolve (ready()'s barrier).
-_Op = tuple[str, bytes] | ToRoom | ToUser | asyncio.Future[None]
+# What the writer hands to the client, in order: a frame (subject, bytes, the id it depends
+# on), a subscription to bring in line with what is wanted, or a future to resolve (ready()'s
+# barrier).
+_Op = tuple[str, bytes, int] | ToRoom | ToUser | asyncio.Future[None]
 
 
 class NatsBus(Bus):
-    def __init__(self, url: str, *, prefix: str = "chinwag") -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "chinwag", start_timeout: float = START_TIMEOUT
+    ) -> None:
         self.url = url
+        self.start_timeout = start_timeout
         self.prefix = prefix
         self._all = f"{prefix}.all"
         self._receiver: Receiver = _nobody
         self._rooms: dict[str, None] = {}
         self._users: dict[str, None] = {}
         self._live: dict[str, NatsSubscription] = {}  # subject -> the broker's subscription
-        self._ops: list[_Op] = []
+        self._ops: deque[_Op] = deque()
+        self._committed: int | None = None  # None: no store tells us, frames go at once
         self._wake = asyncio.Event()
         self._client: Client | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -135,7 +142,19 @@ class NatsBus(Bus):
             return  # closed (or never started): nobody else can be reached
         # Several rooms: one frame on the subject every node hears (see the docstring).
         subject = self._all if kind is ToRooms else self._subject(audience)  # type: ignore[arg-type]
-        self._queue((subject, encode_frame(envelope)))
+        self._queue((subject, encode_frame(envelope), envelope.id))
+
+    def durable(self, committed_id: int) -> None:
+        self._committed = committed_id
+        self._wake.set()
+
+    def forget(self, ids: Collection[int]) -> None:
+        ops = self._ops
+        for _ in range(len(ops)):  # in place: the writer holds this deque
+            op = ops.popleft()
+            if not (type(op) is tuple and op[2] in ids):
+                ops.append(op)
+        self._wake.set()
 
     async def ready(self) -> None:
         if self._writer is None:
@@ -147,7 +166,7 @@ class NatsBus(Bus):
 
     async def start(self) -> None:
         try:
-            async with asyncio.timeout(START_TIMEOUT):
+            async with asyncio.timeout(self.start_timeout):
                 self._client = await self._connect()
         except (TimeoutError, OSError, nats.errors.Error) as exc:
             why = str(exc) or "timed out"
@@ -194,18 +213,29 @@ class NatsBus(Bus):
         self._wake.set()
 
     async def _write(self, client: Client) -> None:
-        """Hand what was queued to the client, in order (its own task flushes the socket)."""
+        """Hand what was queued to the client, in order (its own task flushes the socket).
+
+        A frame whose message is not durable yet holds everything behind it (one
+        publisher's order) until `durable` or `forget` wakes the writer.
+        """
+        ops = self._ops
         while True:
             await self._wake.wait()
             self._wake.clear()
-            ops, self._ops = self._ops, []
-            for op in ops:
+            while ops:
+                op = ops[0]
                 if type(op) is tuple:
+                    committed = self._committed
+                    if committed is not None and op[2] > committed:
+                        break  # woken again by durable() or forget()
+                    ops.popleft()
                     try:
                         await client.publish(op[0], op[1])
                     except Exception as exc:  # a full buffer while away, a frame too big
                         self._lose(exc)
-                elif isinstance(op, asyncio.Future):
+                    continue
+                ops.popleft()
+                if isinstance(op, asyncio.Future):
                     await self._barrier(client, op)
                 else:
                     await self._sync(client, op)  # type: ignore[arg-type]

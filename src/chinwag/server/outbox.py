@@ -56,8 +56,10 @@ class Outbox:
         gave_up: Callable[[list[StoredNotice]], None],
         health: Callable[[bool], None],
         grace: float = 3.0,
+        committed: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
+        self._committed = committed  # told the committed id after each commit (a broker bus)
         self.loop = loop
         self._spawn = spawn
         self._before_flush = before_flush  # the fan-out queues its pending run
@@ -138,6 +140,8 @@ class Outbox:
             await progress.wait()
 
     def _progressed(self) -> None:
+        if self._committed is not None:
+            self._committed(self.store.committed_id)
         self._progress.set()
         self._progress = asyncio.Event()
 
