@@ -32,6 +32,10 @@ BAD: list[tuple[list[str], dict[str, str], str]] = [
     (["serve"], {"CHINWAG_MESAGE_RATE": "3"}, "did you mean CHINWAG_MESSAGE_RATE?"),
     (["user", "list"], {"CHINWAG_DAT": "x"}, "CHINWAG_DAT"),
     (["serve"], {"CHINWAG_CLASSIC_PORTS": "maybe"}, "classic_ports"),
+    (["serve", "--bus", "redis://127.0.0.1:6379"], {}, "bus is nats://host:port"),
+    (["serve"], {"CHINWAG_BUS": "127.0.0.1:4222"}, "bus is nats://host:port"),
+    (["serve", "--bus-prefix", "a b"], {}, "bus_prefix"),
+    (["serve", "--bus-prefix", "a..b"], {}, "bus_prefix"),
 ]
 
 
