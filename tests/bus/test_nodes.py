@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 from chinwag.bus.base import Bus
@@ -17,7 +20,14 @@ from chinwag.config import ServerConfig
 from chinwag.server.app import ChatServer
 from chinwag.storage.memory import MemoryStore
 from tests.bus.conftest import NATS_URL, listening, unique_prefix
-from tests.helpers import NOISE, LineClient, needs_module, needs_service
+from tests.helpers import (
+    NOISE,
+    LineClient,
+    free_port,
+    needs_module,
+    needs_service,
+    wait_for_port,
+)
 
 needs_module("nats", "nats-py is not installed (pip install -e '.[dev]')")
 
@@ -122,3 +132,41 @@ def test_a_room_on_one_node_only_stays_there():
                 await client.close()
 
     asyncio.run(scenario())
+
+
+def test_chinwag_serve_with_a_bus_runs_says_it_is_a_preview_and_stops_cleanly():
+    """The flag end to end, as a process: it connects, serves, warns, and shuts down."""
+    needs_service(listening(4222), "NATS is not listening on 127.0.0.1:4222")
+    port = free_port()
+    argv = [sys.executable, "-m", "chinwag", "serve", "--port", str(port), "--data", ":memory:"]
+    argv += ["--bus", NATS_URL, "--bus-prefix", unique_prefix()]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE)
+
+    async def scenario() -> None:
+        await wait_for_port(port, proc)
+        alice = await LineClient.connect(port)
+        await alice.join("alice")
+        await alice.send({"type": "chat", "message": "over the bus"})
+        assert (await alice.until("chat"))["message"] == "over the bus"
+        proc.send_signal(signal.SIGTERM)
+        await alice.until("goodbye")
+        assert await alice.closed()
+
+    try:
+        asyncio.run(scenario())
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = proc.stderr.read().decode() if proc.stderr else ""
+    assert "a preview" in log and "Server stopped" in log, log
+
+
+def test_chinwag_serve_without_its_broker_says_so_and_exits_1():
+    port = free_port()
+    argv = [sys.executable, "-m", "chinwag", "serve", "--port", str(port), "--data", ":memory:"]
+    argv += ["--bus", f"nats://127.0.0.1:{free_port()}"]
+    result = subprocess.run(argv, capture_output=True, timeout=60)
+    assert result.returncode == 1
+    assert b"cannot reach the bus" in result.stderr and b"Traceback" not in result.stderr
