@@ -157,6 +157,30 @@ def _chat_parser(sub: Subcommands) -> None:
     )
 
 
+def _tui_parser(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "tui",
+        help="chat in a full-screen terminal UI (rooms, members, scroll-back)",
+        description="The full-screen chat: rooms and private conversations on the left,"
+        " members on the right (F2), PageUp/PageDown or the mouse scroll back (past the top"
+        " loads older history), Tab completes names, rooms and /commands, Ctrl+N/Ctrl+B"
+        " switch conversations, Ctrl+P opens the command palette, Ctrl+Q quits.",
+    )
+    p.add_argument("--host", help="server address (asked if missing; default localhost)")
+    p.add_argument(
+        "--port", type=_port_from(1), help="server port (asked if missing; default 12345)"
+    )
+    p.add_argument("--user", help="your username (asked if missing)")
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS (default port 6697); an unknown self-signed server is pinned",
+    )
+    p.add_argument(
+        "--ca", metavar="FILE", help="also trust this CA or certificate file (implies --tls)"
+    )
+
+
 def _cert_parser(sub: Subcommands) -> None:
     p = sub.add_parser("cert", help="make a self-signed TLS certificate (for development)")
     p.add_argument(
@@ -237,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
     _chat_parser(sub)
+    _tui_parser(sub)
     _user_parser(sub)
     _cert_parser(sub)
     return parser
@@ -266,6 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_line_client(
             host=args.host, port=args.port, user=args.user, tls=tls, web=args.web
         )
+    if args.command == "tui":
+        from chinwag.client.trust import TlsOptions
+        from chinwag.tui import run_tui
+
+        tls = TlsOptions(ca=args.ca) if args.tls or args.ca else None
+        return run_tui(host=args.host, port=args.port, user=args.user, tls=tls)
     if args.command == "cert":
         return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     if args.command == "user":

@@ -780,10 +780,16 @@ def test_file_messages_come_back_whole_from_history_and_after_reopen(backend: Ba
         await store.commit()
         assert await store.history("dev", after=1, before=3) == [shared]
         assert await store.search("dev", "plan", 10) == []  # files are not chat text
+        assert await store.message(2) == shared
+        store.delete_message(2)
+        await store.commit()
+        (gone,) = await store.history("dev", after=1, before=3)
+        assert isinstance(gone, FileShared) and gone.deleted and not (gone.name or gone.sha256)
         await store.close()
         if backend.persistent:
             store = await opened(backend)
-            assert await store.history("dev", after=1, before=3) == [shared]
+            (kept,) = await store.history("dev", after=1, before=3)
+            assert isinstance(kept, FileShared) and kept.deleted
             await store.close()
 
     run(scenario())

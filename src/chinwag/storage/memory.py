@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from chinwag.errors import StoreError
-from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice
+from chinwag.protocol.events import (
+    ChatMessage,
+    FileShared,
+    PrivateMessage,
+    StoredNotice,
+    tombstone,
+)
 from chinwag.storage.base import (
     MAX_PAGE,
     AccountRecord,
@@ -164,6 +170,8 @@ class MemoryStore(Store):
             found = self._messages[at]
             if isinstance(found, ChatMessage):
                 self._messages[at] = replace(found, message="", deleted=True)
+            elif isinstance(found, FileShared):
+                self._messages[at] = tombstone(found)
         self._pending += 1
 
     async def message(self, message_id: int) -> StoredNotice | None:

@@ -93,6 +93,8 @@ def from_row(row: Row) -> StoredNotice:
     if kind == "private":
         return PrivateMessage(id_, username, target, body, ts)
     if kind == "file":
+        if deleted:
+            return FileShared(id_, room, username, "", 0, "", "", ts, deleted=True)
         return file_from(id_, room, username, body, ts)
     return TopicChanged(id_, room, username, body, ts)
 
@@ -304,7 +306,9 @@ UNINDEX_MESSAGE = (
     "INSERT INTO messages_fts (messages_fts, rowid, body) SELECT 'delete', id, body"
     " FROM messages WHERE id = ? AND kind = 'chat' AND deleted = 0"
 )
-BLANK_MESSAGE = "UPDATE messages SET body = '', deleted = 1 WHERE id = ? AND kind = 'chat'"
+BLANK_MESSAGE = (
+    "UPDATE messages SET body = '', deleted = 1 WHERE id = ? AND kind IN ('chat', 'file')"
+)
 
 
 def purge(db: sqlite3.Connection) -> None:
