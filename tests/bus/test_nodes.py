@@ -15,6 +15,8 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 
+import pytest
+
 from chinwag.bus.base import Bus
 from chinwag.config import ServerConfig
 from chinwag.server.app import ChatServer
@@ -163,6 +165,7 @@ def test_chinwag_serve_with_a_bus_runs_says_it_is_a_preview_and_stops_cleanly():
     assert "a preview" in log and "Server stopped" in log, log
 
 
+@pytest.mark.slow  # the bus tries for 5 s before it gives up
 def test_chinwag_serve_without_its_broker_says_so_and_exits_1():
     port = free_port()
     argv = [sys.executable, "-m", "chinwag", "serve", "--port", str(port), "--data", ":memory:"]
