@@ -33,6 +33,10 @@ BAD: list[tuple[list[str], dict[str, str], str]] = [
     (["user", "list"], {"CHINWAG_DAT": "x"}, "CHINWAG_DAT"),
     (["serve"], {"CHINWAG_CLASSIC_PORTS": "maybe"}, "classic_ports"),
     (["tui", "--port", "99999"], {}, "port"),
+    (["serve", "--bus", "redis://127.0.0.1:6379"], {}, "bus is nats://host:port"),
+    (["serve"], {"CHINWAG_BUS": "127.0.0.1:4222"}, "bus is nats://host:port"),
+    (["serve", "--bus-prefix", "a b"], {}, "bus_prefix"),
+    (["serve", "--bus-prefix", "a..b"], {}, "bus_prefix"),
 ]
 
 

@@ -103,6 +103,12 @@ def _serve_parser(sub: Subcommands) -> None:
         "--store-grace", type=float, metavar="SECONDS", help="retry a failing store this long"
     )
     p.add_argument("--reuse-port", action="store_const", const=True)
+    p.add_argument(
+        "--bus",
+        metavar="URL",
+        help="nats://HOST:PORT: share rooms with the other nodes on that NATS (default: none)",
+    )
+    p.add_argument("--bus-prefix", metavar="NAME", help="NATS subject prefix (default chinwag)")
     p.add_argument("--guests", choices=["allow", "deny"], help="may people chat without an account")
     p.add_argument(
         "--registration",

@@ -81,6 +81,10 @@ class ServerConfig:
     store_grace: float = 3.0  # a failing store is retried this long before messages are refused
     query_budget: float = 1.0  # seconds a store read (search, history) may run
     reuse_port: bool = False
+    # "" (the default): the in-process bus, one process. nats://HOST:PORT: nodes that name
+    # the same NATS server (and bus_prefix) share rooms (docs/DEVELOPING.md, the bus).
+    bus: str = ""
+    bus_prefix: str = "chinwag"  # the NATS subjects' first token: several chats on one broker
     # argon2 parameters for new password hashes (chinwag.passwords.PROFILES); "cheapest"
     # is for tests only.
     password_profile: str = "rfc9106-low-memory"
@@ -226,6 +230,7 @@ def load_config(
     _check_data(config)
     _check_tls(config)
     _check_http(config)
+    _check_bus(config)
     return config
 
 
@@ -303,6 +308,18 @@ def _check_http(config: ServerConfig) -> None:
     for origin in config.http_origin:
         if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
             raise ConfigError(f"http_origin wants scheme://host[:port], got {origin!r}")
+
+
+def _check_bus(config: ServerConfig) -> None:
+    if config.bus and not config.bus.startswith("nats://"):
+        raise ConfigError(f"bus is nats://host:port or empty (in-process), not {config.bus!r}")
+    if not config.bus_prefix or not all(
+        part and all(c.isascii() and (c.isalnum() or c in "_-") for c in part)
+        for part in config.bus_prefix.split(".")
+    ):
+        raise ConfigError(
+            f"bus_prefix is letters, digits, - and _ (dots between), not {config.bus_prefix!r}"
+        )
 
 
 def _check_tls(config: ServerConfig) -> None:
