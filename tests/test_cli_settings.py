@@ -111,3 +111,14 @@ def test_tui_help_names_its_keys(capsys: pytest.CaptureFixture[str]):
     out = " ".join(capsys.readouterr().out.split())
     for words in ("--host", "--user", "--tls", "PageUp/PageDown", "Tab", "Ctrl+P", "Ctrl+Q"):
         assert words in out
+
+
+def test_serve_help_says_what_each_setting_does_and_its_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("(default 12345)", "(default 65536)", "(default 5.0)", "(default 30.0)",
+                  "dialects: native, typed, plain, pipe, basic, auto"):  # fmt: skip
+        assert shown in text, shown

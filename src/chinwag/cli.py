@@ -40,6 +40,31 @@ def _port_from(lowest: int) -> Callable[[str], int]:
     return port
 
 
+def _dialects() -> list[str]:
+    from chinwag.protocol.dialects import DIALECTS
+
+    return list(DIALECTS)
+
+
+def _with_defaults(parser: argparse.ArgumentParser) -> None:
+    """Say each setting's default in its help, read from the settings themselves (the
+    flags default to None so that a TOML file or a variable may set them instead)."""
+    from chinwag.config import ServerConfig
+
+    config = ServerConfig()
+    for action in parser._actions:
+        help_text = action.help or ""
+        if not action.option_strings or action.dest == "help" or "default" in help_text:
+            continue
+        where = config.limits if hasattr(config.limits, action.dest) else config
+        value = getattr(where, action.dest, None)
+        if value is None or value is False or (not value and value != 0):
+            continue
+        if isinstance(value, list | tuple):
+            value = " ".join(map(str, value))
+        action.help = f"{help_text} (default {value})" if help_text else f"default {value}"
+
+
 def _serve_parser(sub: Subcommands) -> None:
     p = sub.add_parser("serve", help="run the chat server")
     p.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
@@ -52,12 +77,18 @@ def _serve_parser(sub: Subcommands) -> None:
         help="keep history and accounts in PostgreSQL (postgresql://user@host/db) instead of"
         " SQLite in the data folder",
     )
-    p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    p.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="how much the server logs",
+    )
     p.add_argument(
         "--listen",
         action="append",
         metavar="PORT=DIALECT",
-        help="also listen on PORT speaking one dialect (repeatable)",
+        help="also listen on PORT speaking one dialect (repeatable); dialects: "
+        + ", ".join(_dialects()),
     )
     p.add_argument(
         "--classic-ports",
@@ -67,9 +98,15 @@ def _serve_parser(sub: Subcommands) -> None:
     )
     p.add_argument("--max-line", type=int, metavar="BYTES", help="longest accepted line")
     p.add_argument("--max-buffer", type=int, metavar="BYTES", help="bytes owed before a drop")
-    p.add_argument("--keepalive-interval", type=float, metavar="SECONDS")
-    p.add_argument("--keepalive-timeout", type=float, metavar="SECONDS")
-    p.add_argument("--join-timeout", type=float, metavar="SECONDS")
+    p.add_argument(
+        "--keepalive-interval", type=float, metavar="SECONDS", help="ping a silent client after"
+    )
+    p.add_argument(
+        "--keepalive-timeout", type=float, metavar="SECONDS", help="then drop it this much later"
+    )
+    p.add_argument(
+        "--join-timeout", type=float, metavar="SECONDS", help="close a client that never joins"
+    )
     p.add_argument(
         "--idle-timeout", type=float, metavar="SECONDS", help="close clients silent this long"
     )
@@ -80,10 +117,10 @@ def _serve_parser(sub: Subcommands) -> None:
         "--max-per-ip", type=int, metavar="N", help="connections from one address (default 16)"
     )
     p.add_argument("--message-rate", type=float, metavar="PER_SECOND", help="0: unlimited")
-    p.add_argument("--message-burst", type=float)
+    p.add_argument("--message-burst", type=float, metavar="N", help="messages sent at once")
     p.add_argument("--command-rate", type=float, metavar="PER_SECOND", help="0: unlimited")
-    p.add_argument("--command-burst", type=float)
-    p.add_argument("--history-on-join", type=int, metavar="N")
+    p.add_argument("--command-burst", type=float, metavar="N", help="commands sent at once")
+    p.add_argument("--history-on-join", type=int, metavar="N", help="recent messages a joiner gets")
     p.add_argument("--query-budget", type=float, metavar="SECONDS", help="longest store read")
     p.add_argument("--max-rooms", type=int, metavar="N", help="rooms on the server")
     p.add_argument("--max-rooms-per-user", type=int, metavar="N", help="rooms one user is in")
@@ -102,7 +139,12 @@ def _serve_parser(sub: Subcommands) -> None:
     p.add_argument(
         "--store-grace", type=float, metavar="SECONDS", help="retry a failing store this long"
     )
-    p.add_argument("--reuse-port", action="store_const", const=True)
+    p.add_argument(
+        "--reuse-port",
+        action="store_const",
+        const=True,
+        help="let several servers share the ports (SO_REUSEPORT)",
+    )
     p.add_argument(
         "--bus",
         metavar="URL",
@@ -141,6 +183,7 @@ def _serve_parser(sub: Subcommands) -> None:
         metavar="ORIGINS",
         help="origins allowed to open /ws (default: the page's own, from the Host header)",
     )
+    _with_defaults(p)
 
 
 def _chat_parser(sub: Subcommands) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from chinwag.client.library import ChatClient
 from chinwag.client.status import Disconnected, Reconnected, Reconnecting, ReconnectPolicy
 from chinwag.protocol import events as ev
-from tests.client.support import collect, expect
+from tests.client.support import collect, expect, settle
 from tests.helpers import TIMEOUT, free_port, running_server
 
 FAST = ReconnectPolicy(max_attempts=200, initial_delay=0.02, max_delay=0.2)
@@ -93,6 +93,28 @@ def test_reconnect_retries_while_the_old_name_is_still_held(tmp_path: Path):
             assert back.welcome.username == "alice"
             await alice.chat("I am back")
             assert (await expect(alice, ev.ChatMessage)).message == "I am back"
+            await alice.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_reconnect_keeps_the_rooms_without_announcing_them_again(tmp_path: Path):
+    """The rooms we were in come back in the state, not as `join_room` events to show."""
+
+    async def scenario():
+        port = free_port()
+        alice = ChatClient(reconnect=FAST)
+        async with running_server(data=tmp_path, port=port) as server:
+            await alice.connect("127.0.0.1", port, "alice")
+            await alice.join_room("dev")
+            await expect(alice, ev.RoomJoined)
+            await server.shutdown()
+        async with running_server(data=tmp_path, port=port):
+            await expect(alice, Reconnected, timeout=TIMEOUT * 2, skip=(ev.Goodbye, Disconnected,
+                         Reconnecting))  # fmt: skip
+            after = [type(e) for e in await settle(alice)]
+            assert ev.RoomJoined not in after, after
+            assert alice.in_room("dev")
             await alice.close()
 
     asyncio.run(scenario())

@@ -625,3 +625,16 @@ def test_ended_bans_are_deleted_and_a_removed_room_forgets_its_bans(tmp_path: Pa
             db.close()
 
     asyncio.run(scenario())
+
+
+def test_a_nick_to_ones_own_name_announces_nothing(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as server:
+            bob = await guest(server, "bob")
+            carol = await guest(server, "carol")
+            await quiet(bob, carol)
+            done = await answer(bob, {"type": "nick", "username": "bob"}, "ok")
+            assert done["message"] == "You are already called bob"
+            assert [m["type"] for m in await carol.settle()] == []
+
+    asyncio.run(scenario())

@@ -206,8 +206,8 @@ def _event_lines(event: ClientEvent, view: View) -> list[str]:
         case Reconnecting(attempt=attempt, max_attempts=most, delay=delay):
             of = f"/{most}" if most is not None else ""
             return [f"* Reconnecting in {delay:.1f} s (attempt {attempt}{of})..."]
-        case Reconnected(since=since):
-            return [f"* Reconnected. Catching up on messages after #{since}."]
+        case Reconnected():
+            return ["* Reconnected; what was said meanwhile follows."]
         case Closed(reason=reason, by_user=by_user):
             return [] if by_user else [f"! Disconnected: {reason}"]
     return []  # pragma: no cover - every event type is matched above

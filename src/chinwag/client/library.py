@@ -639,11 +639,14 @@ class ChatClient:
             if self._stop.is_set():  # close() was called while we were connecting
                 link.close()
                 return None, Closed("closed", by_user=True)
+            had = {room.casefold() for room in self.rooms}
             self._adopt(link, welcome, token)
             self.state.reconnected(since)
             await self._emit(Reconnected(welcome, since, attempt))
             for event in pending:
-                await self._handle(event)
+                # The rooms we were in come back: kept, not shown again as if joined anew.
+                again = isinstance(event, ev.RoomJoined) and event.room.casefold() in had
+                await self._handle(event, quiet=again)
             return link, Closed("closed", by_user=True)
         return None, Closed(f"gave up after {attempt} attempts: {reason}", by_user=False)
 
@@ -675,8 +678,9 @@ class ChatClient:
     async def _emit(self, event: ClientEvent) -> None:
         await self._events.put(event)
 
-    async def _handle(self, event: ServerEvent) -> None:
-        """Update state from one server event; pass on what a front end should see."""
+    async def _handle(self, event: ServerEvent, *, quiet: bool = False) -> None:
+        """Update state from one server event; pass on what a front end should see
+        (`quiet`: the state only)."""
         match event:
             case ev.KeepAlive():
                 if self._link is not None:
@@ -727,7 +731,8 @@ class ChatClient:
                     self._rooms.pop(room.casefold(), None)  # put out of the room
         if not isinstance(event, ev.Welcome):  # _welcomed told the state already
             self.state.apply(event)
-        await self._emit(event)
+        if not quiet:
+            await self._emit(event)
 
     def _paged(self, page: ev.HistoryPage) -> bool:
         """Take a page that answers `older()`: merged into the state, told as OlderHistory."""

@@ -233,6 +233,8 @@ class JoinCommands(EngineBase):
                 session, ErrorCode.FORBIDDEN, "An account keeps its name; log out to be a guest"
             )
         name = normalize_name(command.username)
+        if name == old.name:  # nothing changes: nobody is told of a rename
+            return [reply(session, ev.Done("nick", f"You are already called {name}"))]
         new_key = self._name_key(session, name)
         if not isinstance(new_key, str):
             return new_key
