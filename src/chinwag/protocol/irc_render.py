@@ -142,9 +142,7 @@ class IrcRenderer(Codec):
     # ------------------------------------------------------------------ helpers
 
     def _me(self, viewer: str | None) -> str:
-        if viewer is not None:
-            return to_nick(viewer)
-        return self._nick or "*"
+        return "*" if viewer is None else to_nick(viewer)  # "*" until registered
 
     def _tags(self, timestamp: float, msgid: int = 0, batch: str = "") -> str:
         caps = self._caps
