@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 12345
 DATA   ?= ./data
 
-.PHONY: run test lint typecheck pytest bench fuzz format clean
+.PHONY: run test deps lint typecheck pytest bench fuzz format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/chinwag serve --host $(HOST) --port $(PORT) --data $(DATA)
 
-test: lint typecheck pytest
+test: deps lint typecheck pytest
+
+# Programs some tests drive (irssi, WeeChat, tmux): installed when missing, else nothing.
+deps:
+	@./.ci/install
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench fuzz

@@ -4,11 +4,15 @@ and IRC users meeting native users in the same rooms (chat, private, moderation)
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 
-from chinwag.config import ListenSpec
+import trustme
+
+from chinwag.config import CLASSIC_PORTS, ListenSpec
 from tests.helpers import LineClient, running_server
 from tests.irc_support import PASSWORD, IrcClient, commands, irc_user, make_account
+from tests.tls_support import issue, tls_client, tls_settings, trusting
 
 ISUPPORT = {"CHANTYPES", "NICKLEN", "CHANNELLEN", "TOPICLEN", "CASEMAPPING", "PREFIX", "CHANMODES"}
 
@@ -62,8 +66,6 @@ def test_irc_only_port_and_classic_port_list() -> None:
             await irc.register("carol")
 
     asyncio.run(scenario())
-    from chinwag.config import CLASSIC_PORTS
-
     assert (6667, "irc") in CLASSIC_PORTS
 
 
@@ -353,8 +355,6 @@ def test_sasl_plain_pass_and_their_failures(tmp_path: Path) -> None:
 
 
 def _plain(account: str, password: str) -> str:
-    import base64
-
     return base64.b64encode(f"\0{account}\0{password}".encode()).decode()
 
 
@@ -494,5 +494,24 @@ def test_a_slow_irc_reader_does_not_stall_a_native_room() -> None:
                 msg = await other.until("PRIVMSG")
                 assert msg.params[1].startswith(f"{n} ")
             await native.settle()
+
+    asyncio.run(scenario())
+
+
+def test_irc_is_detected_on_the_tls_port(tmp_path: Path) -> None:
+    ca = trustme.CA()
+
+    async def scenario() -> None:
+        async with running_server(**tls_settings(*issue(ca, tmp_path))) as server:
+            assert server.tls_port is not None
+            line = await tls_client(server.tls_port, trusting(ca))
+            irc = IrcClient(line.reader, line.writer)
+            got = await irc.register("secure", ("server-time",))
+            assert "001" in commands(got)
+            native = await LineClient.connect(server.port)
+            await native.join("nat")
+            await native.send({"type": "chat", "message": "over tls?"})
+            msg = await irc.until("PRIVMSG")
+            assert msg.params == ("#general", "over tls?") and "time" in msg.tags
 
     asyncio.run(scenario())
