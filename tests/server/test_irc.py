@@ -515,3 +515,26 @@ def test_irc_is_detected_on_the_tls_port(tmp_path: Path) -> None:
             assert msg.params == ("#general", "over tls?") and "time" in msg.tags
 
     asyncio.run(scenario())
+
+
+def test_a_refused_sasl_sign_in_always_ends_in_904(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as server:
+            await make_account(server, "staff", role="admin")
+            await make_account(server, "banned")
+            admin = await LineClient.connect(server.port)
+            await admin.send({"type": "join", "username": "staff", "password": PASSWORD})
+            await admin.until("welcome")
+            await admin.send({"type": "ban", "username": "banned", "reason": "no"})
+            assert (await admin.until("moderation"))["action"] == "ban"
+            irc = await IrcClient.connect(server.port)
+            await irc.send("CAP LS 302", "NICK b", "USER u 0 * :U", "CAP REQ :sasl")
+            await irc.until("CAP")
+            await irc.until("CAP")
+            await irc.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + _plain("banned", PASSWORD))
+            assert (await irc.message()).params == ("+",)
+            got = [await irc.message() for _ in range(3)]
+            assert commands(got) == ["904", "465", "ERROR"]
+            assert await irc.closed()
+
+    asyncio.run(scenario())

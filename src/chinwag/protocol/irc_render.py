@@ -452,18 +452,25 @@ class IrcRenderer(Codec):
         if code == ErrorCode.LINE_TOO_LONG:
             return numeric(rpl.ERR_INPUTTOOLONG, me, "Input line was too long")
         if kind in ("REGISTER", "NICK"):
+            sasl = ctx is not None and ctx.extra == ("sasl",)
+            if sasl and code in (ErrorCode.AUTH_FAILED, ErrorCode.AUTH_THROTTLED):
+                return numeric(rpl.ERR_SASLFAIL, me, "SASL authentication failed")
+            # A client waits for 903 or 904 before it ends CAP negotiation: never leave
+            # it waiting, whatever else refused the sign-in.
+            failed = numeric(rpl.ERR_SASLFAIL, me, f"SASL authentication failed: {text}")
+            head = failed if sasl else b""
             if code in rpl.NICK_ERRORS:
-                return numeric(rpl.NICK_ERRORS[code], me, target or "*", text)
+                return head + numeric(rpl.NICK_ERRORS[code], me, target or "*", text)
             if code in (ErrorCode.AUTH_FAILED, ErrorCode.AUTH_THROTTLED):
-                if ctx is not None and ctx.extra == ("sasl",):
-                    return numeric(rpl.ERR_SASLFAIL, me, "SASL authentication failed")
                 return numeric(rpl.ERR_PASSWDMISMATCH, me, "Password incorrect")
             if code == ErrorCode.LOGIN_REQUIRED:
-                return numeric(rpl.ERR_PASSWDMISMATCH, me, text)
+                return head + numeric(rpl.ERR_PASSWDMISMATCH, me, text)
             if code == ErrorCode.BANNED:
-                return numeric(rpl.ERR_YOUREBANNEDCREEP, me, text)
+                return head + numeric(rpl.ERR_YOUREBANNEDCREEP, me, text)
             if code == ErrorCode.ALREADY_JOINED:
                 return numeric(rpl.ERR_ALREADYREGISTERED, me, "You may not reregister")
+            if sasl:
+                return failed
         if kind == "NOTICE":
             return b""  # a NOTICE is never answered automatically (RFC 2812, 3.3.2)
         chan = room_of(target) is not None
