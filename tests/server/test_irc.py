@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from pathlib import Path
 
 import trustme
@@ -536,5 +537,25 @@ def test_a_refused_sasl_sign_in_always_ends_in_904(tmp_path: Path) -> None:
             got = [await irc.message() for _ in range(3)]
             assert commands(got) == ["904", "465", "ERROR"]
             assert await irc.closed()
+
+    asyncio.run(scenario())
+
+
+def test_an_irc_flood_does_not_stall_a_native_client() -> None:
+    async def scenario() -> None:
+        async with running_server() as server:
+            native = await LineClient.connect(server.port)
+            await native.join("nat")
+            flooder = await irc_user(server, "flood")
+            await native.settle()
+            # Each line is many commands (one per mode letter, one per target).
+            line = "MODE #general +imtovb-b a b c d\r\nJOIN #a,#b,#c,#d,#e,#f\r\n"
+            flooder.writer.write(line.encode() * 1500)
+            for _ in range(3):
+                await native.settle()  # answered meanwhile
+            await native.send({"type": "chat", "message": "still fine"})
+            assert (await native.until("chat"))["message"] == "still fine"
+            with contextlib.suppress(ConnectionError, EOFError, TimeoutError):
+                await flooder.closed(timeout=10)
 
     asyncio.run(scenario())
