@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.helpers import LineClient, needs_service, running_server
+from tests.irc_support import PASSWORD, make_account
 
 START = 30.0  # seconds a client may take to start and register
 
@@ -203,5 +204,42 @@ def test_weechat_talks_with_a_native_client(tmp_path: Path) -> None:
                 await send("/quit see you")
                 left = await native.until("user_left", timeout=10)
                 assert (left["username"], left["reason"]) == ("weeuser", "quit")
+
+    asyncio.run(scenario())
+
+
+def test_weechat_signs_in_to_an_account_with_sasl(tmp_path: Path) -> None:
+    needs_service(
+        shutil.which("weechat-headless") is not None and shutil.which("tmux") is not None,
+        "weechat-headless and tmux are not installed (Debian: apt-get install"
+        " weechat-headless tmux)",
+    )
+    home = tmp_path / "weechat"
+    logs = home / "logs"
+
+    async def scenario() -> None:
+        async with running_server(tmp_path / "data") as server:
+            await make_account(server, "wacct")
+            native = await LineClient.connect(server.port)
+            await native.join("nat")
+            setup = "; ".join(
+                [
+                    "/set logger.file.flush_delay 0",
+                    f"/set logger.file.path {logs}",
+                    f"/server add chinwag 127.0.0.1/{server.port} -notls -nicks=someone",
+                    "/set irc.server.chinwag.sasl_username wacct",
+                    f'/set irc.server.chinwag.sasl_password "{PASSWORD}"',
+                    "/connect chinwag",
+                ]
+            )
+            command = f"weechat-headless --dir {home} --stdout -r '{setup}'"
+            async with tmux("weechat", command, tmp_path):
+                joined = await native.until("user_joined", timeout=START)
+                assert joined["username"] == "wacct"  # the account's name, proven
+                await file_has(
+                    logs / "irc.server.chinwag.weechatlog", "SASL authentication successful"
+                )
+                await native.send({"type": "list_users"})
+                assert "wacct" in (await native.until("list_users"))["accounts"]
 
     asyncio.run(scenario())
