@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from bench.proc import cpu_seconds, rss_bytes
 from bench.profile import Profiler
-from bench.server import ServerProcess
+from bench.server import NgircdProcess, ServerProcess
 from bench.stats import merge, percentiles_ms
 from bench.worker import ClientSpec, WorkerSpec, worker_main
 
@@ -42,6 +42,8 @@ class LoadSpec:
     wait_notices: bool = False  # wait for every user_joined notice before measuring
     data: str = "disk"  # "disk" (a temporary --data folder) or ":memory:"
     server_args: tuple[str, ...] = ()
+    dialect: str = "native"  # "irc": the same load as IRC clients (bench/irc.py)
+    server: str = "chinwag"  # "ngircd": Debian's ngIRCd, for comparison (IRC only)
 
 
 def room_of(spec: LoadSpec, index: int) -> str:
@@ -58,9 +60,12 @@ def plan(spec: LoadSpec) -> list[list[ClientSpec]]:
 
 
 def expected_notices(spec: LoadSpec) -> int:
-    """user_joined notices the clients receive when all join (each goes to earlier members)."""
+    """user_joined notices the clients receive when all join (each goes to earlier members);
+    an IRC client also counts its own JOIN of each channel."""
     n = spec.clients
     total = n * (n - 1) // 2  # general
+    if spec.dialect == "irc":
+        total += n * (2 if spec.rooms > 1 else 1)
     if spec.rooms > 1:
         for r in range(spec.rooms):
             m = len(range(r, n, spec.rooms))
@@ -72,14 +77,20 @@ class Generators:
     """The generator processes and their pipes."""
 
     def __init__(
-        self, port: int, shards: list[list[ClientSpec]], window: int = 0, rate: float = 0.0
+        self,
+        port: int,
+        shards: list[list[ClientSpec]],
+        window: int = 0,
+        rate: float = 0.0,
+        dialect: str = "native",
+        server: str = "chinwag",
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs: list[BaseProcess] = []
         for shard in shards:
             mine, theirs = ctx.Pipe()
-            wspec = WorkerSpec(port, tuple(shard), window, rate)
+            wspec = WorkerSpec(port, tuple(shard), window, rate, dialect=dialect, server=server)
             proc = ctx.Process(target=worker_main, args=(wspec, theirs), daemon=True)
             proc.start()
             theirs.close()
@@ -131,10 +142,13 @@ def run_load(
     """One run of one scenario; returns its report (a flat dict)."""
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-", dir=workdir) as tmp:
         data = spec.data if spec.data == ":memory:" else str(Path(tmp) / "data")
-        with ServerProcess(data, Path(tmp) / "server.log", spec.server_args) as server:
+        kind = NgircdProcess if spec.server == "ngircd" else ServerProcess
+        with kind(data, Path(tmp) / "server.log", spec.server_args) as server:
             if side is not None:
                 side.prepare(server.port)
-            gens = Generators(server.port, plan(spec), spec.window, spec.rate)
+            gens = Generators(
+                server.port, plan(spec), spec.window, spec.rate, spec.dialect, spec.server
+            )
             try:
                 report = _drive(
                     spec, server.pid, gens, None if side is None else (server.port, side)
@@ -224,6 +238,10 @@ def _send(
         for client in shard:
             members[index][client.room] = members[index].get(client.room, 0) + 1
     expected = [sum(sent.get(room, 0) * m for room, m in mine.items()) for mine in members]
+    if spec.server == "ngircd":  # no echo-message: a sender never gets its own messages
+        expected = [
+            e - sum(r["sent"].values()) for e, r in zip(expected, sent_replies, strict=True)
+        ]
     drained = gens.ask(
         [{"cmd": "drain", "expected": e, "timeout": DRAIN_TIMEOUT} for e in expected]
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.client import BenchClient, Tally
+from bench.client import BenchClient, IrcBenchClient, Tally
 from bench.proc import own_cpu_seconds
 
 HOST = "127.0.0.1"
@@ -34,6 +34,8 @@ class WorkerSpec:
     window: int  # unacknowledged messages per sender; 0 = fixed rate
     rate: float  # messages per second per sender (fixed-rate mode)
     concurrency: int = 256  # handshakes in flight
+    dialect: str = "native"  # or "irc"
+    server: str = "chinwag"  # or "ngircd" (IRC only: no #general of its own, no echo)
 
 
 class Worker:
@@ -98,11 +100,16 @@ class Worker:
     async def _connect(self, spec: ClientSpec, gate: asyncio.Semaphore) -> None:
         async with gate:
             window = self.spec.window if spec.sender_id >= 0 else 0
+            kind = IrcBenchClient if self.spec.dialect == "irc" else BenchClient
             _, client = await self.loop.create_connection(
-                lambda: BenchClient(self.tally, spec.room, spec.sender_id, window),
+                lambda: kind(self.tally, spec.room, spec.sender_id, window),
                 HOST,
                 self.spec.port,
             )
+            if self.spec.dialect == "irc":
+                await self._irc_join(client, spec)
+                self.clients.append(client)
+                return
             await client.request(
                 b'{"type":"join","username":"%s"}\n' % spec.name.encode(), b'"type":"welcome"'
             )
@@ -110,6 +117,19 @@ class Worker:
                 line = b'{"type":"join_room","room":"%s"}\n' % spec.room.encode()
                 await client.request(line, b'"type":"join_room"')
             self.clients.append(client)
+
+    async def _irc_join(self, client: BenchClient, spec: ClientSpec) -> None:
+        """Register (asking for echo-message: the senders' acknowledgement on chinwag) and
+        be in #general and the client's room, as a native client is after its join."""
+        nick = spec.name.encode()
+        hello = b"CAP REQ :echo-message\r\nNICK %s\r\nUSER %s 0 * :b\r\nCAP END\r\n" % (nick, nick)
+        if self.spec.server == "chinwag":  # #general comes with the welcome
+            await client.request(hello, b" 366 ")
+        else:
+            await client.request(hello, b" 001 ")
+            await client.request(b"JOIN #general\r\n", b" 366 ")
+        if spec.room != "general":
+            await client.request(b"JOIN #%s\r\n" % spec.room.encode(), b" 366 ")
 
     async def _cmd_counts(self, command: dict[str, Any]) -> dict[str, Any]:
         return {"chat": self.tally.chat, "joined": self.tally.joined, "cpu": own_cpu_seconds()}

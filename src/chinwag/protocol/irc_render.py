@@ -41,8 +41,10 @@ CAPS = {
     "draft/chathistory": CAP_HISTORY,
 }
 CAP_VALUES = {"sasl": "PLAIN"}
-# The capabilities that change the bytes of a notice rendered for many viewers.
+# The capabilities that change the bytes of a notice rendered for many viewers, and the
+# share key of each combination (made once: the fan-out asks for one per recipient).
 SHARED_CAPS = CAP_TIME | CAP_TAGS
+SHARE_KEYS = tuple(("irc", bits) for bits in range(SHARED_CAPS + 1))
 ISUPPORT = (
     "CHANTYPES=#",
     "NICKLEN=32",
@@ -55,7 +57,7 @@ ISUPPORT = (
     "CHATHISTORY=100",
     "MSGREFTYPES=msgid",
 )
-SHARED = (ev.ChatMessage, ev.TopicChanged, ev.UserJoined, ev.UserLeft, ev.UserRenamed)
+SHARED = frozenset({ev.TopicChanged, ev.UserJoined, ev.UserLeft, ev.UserRenamed})
 LEFT_ROOM = "left the room"  # the reason the engine gives a leave (the rest are quits)
 
 
@@ -158,11 +160,16 @@ class IrcRenderer(Codec):
         return tag_text(pairs)
 
     def share_key(self, notice: ev.Notice, viewer: str | None) -> Hashable | None:
-        """Room traffic renders alike for everyone with the same tag capabilities."""
-        if isinstance(notice, SHARED):
-            if concerns(notice, viewer):
-                return None
-            return (IrcRenderer, self._caps & SHARED_CAPS)
+        """Room traffic renders alike for everyone with the same tag capabilities.
+
+        Called once per recipient of every room message: kept to a class test or two."""
+        kind = notice.__class__
+        if kind is ev.ChatMessage:
+            if notice.username == viewer and not notice.history:  # type: ignore[union-attr]
+                return None  # its own echo
+            return SHARE_KEYS[self._caps & SHARED_CAPS]
+        if kind in SHARED and not concerns(notice, viewer):
+            return SHARE_KEYS[self._caps & SHARED_CAPS]
         return None
 
     # ------------------------------------------------------------------ render
