@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -58,10 +59,21 @@ class Worker:
                     self.pipe.send({"closed": True})
                     return
                 handler = getattr(self, f"_cmd_{kind}")
-                self.pipe.send(await handler(command))
+                self._reply(await handler(command))
         finally:
             self.loop.remove_reader(self.pipe.fileno())
             self._close()
+
+    def _reply(self, answer: dict[str, Any]) -> None:
+        """Send an answer whole: the loop's reader made the pipe non-blocking, and a wide
+        latency histogram is more than the pipe's buffer (the parent is reading meanwhile)."""
+        fd = self.pipe.fileno()
+        blocking = os.get_blocking(fd)
+        os.set_blocking(fd, True)
+        try:
+            self.pipe.send(answer)
+        finally:
+            os.set_blocking(fd, blocking)
 
     def _on_pipe(self) -> None:
         while self.pipe.poll():

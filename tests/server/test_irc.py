@@ -559,3 +559,23 @@ def test_an_irc_flood_does_not_stall_a_native_client() -> None:
                 await flooder.closed(timeout=10)
 
     asyncio.run(scenario())
+
+
+def test_joins_in_a_big_room_reach_each_irc_client_with_its_own_tags() -> None:
+    """Past 10 members, joins go through the presence log, shared per tag capabilities."""
+
+    async def scenario() -> None:
+        async with running_server() as server:
+            clients = [
+                await irc_user(server, f"u{i}", *(("server-time",) if i % 2 else ()))
+                for i in range(14)
+            ]
+            late = await irc_user(server, "late")
+            for i, client in enumerate(clients):
+                seen = [m for m in await client.settle() if m.command == "JOIN"]
+                joiners = [m.source.split("!")[0] for m in seen if m.source]
+                assert joiners == [f"u{j}" for j in range(i + 1, 14)] + ["late"], (i, joiners)
+                assert all(("time" in m.tags) == bool(i % 2) for m in seen)
+            assert await late.settle() == []
+
+    asyncio.run(scenario())

@@ -122,6 +122,12 @@ class Codec(ABC):
             return None
         return type(self)
 
+    def presence_key(self, viewer: str | None) -> Hashable | None:
+        """A key under which this viewer's bytes for every join and leave notice are the
+        same as for every other connection with the key (the presence logs of big rooms
+        then render each notice once, not once per member); None: render per viewer."""
+        return None if self.personal else type(self)
+
     # ------------------------------------------------------------------ for subclasses
 
     @property

@@ -172,6 +172,10 @@ class IrcRenderer(Codec):
             return SHARE_KEYS[self._caps & SHARED_CAPS]
         return None
 
+    def presence_key(self, viewer: str | None) -> Hashable | None:
+        """JOIN, PART and QUIT lines name who came or went, never who reads them."""
+        return SHARE_KEYS[self._caps & SHARED_CAPS]
+
     # ------------------------------------------------------------------ render
 
     def render(self, notice: ev.Notice, viewer: str | None) -> bytes:
