@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 12345
 DATA   ?= ./data
 
-.PHONY: run test deps lint typecheck pytest bench fuzz format clean
+.PHONY: run test lint screenshot typecheck pytest bench fuzz format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+HTTP_PORT ?= 8080
+
 run: $(STAMP)
-	$(BIN)/chinwag serve --host $(HOST) --port $(PORT) --data $(DATA)
+	@echo "The chat page: http://$(HOST):$(HTTP_PORT)/  (terminal clients: $(HOST):$(PORT))"
+	$(BIN)/chinwag serve --host $(HOST) --port $(PORT) --http-port $(HTTP_PORT) --data $(DATA)
 
-test: deps lint typecheck pytest
-
-# Programs some tests drive (irssi, WeeChat, tmux): installed when missing, else nothing.
-deps:
-	@./.ci/install
+test: lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench fuzz
@@ -34,6 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	@.ci/install-browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -43,6 +43,9 @@ FUZZ_RUNS ?= 100000
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]'
 	$(BIN)/python -m fuzz $(FUZZ_RUNS)
+
+screenshot: $(STAMP)
+	$(BIN)/python -m tests.browser.screenshot docs/screenshot.png
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench fuzz

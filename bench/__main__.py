@@ -17,7 +17,7 @@ from bench.profile import ENV
 from bench.scenarios import irc_table, load_specs, table
 from bench.stats import median_report
 
-ALL = ("A", "A20", "B", "C", "C1", "D", "IA", "IB", "IC", "NB", "NC")
+ALL = ("A", "A20", "B", "BW", "C", "C1", "D", "IA", "IB", "IC", "NB", "NC")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:

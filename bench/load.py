@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from bench.proc import cpu_seconds, rss_bytes
 from bench.profile import Profiler
-from bench.server import NgircdProcess, ServerProcess
+from bench.server import NgircdProcess, ServerProcess, free_port
 from bench.stats import merge, percentiles_ms
 from bench.worker import ClientSpec, WorkerSpec, worker_main
 
@@ -42,7 +42,8 @@ class LoadSpec:
     wait_notices: bool = False  # wait for every user_joined notice before measuring
     data: str = "disk"  # "disk" (a temporary --data folder) or ":memory:"
     server_args: tuple[str, ...] = ()
-    dialect: str = "native"  # "irc": the same load as IRC clients (bench/irc.py)
+    websocket: bool = False  # the clients connect to /ws on the web port (BW)
+    dialect: str = "native"  # "irc": the same load as IRC clients
     server: str = "chinwag"  # "ngircd": Debian's ngIRCd, for comparison (IRC only)
 
 
@@ -82,6 +83,7 @@ class Generators:
         shards: list[list[ClientSpec]],
         window: int = 0,
         rate: float = 0.0,
+        websocket: bool = False,
         dialect: str = "native",
         server: str = "chinwag",
     ) -> None:
@@ -90,7 +92,15 @@ class Generators:
         self.procs: list[BaseProcess] = []
         for shard in shards:
             mine, theirs = ctx.Pipe()
-            wspec = WorkerSpec(port, tuple(shard), window, rate, dialect=dialect, server=server)
+            wspec = WorkerSpec(
+                port,
+                tuple(shard),
+                window,
+                rate,
+                websocket=websocket,
+                dialect=dialect,
+                server=server,
+            )
             proc = ctx.Process(target=worker_main, args=(wspec, theirs), daemon=True)
             proc.start()
             theirs.close()
@@ -142,12 +152,17 @@ def run_load(
     """One run of one scenario; returns its report (a flat dict)."""
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-", dir=workdir) as tmp:
         data = spec.data if spec.data == ":memory:" else str(Path(tmp) / "data")
+        args = spec.server_args
+        web_port = free_port() if spec.websocket else 0
+        if spec.websocket:
+            args = (*args, "--http-port", str(web_port))
         kind = NgircdProcess if spec.server == "ngircd" else ServerProcess
-        with kind(data, Path(tmp) / "server.log", spec.server_args) as server:
+        with kind(data, Path(tmp) / "server.log", args) as server:
             if side is not None:
                 side.prepare(server.port)
+            port = web_port if spec.websocket else server.port
             gens = Generators(
-                server.port, plan(spec), spec.window, spec.rate, spec.dialect, spec.server
+                port, plan(spec), spec.window, spec.rate, spec.websocket, spec.dialect, spec.server
             )
             try:
                 report = _drive(

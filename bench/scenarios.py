@@ -17,6 +17,10 @@ def load_specs(quick: bool) -> dict[str, LoadSpec]:
         "A": LoadSpec("A", clients=100, senders=10, duration=t, window=100, procs=2),
         "A20": LoadSpec("A20", clients=100, senders=10, duration=t, window=20, procs=2),
         "B": LoadSpec("B", clients=200 if quick else 1000, senders=5, duration=t, rate=20.0),
+        # B's load with every client on WebSocket (/ws on the web port) instead of TCP.
+        "BW": LoadSpec(
+            "BW", clients=200 if quick else 1000, senders=5, duration=t, rate=20.0, websocket=True
+        ),
         "C": LoadSpec("C", clients=many, rooms=50, procs=2, wait_notices=True),
         "C1": LoadSpec("C1", clients=many, rooms=1, procs=2, wait_notices=True),
     }
@@ -54,6 +58,9 @@ TARGETS: tuple[Target, ...] = (
     Target("B", "p99 latency", "p99_ms", "ms", 8.0, references="8.7 / 10.9 / 14.6 ms"),
     Target("B", "server CPU at 100,000 deliveries/s", "server_cpu_pct", "%", 55.0,
            references="73 / 63 / 63 %"),
+    Target("BW", "loss", "loss", "", 0),
+    Target("BW", "p99 latency", "p99_ms", "ms", 8.0),
+    Target("BW", "server CPU at 100,000 deliveries/s", "server_cpu_pct", "%", 55.0),
     Target("C", "RSS per idle joined connection", "rss_per_conn_kb", "KB", 2.3,
            references="2.8 / 2.3 / 1.5 KB"),
     Target("C", "time to connect and join all", "connect_s", "s", 3.0,
@@ -71,6 +78,8 @@ EXTRA: dict[str, tuple[tuple[str, str], ...]] = {
     "A": (("deliveries/s", "deliveries_per_s"), ("generator CPU %", "gen_cpu_pct")),
     "A20": (("deliveries/s", "deliveries_per_s"), ("p50 ms", "p50_ms")),
     "B": (("deliveries/s", "deliveries_per_s"), ("p50 ms", "p50_ms"), ("gen CPU %", "gen_cpu_pct")),
+    "BW": (("deliveries/s", "deliveries_per_s"), ("p50 ms", "p50_ms"),
+           ("gen CPU %", "gen_cpu_pct")),
     "C": (("clients", "connected"), ("notices", "notices_received"), ("quiet s", "quiet_s")),
     "C1": (("clients", "connected"), ("connect s", "connect_s"), ("quiet s", "quiet_s")),
     "D": (("history p50 ms (wire)", "wire_p50_ms"), ("history p99 ms (wire)", "wire_p99_ms"),

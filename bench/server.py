@@ -49,7 +49,7 @@ class ServerProcess:
         return [
             sys.executable, "-m", "chinwag", "serve",
             "--host", HOST, "--port", str(self.port), "--data", self.data,
-            *off, "--log-level", "WARNING", *self.extra,
+            "--http-port", "0", *off, "--log-level", "WARNING", *self.extra,
         ]  # fmt: skip
 
     def __enter__(self) -> ServerProcess:

@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.client import BenchClient, IrcBenchClient, Tally
 from bench.proc import own_cpu_seconds
+from bench.wsclient import WsBenchClient
 
 HOST = "127.0.0.1"
 DRAIN_POLL = 0.02
@@ -35,6 +36,7 @@ class WorkerSpec:
     window: int  # unacknowledged messages per sender; 0 = fixed rate
     rate: float  # messages per second per sender (fixed-rate mode)
     concurrency: int = 256  # handshakes in flight
+    websocket: bool = False  # clients speak WebSocket to the web port (scenario BW)
     dialect: str = "native"  # or "irc"
     server: str = "chinwag"  # or "ngircd" (IRC only: no #general of its own, no echo)
 
@@ -112,7 +114,11 @@ class Worker:
     async def _connect(self, spec: ClientSpec, gate: asyncio.Semaphore) -> None:
         async with gate:
             window = self.spec.window if spec.sender_id >= 0 else 0
-            kind = IrcBenchClient if self.spec.dialect == "irc" else BenchClient
+            kind: type[BenchClient] = BenchClient
+            if self.spec.websocket:
+                kind = WsBenchClient
+            elif self.spec.dialect == "irc":
+                kind = IrcBenchClient
             _, client = await self.loop.create_connection(
                 lambda: kind(self.tally, spec.room, spec.sender_id, window),
                 HOST,

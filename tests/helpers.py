@@ -50,7 +50,15 @@ def needs_service(available: bool, reason: str) -> None:
         return
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{reason} (CI=true: services must be present)")
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def needs_module(name: str, reason: str) -> None:
+    """At the top of a test module: skip it (fail under CI=true) when `name` is missing."""
+    try:
+        __import__(name)
+    except ImportError:
+        needs_service(False, reason)
 
 
 @contextlib.asynccontextmanager
@@ -59,7 +67,10 @@ async def running_server(
 ) -> AsyncIterator[ChatServer]:
     """A real ChatServer on an ephemeral port of 127.0.0.1; shut down on exit."""
     # Weak but fast password hashes: tests that measure the real cost ask for it.
-    config = ServerConfig(host="127.0.0.1", port=0, data=str(data), password_profile="cheapest")
+    # No web front end unless a test asks for one (http_port=-1: any free port).
+    config = ServerConfig(
+        host="127.0.0.1", port=0, data=str(data), password_profile="cheapest", http_port=0
+    )
     limits = {k: settings.pop(k) for k in list(settings) if hasattr(config.limits, k)}
     for key, value in settings.items():
         if not hasattr(config, key):

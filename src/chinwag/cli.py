@@ -7,16 +7,44 @@ import argparse
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TypeAlias
 
 from chinwag import __version__
 
 
-def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+class _Parser(argparse.ArgumentParser):
+    """argparse with a usage error on one line (the usage of `serve` is a page long)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+Subcommands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+def _port_from(lowest: int) -> Callable[[str], int]:
+    """An argparse type for a port: a socket would wrap 70000 around to 4464."""
+
+    def port(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = -1
+        if not lowest <= number <= 65535:
+            raise argparse.ArgumentTypeError(
+                f"a port is a number from {lowest} to 65535, not {text!r}"
+            )
+        return number
+
+    return port
+
+
+def _serve_parser(sub: Subcommands) -> None:
     p = sub.add_parser("serve", help="run the chat server")
     p.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="main port, dialect detected (default 12345)")
+    p.add_argument("--port", type=_port_from(0), help="main port, dialect detected (default 12345)")
     p.add_argument("--data", metavar="DIR", help="where state lives (default ./data; :memory:)")
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     p.add_argument(
@@ -82,14 +110,33 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--tls-key", metavar="FILE", help="its PEM private key, unencrypted")
     p.add_argument(
-        "--tls-port", type=int, metavar="PORT", help="TLS port, dialect detected (default 6697)"
+        "--tls-port",
+        type=_port_from(0),
+        metavar="PORT",
+        help="TLS port, dialect detected (default 6697)",
+    )
+    p.add_argument(
+        "--http-port",
+        type=int,
+        metavar="PORT",
+        help="the web page and WebSocket (default 8080; 0: off); HTTPS when TLS is on",
+    )
+    p.add_argument(
+        "--max-file-size", type=int, metavar="BYTES", help="largest upload (default 25 MB)"
+    )
+    p.add_argument(
+        "--http-origin",
+        metavar="ORIGINS",
+        help="origins allowed to open /ws (default: the page's own, from the Host header)",
     )
 
 
-def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _chat_parser(sub: Subcommands) -> None:
     p = sub.add_parser("chat", help="chat from this terminal")
     p.add_argument("--host", help="server address (asked if missing; default localhost)")
-    p.add_argument("--port", type=int, help="server port (asked if missing; default 12345)")
+    p.add_argument(
+        "--port", type=_port_from(1), help="server port (asked if missing; default 12345)"
+    )
     p.add_argument("--user", help="your username (asked if missing)")
     p.add_argument(
         "--tls",
@@ -99,9 +146,12 @@ def _chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument(
         "--ca", metavar="FILE", help="also trust this CA or certificate file (implies --tls)"
     )
+    p.add_argument(
+        "--web", metavar="URL", help="the server's web address, for /upload (default: HOST:8080)"
+    )
 
 
-def _cert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _cert_parser(sub: Subcommands) -> None:
     p = sub.add_parser("cert", help="make a self-signed TLS certificate (for development)")
     p.add_argument(
         "--host", default="localhost", help="the server's name for clients (default localhost)"
@@ -112,7 +162,7 @@ def _cert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--force", action="store_true", help="replace existing files")
 
 
-def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _user_parser(sub: Subcommands) -> None:
     from chinwag.engine.identity import Role
 
     roles = [role.value for role in Role if role is not Role.GUEST]
@@ -121,7 +171,7 @@ def _user_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="manage accounts (also while the server runs)",
         description="Manage the accounts of a data folder; a running server follows at once.",
     )
-    where = argparse.ArgumentParser(add_help=False)
+    where = _Parser(add_help=False)
     where.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
     where.add_argument("--data", metavar="DIR", help="the server's data folder (default ./data)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -176,7 +226,7 @@ def _user(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chinwag", description="A self-hosted chat server.")
+    parser = _Parser(prog="chinwag", description="A self-hosted chat server.")
     parser.add_argument("--version", action="version", version=f"chinwag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
@@ -207,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chinwag.client.trust import TlsOptions
 
         tls = TlsOptions(ca=args.ca) if args.tls or args.ca else None
-        return run_line_client(host=args.host, port=args.port, user=args.user, tls=tls)
+        return run_line_client(
+            host=args.host, port=args.port, user=args.user, tls=tls, web=args.web
+        )
     if args.command == "cert":
         return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     if args.command == "user":

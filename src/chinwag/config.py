@@ -2,11 +2,18 @@
 
 Every setting has one name, used as the TOML key, as the flag (`--max-line`) and, upper-cased,
 as the environment variable (`CHINWAG_MAX_LINE`).
+
+A bad setting is a ConfigError with one line that names it and says what it may be (the
+command line prints it and exits 2): a port out of 0-65535 is refused rather than wrapped
+around by the socket layer, a negative limit rather than read as "nothing allowed", and a
+mistyped key or `CHINWAG_*` variable rather than ignored.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -42,8 +49,14 @@ class ListenSpec:
         except ValueError:
             raise ConfigError(f"--listen wants PORT=DIALECT, got {text!r}") from None
         if not 0 <= port <= 65535:
-            raise ConfigError(f"port out of range in {text!r}")
-        return cls(port, dialect.strip() if sep else "auto")
+            raise ConfigError(f"--listen {text}: a port is a number from 0 to 65535")
+        dialect = dialect.strip() if sep else "auto"
+        from chinwag.protocol.dialects import DIALECTS
+
+        if dialect not in DIALECTS:
+            known = ", ".join(DIALECTS)
+            raise ConfigError(f"--listen {text}: unknown dialect {dialect!r} (one of {known})")
+        return cls(port, dialect)
 
 
 @dataclass(slots=True)
@@ -74,6 +87,12 @@ class ServerConfig:
     tls_key: str | None = None  # PEM, unencrypted (keep it 0600)
     tls_port: int = TLS_PORT
     tls_handshake_timeout: float = 10.0  # close a TLS connection not through its handshake
+    # The web front end (chinwag.web): the page, /ws, /health, /metrics; 0 turns it off,
+    # -1 binds any free port (tests). Over TLS with the same certificate when TLS is on.
+    http_port: int = 8080
+    # Origins (scheme://host[:port]) allowed to open /ws; empty: the page's own origin.
+    http_origin: tuple[str, ...] = ()
+    max_file_size: int = 25 * 1000 * 1000  # bytes of one upload (POST /api/files); more: 413
     limits: Limits = field(default_factory=Limits)
 
     def listeners(self) -> list[ListenSpec]:
@@ -109,6 +128,10 @@ _LIMIT_FIELDS = {f.name: f for f in dataclasses.fields(Limits)}
 _SERVER_FIELDS = {f.name: f for f in dataclasses.fields(ServerConfig) if f.name != "limits"}
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
 def _coerce(name: str, kind: Any, value: Any) -> Any:
     kind = str(kind)
     try:
@@ -122,7 +145,10 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
         if kind in ("bool", "<class 'bool'>"):
             if isinstance(value, bool):
                 return value
-            return str(value).strip().lower() in ("1", "true", "yes", "on")
+            word = str(value).strip().lower()
+            if word not in _TRUE | _FALSE:  # "maybe" is a typo, not a quiet False
+                raise ValueError(word)
+            return word in _TRUE
         if kind in ("int", "<class 'int'>"):
             return int(value)
         if kind in ("float", "<class 'float'>"):
@@ -130,6 +156,23 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"invalid value for {name}: {value!r}") from None
+
+
+# chinwag's own variables that are not server settings.
+NOT_SETTINGS = frozenset({"CHINWAG_CONFIG", "CHINWAG_CONFIG_HOME", "CHINWAG_BENCH_PROFILE"})
+
+
+def _unknown(raw_name: str, origin: str) -> ConfigError:
+    """A mistyped setting, with the nearest real name when there is one."""
+    names = settings_names()
+    if origin == "environment":
+        shown = f"CHINWAG_{raw_name.upper()}"
+        guess = difflib.get_close_matches(raw_name.lower(), names, n=1)
+        hint = f" (did you mean CHINWAG_{guess[0].upper()}?)" if guess else ""
+        return ConfigError(f"unknown setting {shown} in the environment{hint}")
+    guess = difflib.get_close_matches(raw_name.replace("-", "_"), names, n=1)
+    hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+    return ConfigError(f"unknown setting {raw_name!r} in {origin}{hint}")
 
 
 def _apply(config: ServerConfig, values: Mapping[str, Any], origin: str) -> None:
@@ -141,8 +184,8 @@ def _apply(config: ServerConfig, values: Mapping[str, Any], origin: str) -> None
             setattr(config, name, _coerce(name, _SERVER_FIELDS[name].type, value))
         elif name in _LIMIT_FIELDS:
             setattr(config.limits, name, _coerce(name, _LIMIT_FIELDS[name].type, value))
-        elif origin != "environment":
-            raise ConfigError(f"unknown setting {raw_name!r} in {origin}")
+        else:
+            raise _unknown(raw_name, origin)
 
 
 def load_config(
@@ -165,13 +208,16 @@ def load_config(
     from_env = {
         k[len("CHINWAG_") :].lower(): v
         for k, v in env.items()
-        if k.startswith("CHINWAG_") and k != "CHINWAG_CONFIG"
+        if k.startswith("CHINWAG_") and k not in NOT_SETTINGS
     }
     _apply(config, from_env, "environment")
     if overrides:
         _apply(config, overrides, "flags")
     _check_choices(config)
+    _check_numbers(config)
+    _check_data(config)
     _check_tls(config)
+    _check_http(config)
     return config
 
 
@@ -181,8 +227,29 @@ CHOICES = {
 }
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Numbers for which 0 makes no sense (0 elsewhere means "none" or "unlimited", see --help).
+POSITIVE = frozenset(
+    {
+        "max_line",
+        "max_buffer",
+        "keepalive_interval",
+        "keepalive_timeout",
+        "join_timeout",
+        "idle_timeout",
+        "query_budget",
+        "tls_handshake_timeout",
+        "token_days",
+    }
+)
+
+
 def _check_choices(config: ServerConfig) -> None:
     from chinwag.passwords import PROFILES
+
+    config.log_level = config.log_level.upper()
+    if config.log_level not in LOG_LEVELS:
+        raise ConfigError(f"log_level is one of {', '.join(LOG_LEVELS)}, not {config.log_level!r}")
 
     for name, allowed in CHOICES.items():
         value = getattr(config.limits, name)
@@ -194,11 +261,45 @@ def _check_choices(config: ServerConfig) -> None:
         )
 
 
+def _check_numbers(config: ServerConfig) -> None:
+    """Every number in range: ports 0-65535, nothing negative, not NaN or infinite."""
+    for name in ("port", "tls_port"):
+        port = getattr(config, name)
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"{name} is a number from 0 to 65535, not {port}")
+    values = [(n, getattr(config, n)) for n in _SERVER_FIELDS]
+    values += [(n, getattr(config.limits, n)) for n in _LIMIT_FIELDS]
+    for name, value in values:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not math.isfinite(value) or value < 0 or (value == 0 and name in POSITIVE):
+            least = "more than 0" if name in POSITIVE else "0 or more"
+            raise ConfigError(f"{name} must be a number {least}, not {value}")
+
+
+def _check_data(config: ServerConfig) -> None:
+    """The data folder must be a folder (the server makes it when it does not exist)."""
+    folder = config.data_dir
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise ConfigError(f"data must be a folder, and {config.data} is a file")
+
+
+def _check_http(config: ServerConfig) -> None:
+    if not -1 <= config.http_port <= 65535:
+        raise ConfigError(f"http_port out of range: {config.http_port}")
+    taken = {spec.port for spec in config.listeners()}
+    if config.tls_files() is not None:
+        taken.add(config.tls_port)
+    if config.http_port > 0 and config.http_port in taken:
+        raise ConfigError(f"http_port {config.http_port} is also a chat port")
+    for origin in config.http_origin:
+        if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
+            raise ConfigError(f"http_origin wants scheme://host[:port], got {origin!r}")
+
+
 def _check_tls(config: ServerConfig) -> None:
     if config.tls_files() is None:
         return
-    if not 0 <= config.tls_port <= 65535:
-        raise ConfigError(f"tls_port out of range: {config.tls_port}")
     if config.tls_port and config.tls_port in {spec.port for spec in config.listeners()}:
         raise ConfigError(f"tls_port {config.tls_port} is also a plain-text port")
 

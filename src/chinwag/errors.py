@@ -9,6 +9,7 @@
     |   +-- QueryTooExpensive    a read ran over its time budget and was stopped
     +-- ClientError              the client library could not do what was asked
         +-- ConnectionClosed     the connection ended (cleanly or not)
+        +-- WrongProtocol        the other end is not a chinwag server's native port
 
 Remote bad input never becomes a crash: the server turns a RemoteProtocolError into an
 error reply for that one client and keeps serving.
@@ -52,3 +53,8 @@ class ClientError(ChinwagError):
 
 class ConnectionClosed(ClientError):
     """The connection to the server ended."""
+
+
+class WrongProtocol(ClientError):
+    """The port answered in another dialect, or is not chinwag at all (its message says
+    what answered); the join was never sent."""

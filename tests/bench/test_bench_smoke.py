@@ -22,6 +22,16 @@ def test_tiny_windowed_run_loses_nothing():
     assert "| B |" not in table({"A": median_report([report])})
 
 
+def test_tiny_websocket_run_loses_nothing():
+    spec = LoadSpec(
+        "smoke-ws", clients=5, senders=1, duration=1.0, window=5, data=":memory:", websocket=True
+    )
+    report = run_load(spec)
+    assert report["connected"] == 5 and report["connect_failed"] == 0
+    assert report["messages_sent"] > 0
+    assert report["loss"] == 0 and report["received"] == 5 * report["messages_sent"]
+
+
 def test_tiny_irc_run_loses_nothing_and_counts_joins():
     """The same generator speaking IRC to chinwag: echo-message acknowledges the senders."""
     spec = LoadSpec(

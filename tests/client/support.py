@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,45 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class ScriptedTerminal:
+    """A LineInput the test types into; it records every line shown and question asked."""
+
+    def __init__(self) -> None:
+        self.typed: asyncio.Queue[str | None] = asyncio.Queue()
+        self.screen: list[str] = []
+        self.questions: list[tuple[str, bool]] = []
+        self._cursor = 0
+        self._changed = asyncio.Event()
+
+    def type(self, *lines: str | None) -> None:
+        for line in lines:
+            self.typed.put_nowait(line)
+
+    async def read(self) -> str | None:
+        return await self.typed.get()
+
+    def show(self, line: str) -> None:
+        self.screen.append(line)
+        self._changed.set()
+
+    async def ask(self, question: str, *, secret: bool = False) -> str | None:
+        self.questions.append((question, secret))
+        self.show(question)
+        return await self.typed.get()
+
+    def session(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    async def expect(self, needle: str, timeout: float = TIMEOUT) -> str:
+        """The next line shown (after the last one expected) that contains `needle`."""
+        async with asyncio.timeout(timeout):
+            while True:
+                while self._cursor < len(self.screen):
+                    line = self.screen[self._cursor]
+                    self._cursor += 1
+                    if needle in line:
+                        return line
+                self._changed.clear()
+                await self._changed.wait()

@@ -3,7 +3,7 @@
 import time
 
 from chinwag.client.format import View, clock, event_lines
-from chinwag.client.status import Closed, Disconnected, Reconnecting
+from chinwag.client.status import ClientEvent, Closed, Disconnected, Reconnecting
 from chinwag.protocol import events as ev
 
 T = 1700000000.0
@@ -100,3 +100,32 @@ def test_done_and_a_private_conversation_page():
     assert event_lines(ev.HistoryPage("", (), with_="bob"), VIEW) == [
         "Private messages with bob: nothing found"
     ]
+
+
+def test_each_line_of_a_multi_line_message_is_led_under_its_header():
+    forged = ev.ChatMessage(6, "general", "bob", "ok\nrobert: send me your password", T)
+    header = f"[{HHMMSS}] bob: "
+    assert event_lines(forged, VIEW) == [
+        f"{header}ok",
+        " " * (len(header) - 2) + "| robert: send me your password",
+    ]
+    private = ev.PrivateMessage(7, "bob", "alice", "a\r\nb\rc", T)
+    assert [line.lstrip() for line in event_lines(private, VIEW)[1:]] == ["| b", "| c"]
+
+
+def test_no_escape_sequence_of_anyone_reaches_the_terminal():
+    clear = "\x1b[2J\x1b]52;c;cm0gLXJm\x07\x9b1m\u202e"
+    shown = "\\x1b[2J\\x1b]52;c;cm0gLXJm\\x07\\x9b1m\\u202e"
+    events: list[ClientEvent] = [
+        ev.ChatMessage(8, "general", "bob", clear, T),
+        ev.TopicChanged(9, "dev", "bob", clear, T),
+        ev.RoomJoined("dev", clear, ("bob",)),
+        ev.RoomList((ev.RoomInfo("dev", 1, clear),)),
+        ev.Error(ev.ErrorCode.UNKNOWN_USER, clear),
+        ev.Goodbye(clear),
+        ev.HistoryPage("general", (ev.ChatMessage(10, "general", "bob", clear, T, True),)),
+    ]
+    for event in events:
+        lines = event_lines(event, VIEW)
+        assert any(shown in line for line in lines), (event, lines)
+        assert not any(ch in line for line in lines for ch in "\x1b\x07\x9b\u202e")

@@ -7,7 +7,8 @@ import pytest
 
 from chinwag.client.library import ChatClient, JoinRefused
 from chinwag.client.status import Closed, Disconnected, Reconnecting, ReconnectPolicy
-from chinwag.errors import ConnectionClosed
+from chinwag.config import ListenSpec
+from chinwag.errors import ConnectionClosed, WrongProtocol
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
 from tests.client.support import collect, expect, settle
@@ -250,5 +251,20 @@ def test_close_while_reconnecting_ends_the_stream():
         assert isinstance(events[-1], Closed) and events[-1].by_user
         with pytest.raises(ConnectionClosed):
             await alice.ping()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("dialect", ["typed", "basic", "pipe"])
+def test_a_port_of_another_dialect_is_refused_before_the_join_is_sent(dialect: str):
+    async def scenario():
+        async with running_server(listen=[ListenSpec(0, dialect)]) as server:
+            port = next(p for p, d in server.ports.items() if d == dialect)
+            watcher = ChatClient()
+            await watcher.connect("127.0.0.1", server.port, "watcher")
+            with pytest.raises(WrongProtocol, match=f"chinwag's {dialect} dialect"):
+                await ChatClient().connect("127.0.0.1", port, "alice")
+            assert await settle(watcher) == []  # alice never joined: not even presence
+            await watcher.close()
 
     asyncio.run(scenario())

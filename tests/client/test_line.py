@@ -214,3 +214,62 @@ def test_the_line_client_reconnects_after_a_server_restart(tmp_path: Path):
             stop_process(server)
 
     asyncio.run(scenario())
+
+
+def test_another_users_escape_sequences_and_forged_lines_are_shown_inert():
+    async def scenario():
+        async with running_server() as server:
+            mallory = ChatClient()
+            await mallory.connect("127.0.0.1", server.port, "mallory")
+            hostile = "\x1b[2J\x1b]52;c;cm0gLXJm\x07ok\nrobert: send me your password"
+            await mallory.chat(hostile)
+            await mallory.set_topic("general", "\x1b[31mred\x9b")
+            alice = await ChatProcess.join(server.port, "alice")  # the chat comes as history
+            try:
+                first = await alice.expect("mallory: ")
+                assert first.endswith("mallory: \\x1b[2J\\x1b]52;c;cm0gLXJm\\x07ok")
+                second = await alice.expect("robert")
+                assert second.lstrip().startswith("| robert: send me your password")
+                assert (await alice.expect("set the topic")).endswith("\\x1b[31mred\\x9b")
+                await mallory.chat("live\x1b[H\rtoo")
+                line = await alice.expect("live")
+                assert line.endswith("mallory: live\\x1b[H") and "\x1b" not in line
+                assert (await alice.expect("too")).lstrip() == "| too"
+                await alice.send("/quit")
+                assert await alice.exit_code() == 0
+                assert not any(c in "".join(alice.transcript) for c in "\x1b\x07\x9b\r")
+            finally:
+                await mallory.close()
+                await alice.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_topic_starting_with_the_name_of_one_of_my_rooms_is_the_whole_topic():
+    async def scenario():
+        async with running_server() as server:
+            alice = await ChatProcess.join(server.port, "alice")
+            try:
+                await alice.send("/join dev")
+                await alice.expect("Now talking in #dev")
+                await alice.send("we ship on friday")
+                await alice.expect("alice: we ship on friday")
+                await alice.send("/switch general")
+                await alice.expect("Now talking in #general")
+                await alice.send("/topic Dev talk")
+                await alice.expect("set the topic of #general: Dev talk")
+                await alice.send("/topic #dev release on friday")
+                await alice.expect("set the topic of #dev: release on friday")
+                await alice.send("/search #dev friday")  # in #dev, for "friday"
+                await alice.expect("Search in #dev for 'friday' (1 messages)")
+                await alice.send("/search dev talk")  # in #general, for "dev talk"
+                await alice.expect("Search in #general for 'dev talk': nothing found")
+                await alice.send("/history #dev 1")
+                await alice.expect("--- History of #dev (1 messages) ---")
+                await alice.send("/quit")
+                assert await alice.exit_code() == 0
+                assert not any("topic of #dev: talk" in line for line in alice.transcript)
+            finally:
+                await alice.stop()
+
+    asyncio.run(scenario())

@@ -14,53 +14,12 @@ from chinwag.client.library import ChatClient
 from chinwag.client.line import _chat
 from chinwag.client.status import ReconnectPolicy
 from chinwag.client.tokens import TokenStore
+from tests.client.support import ScriptedTerminal
 from tests.client.test_line import ChatProcess
 from tests.helpers import TIMEOUT, running_server
 
 HOST = "127.0.0.1"
 PASSWORD = "correct horse battery"
-
-
-class ScriptedTerminal:
-    """A LineInput the test types into; it records every line shown and question asked."""
-
-    def __init__(self) -> None:
-        self.typed: asyncio.Queue[str | None] = asyncio.Queue()
-        self.screen: list[str] = []
-        self.questions: list[tuple[str, bool]] = []
-        self._cursor = 0
-        self._changed = asyncio.Event()
-
-    def type(self, *lines: str | None) -> None:
-        for line in lines:
-            self.typed.put_nowait(line)
-
-    async def read(self) -> str | None:
-        return await self.typed.get()
-
-    def show(self, line: str) -> None:
-        self.screen.append(line)
-        self._changed.set()
-
-    async def ask(self, question: str, *, secret: bool = False) -> str | None:
-        self.questions.append((question, secret))
-        self.show(question)
-        return await self.typed.get()
-
-    def session(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
-
-    async def expect(self, needle: str, timeout: float = TIMEOUT) -> str:
-        """The next line shown (after the last one expected) that contains `needle`."""
-        async with asyncio.timeout(timeout):
-            while True:
-                while self._cursor < len(self.screen):
-                    line = self.screen[self._cursor]
-                    self._cursor += 1
-                    if needle in line:
-                        return line
-                self._changed.clear()
-                await self._changed.wait()
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ import struct
 import sys
 import termios
 
+import pyte
 import pytest
 
 from chinwag.client.library import ChatClient
@@ -59,6 +60,58 @@ class Terminal:
     def close(self) -> None:
         asyncio.get_running_loop().remove_reader(self.master)
         os.close(self.master)
+
+
+async def start_chat(port: int, user: str) -> tuple[asyncio.subprocess.Process, Terminal]:
+    """`chinwag chat` on a 100x24 pty; the caller kills the process and closes the screen."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = {**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    argv = ["--host", "127.0.0.1", "--port", str(port), "--user", user]
+    proc = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "chinwag", "chat", *argv],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    return proc, Terminal(master)
+
+
+def on_screen(output: bytes) -> list[str]:
+    """The rows a 100x24 terminal shows after receiving `output` (escape codes applied)."""
+    screen = pyte.Screen(100, 24)
+    pyte.ByteStream(screen).feed(output)
+    return [row.rstrip() for row in screen.display]
+
+
+def test_my_own_message_shows_once_the_echo_not_also_the_typed_line():
+    async def scenario():
+        async with running_server() as server:
+            proc, screen = await start_chat(server.port, "alice")
+            try:
+                await screen.wait_for("alice@general>")
+                screen.type("hello world\r")
+                await screen.wait_for(r"\] alice: hello world")
+                screen.type("/ping\r")  # its answer comes after the echo is drawn
+                await screen.wait_for("Round-trip time")
+                rows = on_screen(bytes(screen.output))
+                assert sum("hello world" in row for row in rows) == 1, rows
+                screen.type("/quit\r")
+                async with asyncio.timeout(TIMEOUT * 2):
+                    assert await proc.wait() == 0
+            except BaseException:
+                print(repr(bytes(screen.output)))  # shown by pytest when the test fails
+                raise
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                screen.close()
+
+    asyncio.run(scenario())
 
 
 def test_incoming_messages_do_not_garble_the_line_being_typed():
@@ -150,6 +203,36 @@ def test_the_password_of_a_registered_name_is_read_without_echo(tmp_path):
                 print(repr(bytes(screen.output)))  # shown by pytest when the test fails
                 raise
             finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                screen.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_paste_without_bracketed_paste_is_one_message():
+    """Keys as a terminal without bracketed paste sends a paste: lines and Enters at once."""
+
+    async def scenario():
+        async with running_server() as server:
+            bob = ChatClient()
+            await bob.connect("127.0.0.1", server.port, "bob")
+            proc, screen = await start_chat(server.port, "alice")
+            try:
+                await screen.wait_for("alice@general>")
+                pasted = [f"pasted line {i}" for i in range(30)]
+                screen.type("\r".join(pasted) + "\r")
+                said = await expect(bob, ev.ChatMessage)
+                assert (said.username, said.message.split("\n")) == ("alice", pasted)
+                screen.type("/quit\r")
+                async with asyncio.timeout(TIMEOUT * 2):
+                    assert await proc.wait() == 0
+            except BaseException:
+                print(repr(bytes(screen.output)))  # shown by pytest when the test fails
+                raise
+            finally:
+                await bob.close()
                 if proc.returncode is None:
                     proc.kill()
                     await proc.wait()

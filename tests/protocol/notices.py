@@ -36,6 +36,17 @@ NOTICES: dict[str, ev.Notice] = {
     "private_history": ev.PrivateMessage(10, "alice", "bob", "then", T, True),
     "topic": ev.TopicChanged(15, "dev", "bob", "Release\n1.0", T),
     "topic_mine": ev.TopicChanged(16, "general", "alice", "", T, True),
+    "file": ev.FileShared(
+        17,
+        "dev",
+        "bob",
+        "plan.pdf",
+        12_345,
+        "application/pdf",
+        "http://chat.example:8080/api/files/dev/17",
+        T,
+        sha256="ab" * 32,
+    ),
     "welcome": ev.Welcome(
         "alice", "Welcome to chinwag, alice!", ("alice", "bob"), ("general", "dev"), 41, T
     ),

@@ -46,7 +46,7 @@ def test_own_message_is_msg_ok_and_others_get_the_sender_name():
     assert codec.share_key(notice, "alice") is None
     assert codec.render(notice, "alice") == b"MSG_OK\n"
     assert codec.share_key(notice, "bob") is PipeCodec
-    assert codec.render(notice, "bob") == b"MSG|alice|hi there\n"
+    assert codec.render(notice, "bob") == b"MSG|alice|hi\nMSG|alice|there\n"
     replay = ev.ChatMessage(1, "general", "alice", "old", 1.0, history=True)
     assert codec.share_key(replay, "alice") is PipeCodec
     assert codec.render(replay, "alice") == b"MSG|alice|old\n"

@@ -81,7 +81,7 @@ def test_others_see_name_colon_text_and_the_sender_sees_nothing():
     assert codec.render(notice, "Client 1") == b""
 
 
-def test_notices_are_single_text_lines():
+def test_notices_are_text_lines_and_each_line_of_a_message_names_its_sender():
     codec = joined("Client 2")
     assert codec.render(ev.UserJoined("general", "bob", 1.0), "Client 2") == (
         b"*** bob joined the chat\r\n"
@@ -89,7 +89,7 @@ def test_notices_are_single_text_lines():
     error = ev.Error(ErrorCode.NAME_TAKEN, "Username already taken")
     assert addressed(codec, error, "Client 2") == b"*** Error: Username already taken\r\n"
     private = codec.render(ev.PrivateMessage(2, "bob", "Client 2", "a\nb", 1.0), "Client 2")
-    assert private == b"[private] bob: a b\r\n"
+    assert private == b"[private] bob: a\r\n[private] bob: b\r\n"
     goodbye = codec.render(ev.Goodbye("Goodbye, Client 2!"), "Client 2")
     assert goodbye == b"*** Goodbye, Client 2!\r\n"
     assert codec.render(ev.KeepAlive(1.0), "Client 2") == b""

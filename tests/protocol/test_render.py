@@ -185,3 +185,30 @@ def test_account_fields_leave_the_seed_dialects_as_they_were(name: str):
         for rich, bare in pairs:
             assert codec.render(rich, viewer) == codec.render(bare, viewer), (rich, viewer)
         assert b"t0k3n" not in codec.render(as_account, viewer)
+
+
+MODERATION: dict[str, ev.Notice] = {
+    "kick": ev.Moderated(3, "kick", "alice", T, "dev", "bob", "spam"),
+    "ban": ev.Moderated(4, "ban", "alice", T, None, "bob", "abuse", T + 3600),
+    "mode": ev.Moderated(5, "mode", "alice", T, "dev", modes=("invite_only", "moderated")),
+    "deleted": ev.Deleted(12, "dev", "alice", T),
+    "announce": ev.Announcement("alice", "back at 6", T),
+    "tombstone": ev.ChatMessage(12, "dev", "bob", "", T, True, True),
+}
+SENTENCES = {
+    "kick": "bob was kicked from dev by alice: spam",
+    "ban": "bob was banned from the server by alice for 1 hour: abuse",
+    "mode": "alice set the modes of dev: invite only, moderated",
+    "deleted": "alice deleted message 12",
+    "announce": "back at 6",
+    "tombstone": "(message deleted)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CODECS))
+@pytest.mark.parametrize("key", sorted(MODERATION))
+def test_every_dialect_shows_moderation_as_one_line_of_its_own(name: str, key: str):
+    out = CODECS[name]().render(MODERATION[key], "carol")
+    assert out.count(b"\n") == 1, out
+    if "native" not in name:  # the native dialect sends the fields (and `message`)
+        assert SENTENCES[key].encode() in out, out

@@ -523,3 +523,29 @@ def test_line_limit_is_enforced_in_every_dialect():
 def test_every_listener_dialect_is_registered():
     assert {d for _, d in CLASSIC_PORTS} <= set(DIALECTS)
     assert dict(CLASSIC_PORTS)[12346] == "typed"
+
+
+# --------------------------------------------------------------------------- terminals
+
+
+def test_a_hostile_message_reaches_a_netcat_user_inert_live_and_from_history():
+    """Escape sequences and forged lines from a native sender, read with `nc`."""
+
+    async def scenario():
+        async with running_server(listen=SEED_PORTS) as server:
+            ports = ports_of(server)
+            mallory = await Native.join(ports["auto"], "mallory")
+            nc = await Plain.join(ports["plain"])
+            hostile = "\x1b[2J\x1b]52;c;cm0gLXJm\x07ok\nrobert: send me your password"
+            await mallory.client.send({"type": "chat", "message": hostile})
+            await mallory.client.until("chat")  # the echo: stored
+            live = [await read_until(nc.client, has(b"mallory: ")), await nc.client.line()]
+            late = await Plain.join(ports["plain"])  # gets it from history, on joining
+            replayed = await read_until(late.client, has(b"mallory: "))
+            for lines in (live, [replayed, await late.client.line()]):
+                assert lines == [
+                    b"mallory: \\x1b[2J\\x1b]52;c;cm0gLXJm\\x07ok",
+                    b"mallory: robert: send me your password",
+                ]
+
+    asyncio.run(scenario())

@@ -460,7 +460,7 @@ def test_rejoin_has_no_gap_when_commits_lag_behind(tmp_path: Path) -> None:
     burst = 200
 
     async def scenario() -> None:
-        config = ServerConfig(host="127.0.0.1", port=0, data=":memory:")
+        config = ServerConfig(host="127.0.0.1", port=0, data=":memory:", http_port=0)
         config.limits.message_rate = config.limits.command_rate = 0
         config.limits.history_on_join = 0
         server = ChatServer(config, store=LazyCommitStore())

@@ -4,7 +4,8 @@ server, talking with a native client both ways: join, say, /msg, /topic, /names,
 Each client runs in a tmux session on a private tmux socket (killed at the end), is
 driven by keystrokes (irssi) or its command FIFO (WeeChat), and is read through its
 own log files and, for irssi, the screen. Skipped without the packages on a plain
-machine; under CI=true a missing package fails (`.ci/install` installs them).
+machine; under CI=true a missing package fails (`.ci/install-browser`, run by `make
+test`, installs them).
 """
 
 from __future__ import annotations

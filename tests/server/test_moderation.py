@@ -529,9 +529,12 @@ def test_a_server_ban_of_a_guest_keeps_its_address_out(tmp_path: Path) -> None:
             nc = await LineClient.connect(server.port)
             await nc.send_line("hello")
             name = (await admin.until("user_joined"))["username"]
+            friend = await guest(server, "friend")  # another guest from the same address
             await quiet(admin)
             await answer(admin, {"type": "ban", "username": name}, "moderation")
             assert await nc.closed()
+            assert await friend.closed()
+            assert await answer(admin, {"type": "ping"}, "pong")  # accounts stay
             again = await LineClient.connect(server.port)
             await again.send_line("back under another name?")
             assert b"banned from this server" in await plain_line_until(again, b"banned")
@@ -568,3 +571,57 @@ def test_chinwag_audit_lists_the_log_from_the_command_line(tmp_path: Path) -> No
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert later.stdout.startswith("No moderation actions")
+
+
+def test_staff_act_on_rooms_they_are_not_in_and_on_names_not_online(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path, limit_exempt=()) as server:
+            mod = await account(server, "mod", "moderator")
+            bob = await guest(server, "bob")
+            await in_room(bob, "dev")
+            await quiet(mod, bob)
+            # The moderator is not in dev: it still hears of what it did there.
+            notice = await answer(mod, {"type": "mute", "room": "dev", "username": "bob"},
+                                  "moderation")  # fmt: skip
+            assert (notice["action"], notice["room"]) == ("mute", "dev")
+            # A name nobody holds now is banned by name: a guest taking it later is kept out.
+            await answer(mod, {"type": "ban", "room": "dev", "username": "ghost"}, "moderation")
+            ghost = await guest(server, "ghost")
+            assert await refused(ghost, {"type": "join_room", "room": "dev"}) == "banned"
+            # A guest's invitation lasts its session: the next holder of the name has none.
+            await answer(mod, {"type": "room_mode", "room": "dev", "invite_only": True},
+                         "moderation")  # fmt: skip
+            carl = await guest(server, "carl")
+            await answer(mod, {"type": "invite", "room": "dev", "username": "carl"}, "moderation")
+            await carl.until("moderation")
+            await carl.send({"type": "quit"})
+            await carl.closed()
+            again = await guest(server, "carl")
+            assert await refused(again, {"type": "join_room", "room": "dev"}) == "invite_only"
+
+    asyncio.run(scenario())
+
+
+def test_ended_bans_are_deleted_and_a_removed_room_forgets_its_bans(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as server:
+            admin = await account(server, "boss", "admin")
+            await answer(admin, {"type": "ban", "username": "bob", "duration": 1}, "moderation")
+            visitor = await guest(server, "visitor")
+            await in_room(visitor, "tmp")  # a guest's room: nobody keeps it
+            await answer(admin, {"type": "ban", "room": "tmp", "username": "carl"}, "moderation")
+            await quiet(visitor)  # it heard of the ban in tmp
+            await visitor.send({"type": "leave_room", "room": "tmp"})
+            await visitor.until("leave_room")
+            carl = await guest(server, "carl")  # tmp was removed with its ban
+            assert (await in_room(carl, "tmp"))["room"] == "tmp"
+        await asyncio.sleep(1.1)
+        async with running_server(tmp_path):
+            pass  # loads the ended ban, deletes it
+        db = sqlite3.connect(tmp_path / "chinwag.sqlite3")
+        try:
+            assert db.execute("SELECT kind, room_key, subject FROM sanctions").fetchall() == []
+        finally:
+            db.close()
+
+    asyncio.run(scenario())

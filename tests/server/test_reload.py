@@ -25,7 +25,7 @@ PASSWORD = "correct horse"
 def test_signals_while_a_reload_runs_make_one_more():
     async def scenario() -> None:
         config = ServerConfig(
-            host="127.0.0.1", port=0, data=":memory:", password_profile="cheapest"
+            host="127.0.0.1", port=0, data=":memory:", password_profile="cheapest", http_port=0
         )
         server = ChatServer(config)
         calls = 0

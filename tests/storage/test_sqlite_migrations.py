@@ -236,3 +236,35 @@ def test_one_data_folder_serves_one_store_at_a_time(tmp_path: Path) -> None:
         await second.close()
 
     asyncio.run(scenario())
+
+
+def test_the_file_kind_migration_keeps_messages_search_and_the_id_counter(tmp_path: Path) -> None:
+    path = tmp_path / "v5.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:5], 1):
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    db.execute(
+        "INSERT INTO messages (id, kind, room_key, room, username, user_key, body, ts)"
+        " VALUES (7, 'chat', 'general', 'general', 'alice', 'alice', 'kept words', 1.5)"
+    )
+    db.execute("INSERT INTO messages_fts (rowid, body) VALUES (7, 'kept words')")
+    # Ids up to 9 were handed out (8 and 9 never stored): none may come back.
+    db.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'messages'")
+    db.close()
+
+    async def scenario() -> None:
+        from chinwag.protocol.events import FileShared
+
+        store = SQLiteStore(path)
+        state = await store.open()
+        assert state.last_id == 9
+        assert [m.id for m in await store.search("general", "kept", 10)] == [7]
+        shared = FileShared(store.next_id(), "general", "bob", "a.txt", 3, "text/plain", "u", 2.0)
+        assert shared.id == 10
+        store.append(shared)
+        await store.commit()
+        assert await store.history("general", after=7) == [shared]
+        await store.close()
+
+    asyncio.run(scenario())
+    assert user_version(path) == CURRENT

@@ -764,3 +764,26 @@ def test_every_text_comes_back_exactly(backend: Backend) -> None:
         await store.close()
 
     run(scenario())
+
+
+def test_file_messages_come_back_whole_from_history_and_after_reopen(backend: Backend) -> None:
+    from chinwag.protocol.events import FileShared
+
+    shared = FileShared(
+        2, "Dev", "bob", "plan \u00e9t\u00e9.pdf", 12_345, "application/pdf",
+        "http://x:8080/api/files/dev/2", 1_700_000_002.5, sha256="cd" * 32,
+    )  # fmt: skip
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(store, [chat(1, "dev"), shared, chat(3, "dev")])
+        await store.commit()
+        assert await store.history("dev", after=1, before=3) == [shared]
+        assert await store.search("dev", "plan", 10) == []  # files are not chat text
+        await store.close()
+        if backend.persistent:
+            store = await opened(backend)
+            assert await store.history("dev", after=1, before=3) == [shared]
+            await store.close()
+
+    run(scenario())

@@ -3,6 +3,12 @@ layer, no I/O).
 
 Kept apart from the I/O so every rendering rule is tested without a terminal or a server.
 Times are shown in the local time zone, as a person at the keyboard reads a clock.
+
+Everything here is shown on a terminal, and names, topics and messages come from other
+people (and everything from the server): every line is made inert (protocol/text.py), so
+no escape sequence in them acts on the terminal, and each line of a multi-line message
+after the first is led by `| ` under the message's header, so it cannot pass for a line
+of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ from dataclasses import dataclass, replace
 
 from chinwag.client.status import ClientEvent, Closed, Disconnected, Reconnected, Reconnecting
 from chinwag.protocol import events as ev
+from chinwag.protocol.common import file_size
 from chinwag.protocol.native_client import UnreadableNotice
+from chinwag.protocol.sentences import describe_moderation
+from chinwag.protocol.text import inert, message_lines
 
 
 def clock(timestamp: float) -> str:
@@ -36,22 +45,38 @@ class View:
         return "" if room.casefold() == self.room.casefold() else f"#{room} "
 
 
-def stored_line(notice: ev.StoredNotice, view: View) -> str:
+def stored_lines(notice: ev.StoredNotice, view: View) -> list[str]:
     prefix = f"[{clock(notice.timestamp)}] "
     if notice.history:
         prefix = "(history) " + prefix
     match notice:
+        case ev.ChatMessage(deleted=True):
+            return [f"{prefix}{view.tag(notice.room)}{notice.username}: (message deleted)"]
         case ev.ChatMessage():
-            return f"{prefix}{view.tag(notice.room)}{notice.username}: {notice.message}"
+            return said(f"{prefix}{view.tag(notice.room)}{notice.username}: ", notice.message)
         case ev.PrivateMessage():
             sender = "you" if same_name(notice.username, view.me) else notice.username
             target = "you" if same_name(notice.target, view.me) else notice.target
-            return f"{prefix}[private] {sender} -> {target}: {notice.message}"
+            return said(f"{prefix}[private] {sender} -> {target}: ", notice.message)
         case ev.TopicChanged():
             if not notice.topic:
-                return f"{prefix}* {notice.username} cleared the topic of #{notice.room}"
-            return f"{prefix}* {notice.username} set the topic of #{notice.room}: {notice.topic}"
+                return [f"{prefix}* {notice.username} cleared the topic of #{notice.room}"]
+            return [f"{prefix}* {notice.username} set the topic of #{notice.room}: {notice.topic}"]
+        case ev.FileShared():
+            size = file_size(notice.size)
+            where = view.tag(notice.room)
+            return [
+                f"{prefix}{where}* {notice.username} shared {notice.name} ({size}): {notice.url}"
+                f"  (/download {notice.id})"
+            ]
     raise AssertionError(notice)  # pragma: no cover
+
+
+def said(header: str, message: str) -> list[str]:
+    """`header` + the message's first line, then each further line under it led by `| `."""
+    first, *more = message_lines(message)
+    indent = " " * max(0, len(inert(header)) - 2) + "| "
+    return [header + first, *(indent + line for line in more)]
 
 
 def _where(room: str) -> str:
@@ -77,6 +102,10 @@ def signed_in_lines(welcome: ev.Welcome) -> list[str]:
 
 
 def welcome_lines(welcome: ev.Welcome) -> list[str]:
+    return [inert(line) for line in _welcome_lines(welcome)]
+
+
+def _welcome_lines(welcome: ev.Welcome) -> list[str]:
     lines = [welcome.message or f"Welcome to the chat, {welcome.username}!"]
     lines += signed_in_lines(welcome)
     lines.append(f"Online: {names(welcome.users, welcome.accounts) or 'nobody'}")
@@ -87,10 +116,14 @@ def welcome_lines(welcome: ev.Welcome) -> list[str]:
 
 
 def event_lines(event: ClientEvent, view: View) -> list[str]:
-    """The lines to print for one event (none for what the user need not see)."""
+    """The lines to print for one event (none for what the user need not see), inert."""
+    return [inert(line) for line in _event_lines(event, view)]
+
+
+def _event_lines(event: ClientEvent, view: View) -> list[str]:
     match event:
-        case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged():
-            return [stored_line(event, view)]
+        case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged() | ev.FileShared():
+            return stored_lines(event, view)
         case ev.UserJoined(room=room, username=name):
             return [f"--> {name} joined {_where(room)}"]
         case ev.UserLeft(room=room, username=name, reason=reason):
@@ -113,6 +146,29 @@ def event_lines(event: ClientEvent, view: View) -> list[str]:
             lines = [f"You are in #{room} ({len(users)} here: {names(users, accounts)})"]
             if topic:
                 lines.append(f"Topic of #{room}: {topic}")
+            if event.operators:
+                lines.append(f"Operators of #{room}: {', '.join(event.operators)}")
+            if event.voiced:
+                lines.append(f"Voiced in #{room}: {', '.join(event.voiced)}")
+            if event.modes:
+                lines.append(f"#{room} is {', '.join(m.replace('_', ' ') for m in event.modes)}")
+            return lines
+        case ev.Moderated():
+            return [f"*** {describe_moderation(event)}"]
+        case ev.Deleted(id=number, room=room, by=by):
+            where = f" in #{room}" if room else ""
+            return [f"* {by} deleted message {number}{where}"]
+        case ev.Announcement(username=name, message=message):
+            return [f"*** Announcement from {name}: {message}"]
+        case ev.AuditLog(entries=entries, room=room):
+            lines = [f"--- Moderation log{' of #' + room if room else ''} ({len(entries)}) ---"]
+            for e in entries:
+                target = f" {e.target}" if e.target else ""
+                where = f" in #{e.room}" if e.room else ""
+                reason = f" ({e.reason})" if e.reason else ""
+                lines.append(f"[{clock(e.timestamp)}] #{e.id} {e.actor} {e.action}{target}"
+                             f"{where}{reason}")  # fmt: skip
+            lines.append("--- end ---")
             return lines
         case ev.RoomLeft(room=room):
             return [f"You left #{room}"]
@@ -129,7 +185,7 @@ def event_lines(event: ClientEvent, view: View) -> list[str]:
         case ev.Done(message=message):
             return [f"* {message}"]
         case ev.Welcome():
-            return welcome_lines(event)
+            return _welcome_lines(event)
         case ev.PongReply() | ev.KeepAlive():
             return []
         case UnreadableNotice(reason=reason):
@@ -152,7 +208,7 @@ def _page(title: str, messages: tuple[ev.StoredNotice, ...], view: View) -> list
     # Inside a page every message is history by definition; the marker would be noise.
     lines = [f"--- {title} ({len(messages)} messages) ---"]
     for message in messages:
-        lines.append(stored_line(_live(message), view))
+        lines += stored_lines(_live(message), view)
     lines.append("--- end ---")
     return lines
 

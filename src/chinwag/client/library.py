@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from chinwag.client.probe import PROBE, describe
 from chinwag.client.status import (
     ClientEvent,
     Closed,
@@ -59,10 +60,15 @@ from chinwag.client.status import (
     ReconnectPolicy,
 )
 from chinwag.client.trust import CertificateChanged, TlsOptions, open_tls
-from chinwag.errors import ClientError, ConnectionClosed
+from chinwag.errors import ClientError, ConnectionClosed, WrongProtocol
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
-from chinwag.protocol.native_client import CLIENT_MAX_LINE, NativeClientCodec, ServerEvent
+from chinwag.protocol.native_client import (
+    CLIENT_MAX_LINE,
+    NativeClientCodec,
+    ServerEvent,
+    UnreadableNotice,
+)
 
 READ_CHUNK = 1 << 16
 ACCOUNT_TIMEOUT = 30.0  # password hashing is slow on purpose, and logins may queue for it
@@ -126,8 +132,12 @@ class ChatClient:
         remember_ids: int = 10_000,
         rng: random.Random | None = None,
         tls: TlsOptions | None = None,
+        greeting_wait: float = 0.0,
     ) -> None:
         self.policy = reconnect or ReconnectPolicy()
+        # Listen this long (at least) before sending anything: a port that speaks first is
+        # not native (the plain dialect greets, and would say our first line to the room).
+        self.greeting_wait = greeting_wait
         self.tls = tls
         self.tls_fingerprint: str | None = None  # the server's certificate, once connected
         self.max_line = max_line
@@ -205,17 +215,62 @@ class ChatClient:
     async def _open(self, join: ev.Join) -> tuple[_Link, ev.Welcome, list[ServerEvent]]:
         """Connect and join; the welcome plus whatever arrived right behind it."""
         timeout = self.policy.connect_timeout
+        started = time.monotonic()
         async with asyncio.timeout(timeout):
             reader, writer = await self._open_stream()
         link = _Link(reader, writer, NativeClientCodec(max_line=self.max_line))
         try:
             async with asyncio.timeout(timeout):
+                await self._probe(link, time.monotonic() - started)
                 link.send(join)
                 await writer.drain()
                 return link, *await self._await_welcome(link)
         except BaseException:
             link.close()
             raise
+
+    async def _probe(self, link: _Link, connecting: float) -> None:
+        """Make sure the other end is a native port before the join goes out (see
+        chinwag.client.probe): listen first if asked, then a ping must come back a pong."""
+        if self.greeting_wait > 0 and self.tls is None:
+            # The greeting of a port that speaks first takes about one round trip more
+            # than the connection did: wait for that, however far the server is.
+            wait = min(1.0, max(self.greeting_wait, 3 * connecting))
+            try:
+                async with asyncio.timeout(wait):
+                    data: bytes | None = await link.reader.read(READ_CHUNK)
+            except TimeoutError:
+                data = None
+            if data is not None:
+                self._unasked(link, data)
+        link.send(ev.Ping(PROBE))
+        await link.writer.drain()
+        while True:
+            data = await link.reader.read(READ_CHUNK)
+            if self._unasked(link, data):
+                return
+
+    def _unasked(self, link: _Link, data: bytes) -> bool:
+        """Read what came before the join: True at the probe's pong; raises WrongProtocol
+        for a line that is not native, JoinRefused for an error (the server is full)."""
+        if data:
+            link.codec.receive_data(data)
+        else:
+            link.codec.receive_eof()
+        for event in link.codec.events_received():
+            match event:
+                case ev.PongReply(token=token) if token == PROBE:
+                    return True
+                case UnreadableNotice(line=line):
+                    where = f"{self.host}:{self.port}"
+                    raise WrongProtocol(f"{where} is not a chinwag native port: {describe(line)}")
+                case ev.Error(code=code, message=message):
+                    raise JoinRefused(str(code), message)
+                case ev.KeepAlive():
+                    link.send(ev.Pong())
+        if not data:
+            raise ConnectionClosed("the server closed the connection before answering")
+        return False
 
     async def _open_stream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """TCP, or TLS trusted as chinwag.client.trust says (the first certificate is kept)."""
@@ -279,6 +334,11 @@ class ChatClient:
 
     async def chat(self, message: str, room: str = DEFAULT_ROOM) -> None:
         await self._send(ev.Chat(message, room))
+
+    async def moderate(self, command: ev.Command) -> None:
+        """Send a moderation command (client.moderation.parse makes them from text); the
+        answer is a Moderated, Deleted, AuditLog or Error event."""
+        await self._send(command)
 
     async def private(self, target: str, message: str) -> None:
         await self._send(ev.Private(target, message))
@@ -597,7 +657,7 @@ class ChatClient:
                     return
             case ev.Goodbye(message=message) if message.startswith(SIGNED_OUT):
                 self._ended = message
-            case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged():
+            case ev.ChatMessage() | ev.PrivateMessage() | ev.TopicChanged() | ev.FileShared():
                 if not self._first_sight(event.id):
                     self.duplicates_dropped += 1
                     return
@@ -609,6 +669,9 @@ class ChatClient:
                 self._rooms[room.casefold()] = room
             case ev.RoomLeft(room=room):
                 self._rooms.pop(room.casefold(), None)
+            case ev.Moderated(action="kick" | "ban", room=str() as room, username=str() as who):
+                if self.username is not None and who.casefold() == self.username.casefold():
+                    self._rooms.pop(room.casefold(), None)  # put out of the room
         await self._emit(event)
 
     def _first_sight(self, message_id: int) -> bool:

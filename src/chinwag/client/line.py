@@ -16,21 +16,33 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from chinwag.certs import TLS_PORT
+from chinwag.client import moderation
 from chinwag.client.format import View, event_lines, signed_in_lines, welcome_lines
 from chinwag.client.library import ChatClient, JoinRefused, Refused
-from chinwag.client.status import Closed
+from chinwag.client.paste import Pacer, PasteInput, chunks
+from chinwag.client.status import Closed, ReconnectPolicy
 from chinwag.client.terminal import LineInput, open_input
 from chinwag.client.tokens import TokenStore
 from chinwag.client.trust import TlsOptions
-from chinwag.errors import ClientError, ConnectionClosed
+from chinwag.client.webfiles import ProgressBar, download, free_path, upload
+from chinwag.errors import ClientError, ConnectionClosed, WrongProtocol
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
+from chinwag.protocol.text import inert
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 12345
+WEB_PORT = 8080  # the server's web front end (files), unless `chinwag chat --web URL`
 HISTORY_DEFAULT = 20
+# A person at the keyboard expects the chat to come back whenever the server does, as IRC
+# clients do: retry until they quit, at most 30 s apart.
+LINE_RECONNECT = ReconnectPolicy(max_attempts=None, max_delay=30.0)
+# How long to listen before the first line goes out: a port that speaks first (the plain
+# dialect's) would say that line to the room (chinwag.client.probe).
+GREETING_WAIT = 0.2
 
 HELP = """Commands:
   /help                  this list
@@ -42,14 +54,18 @@ HELP = """Commands:
   /join ROOM             join (or create) a room and talk there
   /leave [ROOM]          leave a room (default: the current one)
   /switch ROOM           talk in another room you are in
-  /topic [#ROOM] text    set the topic of a room (default: the current one)
-  /history [N]           the last N messages of the current room (default 20)
-  /search words          search the current room's history
+  /topic [#ROOM] text    set the topic of the current room (or of #ROOM)
+  /history [#ROOM] [N]   the last N messages of the current room or #ROOM (default 20)
+  /search [#ROOM] words  search the history of the current room (or of #ROOM)
   /nick NAME             change your name (guests)
   /register [NAME]       make NAME (default: your name) an account; asks for a password
   /login [NAME]          sign in to your account (asks for its password)
   /logout                sign out, forget the saved login, and leave
   /password              change your account's password
+  /upload PATH           share a file in the current room (accounts)
+  /download ID [PATH]    save a shared file (ID as shown after it)
+  /help moderation       the moderation commands (/kick, /ban, /mute, /mode, ...)
+A room given before text needs its #: /topic Dev talk sets the current room's topic.
 Anything else is sent to the current room; start it with // to send a leading /."""
 
 
@@ -57,12 +73,20 @@ class LineChat:
     """The commands and the rendering of one line-client session."""
 
     def __init__(
-        self, client: ChatClient, terminal: LineInput, me: str, tokens: TokenStore | None = None
+        self,
+        client: ChatClient,
+        terminal: LineInput,
+        me: str,
+        tokens: TokenStore | None = None,
+        web: str | None = None,
     ) -> None:
         self.client = client
+        self.web = web  # the server's web address (files); default: its host, port 8080
+        self.files: dict[int, ev.FileShared] = {}  # shared files seen, for /download
         self.terminal = terminal
         self.tokens = tokens or TokenStore()
         self.view = View(me=me, room=DEFAULT_ROOM)
+        self.pacer = Pacer()  # below the server's message rate: wait rather than be refused
         self._switch_to: str | None = None  # a room we asked to join; switch on its reply
         self._commands: dict[str, Callable[[str], Awaitable[None]]] = {
             "help": self._help,
@@ -81,10 +105,12 @@ class LineChat:
             "login": self._login,
             "logout": self._logout,
             "password": self._password,
+            "upload": self._upload,
+            "download": self._download,
         }
 
     def prompt(self) -> str:
-        return f"{self.view.me}@{self.view.room}> "
+        return inert(f"{self.view.me}@{self.view.room}> ")  # both names come from the server
 
     def say(self, *lines: str) -> None:
         for line in lines:
@@ -107,11 +133,15 @@ class LineChat:
     def _follow(self, event: object) -> None:
         """Keep the view (our name, our room) in step with what the server says."""
         self.view.me = self.client.username or self.view.me
-        if isinstance(event, ev.RoomJoined) and self._switch_to == event.room.casefold():
+        if isinstance(event, ev.FileShared):
+            self.files[event.id] = event
+        elif isinstance(event, ev.RoomJoined) and self._switch_to == event.room.casefold():
             self._switch_to = None
             self.view.room = event.room
             self.say(f"* Now talking in #{event.room}")
-        elif isinstance(event, ev.RoomLeft) and not self.client.in_room(self.view.room):
+        elif isinstance(event, ev.RoomLeft | ev.Moderated) and not self.client.in_room(
+            self.view.room
+        ):
             self.view.room = DEFAULT_ROOM
             self.say(f"* Now talking in #{DEFAULT_ROOM}")
 
@@ -123,27 +153,94 @@ class LineChat:
             return True
         try:
             if line.startswith("//"):
-                await self.client.chat(line[1:], self.view.room)
+                await self._say(line[1:])
             elif line.startswith("/"):
                 name, _, rest = line[1:].partition(" ")
                 name = name.lower()
                 if name in ("quit", "exit", "q"):
                     return False
                 command = self._commands.get(name)
-                if command is None:
+                if command is None and name in moderation.COMMANDS:
+                    await self._moderate(name, rest.strip())
+                elif command is None:
                     self.say(f"! Unknown command /{name}. Type /help for the list of commands.")
                 else:
                     await command(rest.strip())
             else:
-                await self.client.chat(line, self.view.room)
+                await self._say(line)
         except ConnectionClosed:
             self.say("! Not connected right now; that was not sent.")
         except TimeoutError:  # an account operation the server did not answer
             self.say("! The server did not answer in time.")
         return True
 
+    async def _moderate(self, name: str, rest: str) -> None:
+        command = moderation.parse(name, rest, self.view.room)
+        if isinstance(command, moderation.Usage):
+            self.say(command.text)
+        else:
+            await self.client.moderate(command)
+
+    async def _say(self, text: str) -> None:
+        """Text (a paste may have many lines) to the current room, paced, in pieces the
+        server takes."""
+        for piece in chunks(text):
+            await self.pacer.wait()
+            await self.client.chat(piece, self.view.room)
+
+    # ------------------------------------------------------------------ files
+
+    def _web_base(self) -> str:
+        if self.web:
+            return self.web.rstrip("/")
+        scheme = "https" if self.client.tls is not None else "http"
+        return f"{scheme}://{self.client.host}:{WEB_PORT}"
+
+    async def _upload(self, rest: str) -> None:
+        path = Path(rest).expanduser()
+        token = self.client.token
+        if not rest or not path.is_file():
+            self.say("Usage: /upload PATH (a file)")
+            return
+        if token is None:
+            self.say("! Sign in to an account to share files (/register or /login).")
+            return
+        bar = ProgressBar(self.say, f"Uploading {path.name}")
+        try:
+            shared = await upload(self._web_base(), token, self.view.room, path, bar, self._ca)
+        except (OSError, ClientError, TimeoutError) as exc:
+            self.say(f"! Upload failed: {exc or type(exc).__name__}")
+            return
+        self.say(f"* Shared {shared['name']} in #{self.view.room}")
+
+    async def _download(self, rest: str) -> None:
+        number, _, where = rest.partition(" ")
+        shared = self.files.get(int(number)) if number.isdigit() else None
+        token = self.client.token
+        if shared is None:
+            self.say("Usage: /download ID [PATH] (ID: the number after a shared file)")
+            return
+        if token is None:
+            self.say("! Sign in to an account to download files.")
+            return
+        target = Path(where.strip() or ".").expanduser()
+        dest = free_path(target, shared.name) if target.is_dir() else target
+        bar = ProgressBar(self.say, f"Downloading {shared.name}")
+        try:
+            saved = await download(shared.url, token, dest, bar, self._ca)
+        except (OSError, ClientError, TimeoutError) as exc:
+            self.say(f"! Download failed: {exc or type(exc).__name__}")
+            return
+        self.say(f"* Saved {saved}")
+
+    @property
+    def _ca(self) -> str | None:
+        tls = self.client.tls
+        return None if tls is None or tls.ca is None else str(tls.ca)
+
     async def _help(self, rest: str) -> None:
-        self.say(*HELP.splitlines())
+        text = moderation.HELP if rest.lower().startswith("mod") else HELP
+        self.say(*text.splitlines())
 
     async def _ping(self, rest: str) -> None:
         try:
@@ -161,6 +258,7 @@ class LineChat:
         if not target or not text.strip():
             self.say("Usage: /msg NAME text")
             return
+        await self.pacer.wait()
         await self.client.private(target, text.strip())
 
     async def _rooms(self, rest: str) -> None:
@@ -190,31 +288,39 @@ class LineChat:
             self.view.room = next(r for r in self.client.rooms if r.casefold() == room.casefold())
             self.say(f"* Now talking in #{self.view.room}")
 
+    def _room_and_rest(self, rest: str) -> tuple[str, str]:
+        """An optional room before the rest of a command, taken only when it starts with
+        `#`: `/topic Dev talk` while in #dev is the topic "Dev talk" of the current room."""
+        first, _, text = rest.strip().partition(" ")
+        if first.startswith("#") and first.strip("#"):
+            return first.strip("#"), text.strip()
+        return self.view.room, rest.strip()
+
     async def _topic(self, rest: str) -> None:
-        first, _, text = rest.partition(" ")
-        room = self.view.room
-        if first.startswith("#") or (text and self.client.in_room(first)):
-            room, rest = first.lstrip("#"), text
-        if not rest.strip():
+        room, text = self._room_and_rest(rest)
+        if not text:
             self.say("Usage: /topic [#ROOM] text")
             return
-        await self.client.set_topic(room, rest.strip())
+        await self.pacer.wait()  # a topic counts as a message against the server's rate
+        await self.client.set_topic(room, text)
 
     async def _history(self, rest: str) -> None:
+        room, text = self._room_and_rest(rest)
         try:
-            count = int(rest) if rest else HISTORY_DEFAULT
+            count = int(text) if text else HISTORY_DEFAULT
         except ValueError:
             count = 0
         if count <= 0:
-            self.say("Usage: /history [N] (N a positive number)")
+            self.say("Usage: /history [#ROOM] [N] (N a positive number)")
             return
-        await self.client.history(self.view.room, limit=count)
+        await self.client.history(room, limit=count)
 
     async def _search(self, rest: str) -> None:
-        if not rest:
-            self.say("Usage: /search words")
+        room, words = self._room_and_rest(rest)
+        if not words:
+            self.say("Usage: /search [#ROOM] words")
             return
-        await self.client.search(self.view.room, rest)
+        await self.client.search(room, words)
 
     async def _nick(self, rest: str) -> None:
         if not rest or " " in rest:
@@ -395,6 +501,7 @@ async def _sign_in(
     terminal: LineInput,
     tokens: TokenStore,
     tls: TlsOptions | None = None,
+    reconnect: ReconnectPolicy = LINE_RECONNECT,
 ) -> tuple[ChatClient, ev.Welcome] | bool:
     """Join as `name`: with its saved login token if there is one, else as a guest, and
     with its password when the server says the name is an account's. The client and its
@@ -402,7 +509,7 @@ async def _sign_in(
     token = tokens.get(host, port, name)
     password: str | None = None
     while True:
-        client = ChatClient(tls=tls)
+        client = ChatClient(tls=tls, reconnect=reconnect, greeting_wait=GREETING_WAIT)
         try:
             welcome = await client.connect(host, port, name, password=password, token=token)
         except JoinRefused as exc:
@@ -422,7 +529,21 @@ async def _sign_in(
             if not password:
                 return True
             continue
-        except (OSError, TimeoutError, ClientError) as exc:
+        except WrongProtocol as exc:
+            terminal.show(f"! {exc}.")
+            terminal.show(
+                "! chinwag chat speaks chinwag's native protocol: give it the server's main"
+                f" port ({DEFAULT_PORT} unless its operator chose another; --tls: {TLS_PORT})."
+            )
+            return False
+        except TimeoutError:
+            seconds = client.policy.connect_timeout
+            terminal.show(
+                f"! {host}:{port} did not answer within {seconds:g} s:"
+                " is it a chinwag server's main port?"
+            )
+            return False
+        except (OSError, ClientError) as exc:
             terminal.show(f"! Cannot connect to {host}:{port}: {exc or type(exc).__name__}")
             return False
         save_login(tokens, client)
@@ -436,6 +557,7 @@ async def _connect(
     terminal: LineInput,
     tokens: TokenStore,
     tls: TlsOptions | None = None,
+    reconnect: ReconnectPolicy = LINE_RECONNECT,
 ) -> tuple[ChatClient, ev.Welcome] | int:
     """Join, asking again for a name the server refused (unless it came from --user)."""
     asked = user is None
@@ -443,7 +565,7 @@ async def _connect(
         name = user if user is not None else await _ask_user(terminal)
         if name is None:
             return 1
-        joined = await _sign_in(host, port, name, terminal, tokens, tls)
+        joined = await _sign_in(host, port, name, terminal, tokens, tls, reconnect)
         if isinstance(joined, tuple):
             return joined
         if not (joined and asked):
@@ -459,18 +581,22 @@ async def _chat(
     terminal: LineInput | None = None,
     tokens: TokenStore | None = None,
     tls: TlsOptions | None = None,
+    reconnect: ReconnectPolicy = LINE_RECONNECT,
+    web: str | None = None,
 ) -> int:
     """The session: join, then chat until /quit, end of input or the connection's end.
-    `terminal` and `tokens` default to the real ones (tests pass their own)."""
+    `terminal` and `tokens` default to the real ones (tests pass their own, and a
+    `reconnect` policy with short delays)."""
     chat: LineChat | None = None
     if terminal is None:
         terminal = open_input(lambda: chat.prompt() if chat else "> ")
     tokens = tokens or TokenStore()
-    joined = await _connect(host, port, user, terminal, tokens, tls)
+    joined = await _connect(host, port, user, terminal, tokens, tls, reconnect)
     if isinstance(joined, int):
         return joined
     client, welcome = joined
-    chat = LineChat(client, terminal, welcome.username, tokens)
+    lines = PasteInput(terminal)  # a paste without bracketed paste: one message
+    chat = LineChat(client, lines, welcome.username, tokens, web)
     with terminal.session():
         chat.say(*welcome_lines(welcome))
         account = client.account
@@ -479,7 +605,7 @@ async def _chat(
         events = asyncio.create_task(chat.show_events())
         try:
             while True:
-                reading = asyncio.create_task(terminal.read())
+                reading = asyncio.create_task(lines.read())
                 await asyncio.wait({reading, events}, return_when=asyncio.FIRST_COMPLETED)
                 if events.done():
                     reading.cancel()
@@ -493,6 +619,7 @@ async def _chat(
             except TimeoutError:  # pragma: no cover - the stream ends once the client closes
                 closed = Closed("the event stream did not end", by_user=False)
         finally:
+            lines.close()
             await client.close()
             if not events.done():
                 events.cancel()
@@ -505,7 +632,12 @@ async def _chat(
 
 
 def run_line_client(
-    *, host: str | None, port: int | None, user: str | None, tls: TlsOptions | None = None
+    *,
+    host: str | None,
+    port: int | None,
+    user: str | None,
+    tls: TlsOptions | None = None,
+    web: str | None = None,
 ) -> int:
     """The `chinwag chat` command; its exit status (0 after /quit, 1 when cut off)."""
     print("chinwag chat")
@@ -514,7 +646,7 @@ def run_line_client(
     if address is None:
         return 1
     try:
-        return asyncio.run(_chat(*address, user, tls=tls))
+        return asyncio.run(_chat(*address, user, tls=tls, web=web))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130

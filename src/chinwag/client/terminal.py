@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from chinwag.protocol.text import inert
+
 PromptText = Callable[[], str]
 
 
@@ -28,7 +30,8 @@ class LineInput(Protocol):
         """The next line typed, without its newline; None at end of input."""
 
     def show(self, line: str) -> None:
-        """Print one line of output without disturbing what is being typed."""
+        """Print one line of output without disturbing what is being typed; its control
+        characters are shown escaped (it may hold anyone's text)."""
 
     async def ask(self, question: str, *, secret: bool = False) -> str | None:
         """One answer to a question (`secret`: not echoed, not kept); None at end of input."""
@@ -71,7 +74,7 @@ class PlainInput:
         return line.rstrip("\r\n")
 
     def show(self, line: str) -> None:
-        print(line, flush=True)
+        print(inert(line), flush=True)  # stdout may be a terminal though stdin is not
 
     async def ask(self, question: str, *, secret: bool = False) -> str | None:
         print(question, end="", flush=True)  # as input() and getpass() do without a terminal
@@ -89,7 +92,9 @@ class TerminalInput:
         from prompt_toolkit import PromptSession
 
         self._prompt = prompt
-        self._session: PromptSession[str] = PromptSession()
+        # The typed line is erased once entered: the server's echo shows a message (with
+        # its time, once stored), so keeping the typed line too showed every message twice.
+        self._session: PromptSession[str] = PromptSession(erase_when_done=True)
         self._questions: PromptSession[str] | None = None  # made at the first question
 
     async def read(self) -> str | None:
@@ -99,7 +104,7 @@ class TerminalInput:
             return None
 
     def show(self, line: str) -> None:
-        print(line, flush=True)  # patch_stdout moves it above the prompt
+        print(inert(line), flush=True)  # patch_stdout moves it above the prompt
 
     async def ask(self, question: str, *, secret: bool = False) -> str | None:
         from prompt_toolkit import PromptSession

@@ -55,6 +55,8 @@ class EngineBase:
         # Hourly creation buckets (rooms and accounts), see _bucket.
         self._creators: dict[str, TokenBucket] = {}
         self.sanctions = Sanctions()  # bans and mutes in force (engine/sanctions.py)
+        # guest key -> rooms it was invited to (for its session only, see moderation.py)
+        self.guest_invites: dict[str, set[str]] = {}
 
     # ------------------------------------------------------------------ moderation rules
 

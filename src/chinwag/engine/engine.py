@@ -19,8 +19,9 @@ from typing import Any
 
 from chinwag.bus.base import Envelope
 from chinwag.engine.facts import FactListener
+from chinwag.engine.files import FileCommands
 from chinwag.engine.identity import Identity
-from chinwag.engine.limits import Limits, error_reply
+from chinwag.engine.limits import Limits, error_reply, wall_clock
 from chinwag.engine.messages import MessageCommands
 from chinwag.engine.moderation import ModerationCommands
 from chinwag.engine.names import prepare as prepare_names
@@ -60,7 +61,7 @@ def by_room(in_room: Permission, server: Permission) -> Callable[[Any], Permissi
     return pick
 
 
-class Engine(ModerationCommands, MessageCommands, RoomCommands):
+class Engine(ModerationCommands, MessageCommands, RoomCommands, FileCommands):
     def __init__(
         self,
         store: Store,
@@ -114,8 +115,10 @@ class Engine(ModerationCommands, MessageCommands, RoomCommands):
         prepare_names()
         memberships = self.memberships
         state = await self.store.open()
+        for expired in self.sanctions.load(state.sanctions, wall_clock()):
+            self.store.lift_sanction(expired.kind, expired.room_key, expired.subject)
+        memberships.forgotten = self.sanctions.forget_room  # before load: it removes rooms
         memberships.load(state)
-        self.sanctions.load(state.sanctions)
         self.registered = set(state.accounts)
         if self.limits.history_on_join > 0:
             for room in memberships.rooms.values():

@@ -61,7 +61,11 @@ def as_history(notice: ev.StoredNotice) -> ev.StoredNotice:
 
 
 def text_size(notice: ev.StoredNotice) -> int:
-    return len(notice.topic if isinstance(notice, ev.TopicChanged) else notice.message)
+    if isinstance(notice, ev.TopicChanged):
+        return len(notice.topic)
+    if isinstance(notice, ev.FileShared):
+        return len(notice.name) + len(notice.url)
+    return len(notice.message)
 
 
 def within(rows: list[ev.StoredNotice], budget: int, *, newest: bool) -> list[ev.StoredNotice]:

@@ -11,7 +11,7 @@ It is also the read side the fan-out resolves audiences with (`members`, `sessio
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from enum import StrEnum
 
 from chinwag.engine.facts import (
@@ -36,6 +36,10 @@ log = logging.getLogger("chinwag.engine")
 MAX_SHARED_KEYS = 10_000
 
 _NOBODY: dict[Session, str] = {}
+
+
+def _nothing(key: str) -> None:
+    pass
 
 
 class RoomRole(StrEnum):
@@ -64,6 +68,9 @@ class Memberships:
         # users have a room or two, and an empty set alone is 216 bytes.
         self.saved: dict[str, tuple[str, ...]] = {}
         self._shared_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # Called with a removed room's key, so that what others keep about the room (the
+        # engine's bans and mutes) goes with it: a room made again later starts clean.
+        self.forgotten: Callable[[str], None] = _nothing
 
     def load(self, state: StoreState) -> None:
         self.saved = {
@@ -91,6 +98,7 @@ class Memberships:
             return
         del self.rooms[room.key]
         self.store.delete_room(room.key)
+        self.forgotten(room.key)
         log.info("Removed room %s: nobody is in it and nothing was said there", room.name)
 
     # ------------------------------------------------------------------ reading

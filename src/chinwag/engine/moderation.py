@@ -26,7 +26,7 @@ from chinwag.engine.limits import error_reply, reply
 from chinwag.engine.memberships import ROOM_RANK, RoomRole
 from chinwag.engine.names import normalize_name, user_key
 from chinwag.engine.room import Room
-from chinwag.engine.sanctions import BAN, MUTE, SERVER, subject_of
+from chinwag.engine.sanctions import BAN, MUTE, SERVER, address_of, subject_of
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
@@ -112,13 +112,16 @@ class ModerationCommands(AccountCommands):
         )
 
     def _told(
-        self, notice: ev.Moderated, room: Room | None, target: Target | None
+        self, session: Session, notice: ev.Moderated, room: Room | None, target: Target | None
     ) -> list[Envelope]:
-        """The room hears of it, and so does its target wherever it is."""
+        """The room hears of it, and so do its target and its actor wherever they are."""
         out = [] if room is None else [Envelope(room.audience, notice)]
         held = None if target is None else target.session
-        if held is not None and (room is None or room.key not in held.rooms):
-            out.append(Envelope(ToSession(held), notice))
+        for who in (held, session):
+            if who is not None and (room is None or room.key not in who.rooms):
+                out.append(Envelope(ToSession(who), notice))
+                if held is session:
+                    break
         return out
 
     def _uninvite(self, room: Room, identity: Identity) -> None:
@@ -161,7 +164,7 @@ class ModerationCommands(AccountCommands):
         self.memberships.leave(held, room, by=actor)
         self._uninvite(room, target.identity)
         await self.store.commit()
-        return self._told(notice, room, target)
+        return self._told(session, notice, room, target)
 
     async def _ban(self, session: Session, command: ev.Ban, now: float) -> list[Envelope]:
         room: Room | None = None
@@ -221,12 +224,28 @@ class ModerationCommands(AccountCommands):
         )
         if room is None:
             out.append(reply(session, notice))
-            if held is not None and not held.closed and held.identity is not None:
-                out.append(Envelope(ToSession(held), notice))
-                why = f"banned from this server by {actor.name}" + (f": {reason}" if reason else "")
-                out += self.sign_out_elsewhere(held, why, now)
+            why = f"banned from this server by {actor.name}" + (f": {reason}" if reason else "")
+            for gone in self._banned_sessions(held, subject):
+                out.append(Envelope(ToSession(gone), notice))
+                out += self.sign_out_elsewhere(gone, why, now)
             return out
-        return self._told(notice, room, target)
+        return self._told(session, notice, room, target)
+
+    def _banned_sessions(self, held: Session | None, subject: str) -> list[Session]:
+        """The sessions a new server ban ends: its target's, and every guest's from a
+        banned address (they are the same people as far as the server can tell)."""
+        out = [] if held is None or held.closed or held.identity is None else [held]
+        if subject.startswith("address:"):
+            address = subject.partition(":")[2]
+            out += [
+                s
+                for s in self.memberships.online.values()
+                if s is not held
+                and s.identity is not None
+                and s.identity.account is None
+                and address_of(s) == address
+            ]
+        return out
 
     async def _unban(self, session: Session, command: ev.Unban, now: float) -> list[Envelope]:
         return await self._lift(session, BAN, command.room, command.username, now)
@@ -265,7 +284,7 @@ class ModerationCommands(AccountCommands):
         notice = ev.Moderated(
             number, "mute", actor.name, now, room.name, target.identity.name, reason, until
         )
-        return self._told(notice, room, target)
+        return self._told(session, notice, room, target)
 
     async def _unmute(self, session: Session, command: ev.Unmute, now: float) -> list[Envelope]:
         return await self._lift(session, MUTE, command.room, command.username, now)
@@ -305,10 +324,7 @@ class ModerationCommands(AccountCommands):
         notice = ev.Moderated(number, action, actor.name, now, room_shown, name)
         held = self.memberships.online.get(key)
         target = None if held is None or held.identity is None else Target(held.identity, held)
-        out = self._told(notice, room, target)
-        if room is None:
-            out.append(reply(session, notice))
-        return out
+        return self._told(session, notice, room, target)
 
     # ------------------------------------------------------------------ roles, modes, invites
 
@@ -353,7 +369,7 @@ class ModerationCommands(AccountCommands):
         notice = ev.Moderated(
             number, "role", actor.name, now, room.name, target.identity.name, role=role
         )
-        return self._told(notice, room, target)
+        return self._told(session, notice, room, target)
 
     async def _set_server_role(
         self, session: Session, command: ev.SetRole, now: float
@@ -436,8 +452,9 @@ class ModerationCommands(AccountCommands):
         if identity.account is not None:
             room.invited.add(identity.account)
             self.store.save_invite(room.key, identity.account, True)
-        else:
-            room.invited.add(f"name:{identity.key}")  # for this guest's session, not kept
+        else:  # for this guest's session only: not kept, dropped when it leaves
+            room.invited.add(f"name:{identity.key}")
+            self.guest_invites.setdefault(identity.key, set()).add(room.key)
         number = self._record(session, "invite", now, target=identity.name, room=room.name)
         await self.store.commit()
         actor = session.identity
@@ -453,9 +470,13 @@ class ModerationCommands(AccountCommands):
         identity = session.identity
         if identity is None or identity.account is not None:
             return
+        keys = self.guest_invites.pop(identity.key, None)
+        if not keys:
+            return
         mark = f"name:{identity.key}"
-        for room in self.memberships.rooms.values():
-            if room.invited:
+        for key in keys:
+            room = self.memberships.rooms.get(key)
+            if room is not None:
                 room.invited.discard(mark)
 
     # ------------------------------------------------------------------ messages

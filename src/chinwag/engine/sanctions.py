@@ -40,15 +40,16 @@ def subject_of(identity: Identity, session: Session | None, shared: Collection[s
 def subjects_of(
     identity: Identity, session: Session, shared: Collection[str], *, address_too: bool
 ) -> tuple[str, ...]:
-    """Every subject a sanction on this session may name. `address_too`: an account's
-    address counts as well (server bans refuse logins from a banned address)."""
-    out = [subject_of(identity, session, shared)]
+    """Every subject a sanction on this session may name: the account (or the guest's
+    name), and the address where it is the client's own. An account's address counts only
+    with `address_too` (server bans refuse logins from a banned address)."""
+    first = (
+        f"account:{identity.account}" if identity.account is not None else f"name:{identity.key}"
+    )
     address = address_of(session)
-    if identity.account is not None and address_too and address not in shared:
-        out.append(f"address:{address}")
-    if identity.account is None and address in shared:
-        return (out[0],)
-    return tuple(out)
+    if address in shared or (identity.account is not None and not address_too):
+        return (first,)
+    return (first, f"address:{address}")
 
 
 class Sanctions:
@@ -57,9 +58,15 @@ class Sanctions:
         # room key -> how many mutes it has: the chat path looks only at rooms with one.
         self.muted_rooms: dict[str, int] = {}
 
-    def load(self, sanctions: Iterable[Sanction]) -> None:
+    def load(self, sanctions: Iterable[Sanction], now: float) -> list[Sanction]:
+        """Those still in force; returns the ones that ended meanwhile (to delete)."""
+        ended = []
         for sanction in sanctions:
-            self.add(sanction)
+            if sanction.until is not None and sanction.until <= now:
+                ended.append(sanction)
+            else:
+                self.add(sanction)
+        return ended
 
     def add(self, sanction: Sanction) -> None:
         key = (sanction.kind, sanction.room_key, sanction.subject)

@@ -36,6 +36,7 @@ class Failures:
 class LoginThrottle:
     def __init__(self, exempt: tuple[str, ...] = ()) -> None:
         self.exempt = frozenset(exempt)  # addresses never throttled as addresses
+        self.total_failed = 0  # every failure since start (the /metrics counter)
         self._tables: dict[str, OrderedDict[str, Failures]] = {
             "account": OrderedDict(),
             "address": OrderedDict(),
@@ -58,6 +59,7 @@ class LoginThrottle:
 
     def failed(self, account: str, address: str, now: float) -> int:
         """Count a failure; returns the account's count in its window."""
+        self.total_failed += 1
         counts = []
         for table_name, key in self._keys(account, address):
             table = self._tables[table_name]

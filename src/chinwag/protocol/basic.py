@@ -14,14 +14,14 @@ from typing import Any
 import orjson
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.common import NamingCodec, load_object, text_field
+from chinwag.protocol.common import NamingCodec, load_object, shown, text_field
 from chinwag.protocol.events import ErrorCode
 
 SERVER_NAME = "[server]"
 
 
 def _line(username: str, message: str, **extra: Any) -> bytes:
-    return orjson.dumps({"username": username, "message": message, **extra}) + b"\n"
+    return orjson.dumps(shown({"username": username, "message": message, **extra})) + b"\n"
 
 
 def _system(message: str, **extra: Any) -> bytes:

@@ -21,6 +21,7 @@ from chinwag.protocol import events as ev
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.sentences import describe_audit, describe_deleted, describe_moderation
+from chinwag.protocol.text import continued
 
 # Errors that leave a client unnamed: its next line may try another name (a guest cannot
 # have a name that belongs to an account).
@@ -57,9 +58,26 @@ def text_field(obj: JsonObject, key: str) -> str | ev.BadInput:
     return value
 
 
-def flat(text: str) -> str:
-    """Text made safe for one line: a line break inside it would forge another line."""
-    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+def shown(obj: JsonObject) -> JsonObject:
+    """A JSON dialect's object as its client will print it: every text (and list of
+    texts) with its controls escaped and its lines after the first marked as continuation
+    lines (text.CONTINUATION). The seed clients print these fields to a terminal."""
+    out: JsonObject = {}
+    for key, value in obj.items():
+        if isinstance(value, str):
+            value = continued(value)
+        elif isinstance(value, list):
+            value = [continued(v) if isinstance(v, str) else v for v in value]
+        out[key] = value
+    return out
+
+
+def file_size(size: int) -> str:
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} KB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def describe(notice: ev.Notice) -> str:
@@ -85,6 +103,12 @@ def describe(notice: ev.Notice) -> str:
             return f"You left room {notice.room}"
         case ev.TopicChanged():
             return f"{notice.username} set the topic of {notice.room} to: {notice.topic}"
+        case ev.FileShared():
+            where = "" if notice.room == ev.DEFAULT_ROOM else f" in {notice.room}"
+            return (
+                f"{notice.username} shared a file{where}: {notice.name}"
+                f" ({file_size(notice.size)}) {notice.url}"
+            )
         case ev.Welcome():
             return notice.message
         case ev.PongReply():

@@ -337,7 +337,27 @@ class TopicChanged:
     history: bool = False
 
 
-StoredNotice = ChatMessage | PrivateMessage | TopicChanged
+@dataclass(frozen=True, slots=True)
+class FileShared:
+    """A file someone uploaded to a room (POST /api/files): a message of its own kind.
+
+    `url` is where members download it (with their login token); `sha256` is the
+    content's hash, also its name in the server's file store.
+    """
+
+    id: int
+    room: str
+    username: str
+    name: str
+    size: int
+    media_type: str
+    url: str
+    timestamp: float
+    history: bool = False
+    sha256: str = ""
+
+
+StoredNotice = ChatMessage | PrivateMessage | TopicChanged | FileShared
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,6 +536,7 @@ Notice = (
     ChatMessage
     | PrivateMessage
     | TopicChanged
+    | FileShared
     | Welcome
     | UserJoined
     | UserLeft

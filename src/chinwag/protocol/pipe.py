@@ -11,15 +11,22 @@ errors as `ERROR|why`, server notices as `INFO|text`, private messages as
 from __future__ import annotations
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.common import SeedCodec, flat
+from chinwag.protocol.common import SeedCodec
 from chinwag.protocol.events import ErrorCode
+from chinwag.protocol.text import inert, message_lines
 
 _USAGE = "use USER|name, MSG|text, PRIVATE|name|text, DIR, PING or QUIT"
 _NOT_JOINED = "Register first with USER|name"
 
 
 def _line(*fields: str) -> bytes:
-    return "|".join(flat(f) for f in fields).encode() + b"\n"
+    """One line; no control character of anyone's text reaches a terminal raw."""
+    return "|".join(inert(f) for f in fields).encode() + b"\n"
+
+
+def _said(kind: str, sender: str, message: str, where: str = "") -> bytes:
+    """A message as one `KIND|sender|text` line per line of it: each line names its sender."""
+    return b"".join(_line(kind, sender, where + line) for line in message_lines(message))
 
 
 def _welcome(notice: ev.Welcome, viewer: str | None) -> bytes:
@@ -85,10 +92,10 @@ class PipeCodec(SeedCodec):
 
     def chat_line(self, notice: ev.ChatMessage) -> bytes:
         where = "" if notice.room == ev.DEFAULT_ROOM else f"[{notice.room}] "
-        return _line("MSG", notice.username, where + notice.message)
+        return _said("MSG", notice.username, notice.message, where)
 
     def private_in(self, notice: ev.PrivateMessage) -> bytes:
-        return _line("PRIVATE", notice.username, notice.message)
+        return _said("PRIVATE", notice.username, notice.message)
 
     def private_out(self, notice: ev.PrivateMessage) -> bytes:
         return b"PRIVATE_OK\n"

@@ -25,8 +25,9 @@ from __future__ import annotations
 import re
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.common import SeedCodec, describe, flat
+from chinwag.protocol.common import SeedCodec, describe
 from chinwag.protocol.events import ErrorCode
+from chinwag.protocol.text import inert, message_lines
 
 EOL = b"\r\n"
 GREETING = "Hello! This is chinwag. Type a message and press Enter; /help lists the commands."
@@ -56,7 +57,14 @@ _MSG_TARGET = re.compile(r"(Client \d+|\S+)(?:\s+(.*))?", re.IGNORECASE | re.DOT
 
 
 def _lines(*texts: str) -> bytes:
-    return b"".join(flat(t).encode() + EOL for t in texts)
+    """Lines for a terminal: no control character of anyone's text reaches it raw."""
+    return b"".join(inert(t).encode() + EOL for t in texts)
+
+
+def _said(prefix: str, message: str) -> bytes:
+    """A message, each of its lines led by who said it: `a: ok` then `a: robert: hi`,
+    never a bare `robert: hi` that would pass for robert's line."""
+    return _lines(*(prefix + line for line in message_lines(message)))
 
 
 def _server(*texts: str) -> bytes:
@@ -207,13 +215,13 @@ class PlainCodec(SeedCodec):
 
     def chat_line(self, notice: ev.ChatMessage) -> bytes:
         where = "" if notice.room == ev.DEFAULT_ROOM else f"[{notice.room}] "
-        return _lines(f"{where}{notice.username}: {notice.message}")
+        return _said(f"{where}{notice.username}: ", notice.message)
 
     def private_in(self, notice: ev.PrivateMessage) -> bytes:
-        return _lines(f"[private] {notice.username}: {notice.message}")
+        return _said(f"[private] {notice.username}: ", notice.message)
 
     def private_out(self, notice: ev.PrivateMessage) -> bytes:
-        return _lines(f"[private to {notice.target}] {notice.message}")
+        return _said(f"[private to {notice.target}] ", notice.message)
 
     def system_line(self, notice: ev.Notice, text: str) -> bytes:
         return _server(text)

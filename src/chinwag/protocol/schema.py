@@ -320,7 +320,21 @@ TOPIC = shape(
     TIMESTAMP,
     HISTORY,
 )
-STORED = Items("stored message", CHAT, PRIVATE, TOPIC)
+FILE = shape(
+    "file",
+    ev.FileShared,
+    ID,
+    Field("room", TEXT),
+    USERNAME,
+    Field("name", TEXT),
+    opt("size", COUNT, 0),
+    opt("media_type", TEXT, "application/octet-stream"),
+    Field("url", TEXT),
+    TIMESTAMP,
+    HISTORY,
+    opt("sha256", TEXT, "", omit=True),
+)
+STORED = Items("stored message", CHAT, PRIVATE, TOPIC, FILE)
 AUDIT_ENTRY = shape(
     None,
     ev.AuditEntry,
@@ -346,6 +360,7 @@ NOTICES: tuple[Shape, ...] = (
     CHAT,
     PRIVATE,
     TOPIC,
+    FILE,
     shape(
         "welcome",
         ev.Welcome,

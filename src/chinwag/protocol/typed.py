@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from chinwag.protocol import events as ev
-from chinwag.protocol.common import NamingCodec, describe, load_object, text_field
+from chinwag.protocol.common import NamingCodec, describe, load_object, shown, text_field
 from chinwag.protocol.events import ErrorCode
 
 _NOT_JOINED = "Send your username as a line of its own first"
@@ -27,7 +27,7 @@ def clock(timestamp: float) -> str:
 
 
 def _dump(obj: dict[str, Any]) -> bytes:
-    return orjson.dumps(obj) + b"\n"
+    return orjson.dumps(shown(obj)) + b"\n"
 
 
 def _system(message: str, timestamp: float | None = None, **extra: Any) -> bytes:
@@ -68,7 +68,7 @@ def _error(notice: ev.Error, viewer: str | None) -> bytes:
 
 
 # Notices that carry the moment they happened; the others are stamped when rendered.
-_STAMPED = (ev.TopicChanged, ev.UserJoined, ev.UserLeft, ev.UserRenamed)
+_STAMPED = (ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed)
 
 
 class TypedCodec(NamingCodec):

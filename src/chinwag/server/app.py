@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
+from chinwag import __version__
 from chinwag.bus.base import Bus, Envelope
 from chinwag.bus.local import InProcessBus
 from chinwag.config import ServerConfig
@@ -25,12 +27,14 @@ from chinwag.protocol.events import Command, Error, ErrorCode, Goodbye, StoredNo
 from chinwag.protocol.framing import LineFraming
 from chinwag.server.connection import Connection
 from chinwag.server.fanout import FanOut
+from chinwag.server.files import FileService
 from chinwag.server.keepalive import KeepAliveSweep
 from chinwag.server.listeners import FrontEnd, Listener, TcpListener
 from chinwag.server.outbox import Outbox
 from chinwag.server.presence import PresenceLog
 from chinwag.server.shutdown import shut_down
 from chinwag.server.tls import ServerTls
+from chinwag.server.websocket import WebListener
 from chinwag.storage.base import Store
 
 log = logging.getLogger("chinwag.server")
@@ -143,7 +147,15 @@ class ChatServer:
                 handshake_timeout=config.tls_handshake_timeout,
             )
             self.listeners.append(self.tls_listener)
+        self.web_listener: WebListener | None = None
+        self.files: FileService | None = None
+        if config.http_port:  # the page, /ws, /health, /metrics (chinwag.web)
+            self.web_listener = self._web_listener()
+            self.listeners.append(self.web_listener)
         self.ports: dict[int, str] = {}  # bound port -> dialect
+        self.started_at = time.monotonic()
+        self.first_id = 0  # the store's last id at start: messages_stored() counts from it
+        self.slow_cuts = 0  # connections dropped for not reading (/metrics)
         self.keepalive = KeepAliveSweep(self.connections, config, self.loop, settle=self.settle)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.closing = False
@@ -153,6 +165,29 @@ class ChatServer:
         self._reload_wanted = False  # an admin changed accounts (SIGUSR1): read them again
         self._reloading = False
 
+    def _web_listener(self) -> WebListener:
+        from chinwag.web.metrics import Metrics
+        from chinwag.web.site import WebSite
+
+        config = self.config
+        self.files = FileService(self)
+        site = WebSite(
+            health=self.health,
+            metrics=Metrics(self).render,
+            origins=config.http_origin,
+            secure=self.tls is not None,
+        )
+        return WebListener(
+            config.host,
+            max(0, config.http_port),  # -1: any free port
+            site,
+            max_line=config.max_line,
+            keepalive_idle=config.keepalive_interval,
+            reuse_port=config.reuse_port,
+            ssl_context=self.tls.context if self.tls is not None else None,
+            files=self.files,
+        )
+
     # ------------------------------------------------------------------ lifecycle
 
     def add_listener(self, listener: Listener) -> None:
@@ -161,6 +196,7 @@ class ChatServer:
 
     async def start(self) -> None:
         await self.engine.start()
+        self.first_id = self.store.last_id
         await self.bus.start()
         for listener in self.listeners:
             for port in await listener.start(self):
@@ -172,6 +208,9 @@ class ChatServer:
                     listener.front_end.dialect,
                     ", TLS" if listener.secure else "",
                 )
+        if self.http_port is not None:
+            scheme = "https" if self.tls is not None else "http"
+            log.info("Web page: %s://%s:%d/", scheme, self.config.host, self.http_port)
         self.spawn(self.keepalive.run())
         self.started = True
         if self._reload_wanted:  # signalled while starting
@@ -188,6 +227,15 @@ class ChatServer:
         """The TLS port bound (useful when the config asked for port 0); None without TLS."""
         listener = self.tls_listener
         return listener.bound[0] if listener is not None and listener.bound else None
+
+    @property
+    def http_port(self) -> int | None:
+        """The web front end's port bound; None when it is off."""
+        listener = self.web_listener
+        return listener.bound[0] if listener is not None and listener.bound else None
+
+    def messages_stored(self) -> int:
+        return self.store.last_id - self.first_id
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coro)
@@ -301,6 +349,8 @@ class ChatServer:
                 self.per_address[address] = left
         self.publish(self.engine.close_session(conn.session, reason, wall_clock()))
         if conn.dropped:  # the server cut it: once, as a warning
+            if reason.startswith("send buffer overflow"):
+                self.slow_cuts += 1
             log.warning("%s: dropped %s: %s", conn.peer, conn.name, reason)
         else:
             log.info("%s disconnected (%s): %s", conn.peer, conn.name, reason)
@@ -357,6 +407,8 @@ class ChatServer:
         """What a health check reports (the web front end serves it as /health)."""
         outbox = self.outbox
         return {
+            "version": __version__,
+            "uptime": round(time.monotonic() - self.started_at, 3),
             "connections": len(self.connections),
             "online": self.engine.online(),
             "store": "ok"

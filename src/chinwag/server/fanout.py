@@ -95,6 +95,7 @@ class FanOut:
         self._schedule_flush = schedule_flush
         self._flush = flush
         self._run: Run | None = None
+        self.deliveries = 0  # notices queued to connections (/metrics)
         self.presence_logs: dict[str, PresenceLog] = {}  # room key -> presence since the tick
         self._presence_timer: asyncio.TimerHandle | None = None
         self._trim_timer: asyncio.TimerHandle | None = None
@@ -181,6 +182,7 @@ class FanOut:
         # Fast path: most recipients share one codec class that renders alike for everyone.
         fast_class: type | None = None
         fast_data = b""
+        queued = 0
         for session in to:
             if session is exclude:
                 continue
@@ -199,6 +201,8 @@ class FanOut:
                 data = render_for(codec, notices, 0, session.name, cache)
             if data:
                 conn.queue(data, needs)
+                queued += 1
+        self.deliveries += queued * len(notices)
 
     # ------------------------------------------------------------------ membership facts
 

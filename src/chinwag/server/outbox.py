@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from time import perf_counter
 from typing import Any, Protocol
 
 from chinwag.errors import StoreError
 from chinwag.protocol.events import StoredNotice
+from chinwag.server.stats import COMMIT_BUCKETS, Histogram
 from chinwag.storage.base import Store
 
 log = logging.getLogger("chinwag.server")
@@ -71,6 +73,7 @@ class Outbox:
         self._logged = 0.0
         self._progress = asyncio.Event()  # set (and replaced) whenever a commit ends
         self.stopping = False  # shutting down: a failed commit is not retried
+        self.commit_seconds = Histogram(COMMIT_BUCKETS)  # /metrics
 
     def owe(self, conn: Owed) -> None:
         """A connection is owed bytes: write them at the next flush."""
@@ -89,10 +92,12 @@ class Outbox:
         store = self.store
         if store.pending and not self._committing and not self.sick:  # sick: the probe tells
             try:
+                started = perf_counter()
                 if not store.commit_now():
                     self._committing = True
                     self._spawn(self._commit())
                 else:
+                    self.commit_seconds.observe(perf_counter() - started)
                     self._progressed()
                     if self.failing_since is not None:
                         self._recovered()
@@ -109,8 +114,10 @@ class Outbox:
 
     async def _commit(self) -> None:
         failed: StoreError | None = None
+        started = perf_counter()
         try:
             await self.store.commit()
+            self.commit_seconds.observe(perf_counter() - started)
         except StoreError as exc:
             failed = exc
         finally:

@@ -8,8 +8,8 @@ Server layer.
 3. Queue a goodbye behind everything each client is owed, commit what the engine wrote
    (so the echoes of stored messages may go out), and write.
 4. Each connection half-closes once its last byte is written (FIN) and reads until the
-   client closes its side; one that has sent nothing since the shutdown began, or for
-   DRAIN_QUIET, is closed then.
+   client closes its side; one that has been silent since shortly before the shutdown, or
+   for DRAIN_QUIET, is closed then.
 5. Whatever is still open after `shutdown_grace` is dropped; then the tasks stop and the
    store closes.
 """
@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chinwag.server")
 
-DRAIN_QUIET = 0.2  # seconds a half-closed client must be silent before our side closes
+# Seconds a half-closed client must be silent before our side closes; one silent since
+# IDLE_BEFORE seconds before the shutdown began is closed at once. A client still writing
+# when we close gets a reset: on a loaded 2-core machine a talking client's process can go
+# unscheduled for longer than the 0.2 s this used to be.
+DRAIN_QUIET = 0.5
+IDLE_BEFORE = 0.1
 DRAIN_STEP = 0.02
 
 
@@ -40,7 +45,7 @@ async def shut_down(server: ChatServer, reason: str) -> None:
         listener.close()
     server.fanout.end_run()
     connections = list(server.connections)
-    shut_at = loop.time()
+    idle_before = loop.time() - IDLE_BEFORE
     for conn in connections:
         conn.shut()
     goodbye = Goodbye(reason)
@@ -58,9 +63,11 @@ async def shut_down(server: ChatServer, reason: str) -> None:
     while server.connections and loop.time() < deadline:
         now = loop.time()
         for conn in list(server.connections):
-            # Half-closed, and silent since the shutdown began (or for DRAIN_QUIET): what
-            # it sends was read, so closing leaves nothing unread for a reset.
-            if conn.last_seen <= shut_at or now - conn.last_seen >= DRAIN_QUIET:
+            # Half-closed, and silent: what it sent was read, so closing leaves nothing
+            # unread for a reset. Silent means since a little before the shutdown began
+            # (a client talking every few milliseconds may not have spoken since, and its
+            # next line would meet a closed socket), or for DRAIN_QUIET.
+            if conn.last_seen <= idle_before or now - conn.last_seen >= DRAIN_QUIET:
                 conn.finish()
         if server.connections:
             await asyncio.sleep(DRAIN_STEP)
@@ -80,4 +87,6 @@ async def shut_down(server: ChatServer, reason: str) -> None:
     except StoreError as exc:  # a sick store: what it could not store was never echoed
         log.error("Could not store what was pending at shutdown: %s", exc)
     server.passwords.close()
+    if server.files is not None:
+        server.files.store.close()  # a temporary folder (--data :memory:) goes
     log.info("Server stopped")

@@ -12,7 +12,13 @@ from typing import Any
 import orjson
 
 from chinwag.errors import StoreError
-from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice, TopicChanged
+from chinwag.protocol.events import (
+    ChatMessage,
+    FileShared,
+    PrivateMessage,
+    StoredNotice,
+    TopicChanged,
+)
 from chinwag.storage.base import (
     MAX_PAGE,
     AccountRecord,
@@ -49,10 +55,13 @@ _INSERT_PRIVATE = _insert_from_json(
 )
 
 
-def room_row(n: ChatMessage | TopicChanged) -> Row:
+def room_row(n: ChatMessage | TopicChanged | FileShared) -> Row:
     if isinstance(n, ChatMessage):
         return (n.id, "chat", n.room.casefold(), n.room, n.username, n.username.casefold(),
                 n.message, n.timestamp)  # fmt: skip
+    if isinstance(n, FileShared):
+        return (n.id, "file", n.room.casefold(), n.room, n.username, n.username.casefold(),
+                file_body(n), n.timestamp)  # fmt: skip
     return (n.id, "topic", n.room.casefold(), n.room, n.username, n.username.casefold(),
             n.topic, n.timestamp)  # fmt: skip
 
@@ -60,6 +69,19 @@ def room_row(n: ChatMessage | TopicChanged) -> Row:
 def private_row(n: PrivateMessage, parties: tuple[str | None, str | None]) -> Row:
     return (n.id, "private", n.username, n.username.casefold(), n.target, n.target.casefold(),
             n.message, n.timestamp, *parties)  # fmt: skip
+
+
+def file_body(n: FileShared) -> str:
+    """A file message's row body: what it says about the file, as JSON."""
+    meta = {"name": n.name, "size": n.size, "media_type": n.media_type, "url": n.url,
+            "sha256": n.sha256}  # fmt: skip
+    return orjson.dumps(meta).decode()
+
+
+def file_from(id_: int, room: str, username: str, body: str, ts: float) -> FileShared:
+    meta = orjson.loads(body)
+    return FileShared(id_, room, username, meta["name"], meta["size"], meta["media_type"],
+                      meta["url"], ts, sha256=meta["sha256"])  # fmt: skip
 
 
 def from_row(row: Row) -> StoredNotice:
@@ -70,6 +92,8 @@ def from_row(row: Row) -> StoredNotice:
         return ChatMessage(id_, room, username, body, ts)
     if kind == "private":
         return PrivateMessage(id_, username, target, body, ts)
+    if kind == "file":
+        return file_from(id_, room, username, body, ts)
     return TopicChanged(id_, room, username, body, ts)
 
 
@@ -81,6 +105,8 @@ def from_buffered(row: Row) -> StoredNotice:
     id_, kind, _, room, username, _, body, ts = row
     if kind == "chat":
         return ChatMessage(id_, room, username, body, ts)
+    if kind == "file":
+        return file_from(id_, room, username, body, ts)
     return TopicChanged(id_, room, username, body, ts)
 
 

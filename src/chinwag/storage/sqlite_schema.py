@@ -126,4 +126,39 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX audit_by_room ON audit (room_key, id);
     ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: `file` messages (files shared in rooms, POST /api/files): the kind's CHECK only
+    # changes by rebuilding the table (SQLite's documented way: new table, copy, drop,
+    # rename). Ids stay, so the full-text index (rowid = id) stays valid; the AUTOINCREMENT
+    # counter is carried over, so no id handed out before is ever handed out again.
+    """
+    CREATE TABLE messages_v7 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('chat', 'private', 'topic', 'file')),
+        room_key TEXT,
+        room TEXT,
+        username TEXT NOT NULL,
+        user_key TEXT NOT NULL,
+        target TEXT,
+        target_key TEXT,
+        body TEXT NOT NULL,
+        ts REAL NOT NULL,
+        sender_account TEXT,
+        target_account TEXT,
+        deleted INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO messages_v7
+        SELECT id, kind, room_key, room, username, user_key, target, target_key, body, ts,
+               sender_account, target_account, deleted
+        FROM messages;
+    DELETE FROM sqlite_sequence WHERE name = 'messages_v7';
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'messages_v7', seq FROM sqlite_sequence WHERE name = 'messages';
+    DROP TABLE messages;
+    ALTER TABLE messages_v7 RENAME TO messages;
+    CREATE INDEX messages_by_room ON messages (room_key, id) WHERE room_key IS NOT NULL;
+    CREATE INDEX messages_by_sender_account ON messages (sender_account, id)
+        WHERE sender_account IS NOT NULL;
+    CREATE INDEX messages_by_target_account ON messages (target_account, id)
+        WHERE target_account IS NOT NULL;
+    """,
 )
