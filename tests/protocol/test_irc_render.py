@@ -31,6 +31,17 @@ def notices() -> st.SearchStrategy[ev.Notice]:
         st.builds(ev.TopicChanged, st.integers(1, 10**9), rooms, names, texts, stamp),
         st.builds(ev.UserLeft, rooms, names, stamp, texts),
         st.builds(
+            ev.FileShared,
+            st.integers(1, 10**9),
+            rooms,
+            names,
+            texts,
+            st.integers(0, 10**9),
+            texts,
+            texts,
+            stamp,
+        ),
+        st.builds(
             ev.Moderated,
             st.integers(1, 99),
             st.sampled_from(["kick", "ban", "unban", "mute", "role", "invite", "mode", "other"]),

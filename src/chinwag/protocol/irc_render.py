@@ -16,6 +16,7 @@ from typing import NamedTuple
 from chinwag.protocol import events as ev
 from chinwag.protocol import irc_numerics as rpl
 from chinwag.protocol.codec import Codec, concerns
+from chinwag.protocol.common import file_size
 from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.irc_names import channel, clean, room_of, strip_controls, to_nick
 from chinwag.protocol.irc_wire import MAX_LINE, build, chunks, tag_text
@@ -57,7 +58,7 @@ ISUPPORT = (
     "CHATHISTORY=100",
     "MSGREFTYPES=msgid",
 )
-SHARED = frozenset({ev.TopicChanged, ev.UserJoined, ev.UserLeft, ev.UserRenamed})
+SHARED = frozenset({ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed})
 LEFT_ROOM = "left the room"  # the reason the engine gives a leave (the rest are quits)
 
 
@@ -194,6 +195,8 @@ class IrcRenderer(Codec):
                     clean(notice.topic),
                     tags,
                 )
+            case ev.FileShared():
+                return self._file(notice, "")
             case ev.UserJoined():
                 tags = self._tags(notice.timestamp)
                 return build(
@@ -248,6 +251,13 @@ class IrcRenderer(Codec):
         text = "(message deleted)" if notice.deleted else clean(notice.message)
         tags = self._tags(notice.timestamp, notice.id, batch)
         return said("PRIVMSG", source(notice.username), channel(notice.room), text, tags)
+
+    def _file(self, notice: ev.FileShared, batch: str) -> bytes:
+        """A file shared in a room: a NOTICE from its sender (IRC has no file message)."""
+        size = file_size(notice.size)
+        text = clean(f"shared a file: {notice.name} ({size}) {notice.url}")
+        tags = self._tags(notice.timestamp, notice.id, batch)
+        return said("NOTICE", source(notice.username), channel(notice.room), text, tags)
 
     def _private(self, notice: ev.PrivateMessage, viewer: str | None, batch: str) -> bytes:
         mine = notice.username == viewer and notice.target != viewer
@@ -434,6 +444,8 @@ class IrcRenderer(Codec):
                 out.append(self._chat(message, viewer, batch))
             elif isinstance(message, ev.PrivateMessage):
                 out.append(self._private(message, viewer, batch))
+            elif isinstance(message, ev.FileShared):
+                out.append(self._file(message, batch))
             else:
                 tags = self._tags(message.timestamp, message.id, batch)
                 text = clean(message.topic)
