@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from parser_tests import data
 
 from chinwag.engine.names import valid_username
+from chinwag.protocol import events as ev
+from chinwag.protocol.irc import IrcCodec
 from chinwag.protocol.irc_names import clean, from_nick, to_nick, valid_nick
 from chinwag.protocol.irc_wire import build, chunks, parse
 
@@ -125,3 +127,25 @@ def test_clean_strips_formatting_and_keeps_actions():
     assert clean("\x02bold\x02 \x0304,12red\x03 \x1b[31mx") == "bold red [31mx"
     assert clean("\x01ACTION waves \x02hi\x02\x01") == "\x01ACTION waves hi\x01"
     assert clean("\x01VERSION\x01") == "VERSION"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"CAP LS \xc2\xb2",  # a superscript two: a digit to str.isdigit, no number to int
+        b"TOPIC #\x00",
+        b"TOPIC #\xc3\xa9",
+        b"CHATHISTORY LATEST #dev msgid=\xc2\xb2 \xc2\xb2",
+        b"CHATHISTORY BEFORE #dev msgid=99999999999999999999999 5",
+        b"MODE #\x00 +o",
+        b"KICK #\x01 x",
+    ],
+)
+def test_lines_that_once_could_raise_are_answered(line: bytes):
+    codec = IrcCodec()
+    for opening in (b"NICK a", b"USER a 0 * :a"):
+        codec.receive_message(opening)
+    codec.events_received()
+    codec.observe(ev.Welcome("a", "hi", ("a",), ("general",), 0, 1.0))
+    codec.receive_message(line)
+    assert all(isinstance(e, ev.Command.__args__) for e in codec.events_received())

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from chinwag.protocol import events as ev
 from chinwag.protocol import irc_numerics as rpl
-from chinwag.protocol.irc_names import clean, from_nick, room_of
+from chinwag.protocol.irc_names import clean, from_nick, room_of, valid_room
 from chinwag.protocol.irc_render import (
     CAP_HISTORY,
     CAP_SASL,
@@ -200,7 +200,7 @@ class IrcCodec(IrcRenderer):
         if sub == "LS":
             if self._stage == _REGISTERING:
                 self._cap_open = True
-            values = len(params) > 1 and params[1].isdigit() and int(params[1]) >= 302
+            values = len(params) > 1 and _number(params[1]) >= 302
             offered = " ".join(
                 f"{cap}={CAP_VALUES[cap]}" if values and cap in CAP_VALUES else cap for cap in CAPS
             )
@@ -307,8 +307,9 @@ class IrcCodec(IrcRenderer):
 
     def _channel_or_403(self, target: str) -> str | None:
         room = room_of(target)
-        if room is None:
+        if room is None or not valid_room(room):
             self._numeric(rpl.ERR_NOSUCHCHANNEL, target[:50], "No such channel")
+            return None
         return room
 
     def _cmd_join(self, params: tuple[str, ...]) -> None:
@@ -454,10 +455,10 @@ class IrcCodec(IrcRenderer):
     def _cmd_chathistory(self, params: tuple[str, ...]) -> None:
         """draft/chathistory: LATEST, BEFORE and AFTER, by msgid (chinwag's message ids)."""
         sub, target, bound, count = params[0].upper(), params[1], params[2], params[3]
-        limit = min(int(count), HISTORY_LIMIT) if count.isdigit() and int(count) > 0 else 0
+        limit = min(_number(count), HISTORY_LIMIT)
         ref: int | None = None
-        if bound.startswith("msgid=") and bound[6:].isdigit():
-            ref = int(bound[6:])
+        if bound.startswith("msgid=") and _number(bound[6:]) > 0:
+            ref = _number(bound[6:])
         usable = (sub == "LATEST" and (bound == "*" or ref is not None)) or (
             sub in ("BEFORE", "AFTER") and ref is not None
         )
@@ -478,6 +479,12 @@ class IrcCodec(IrcRenderer):
                 "", before=before, after=after, limit=limit, with_=from_nick(target)
             )
         self._send(command, Ctx("CHATHISTORY", target))
+
+
+def _number(text: str) -> int:
+    """A parameter as a count or id; 0 unless it is ASCII digits (`²` is a digit to
+    str.isdigit and no number to int)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else 0
 
 
 def _plain(data: str) -> tuple[str, str] | None:

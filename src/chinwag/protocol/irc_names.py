@@ -65,6 +65,15 @@ def from_nick(nick: str) -> str:
     return name if to_nick(name) == nick else nick
 
 
+# The engine's rule for room names (engine/names.py; the protocol layer cannot import it):
+# a channel that breaks it is refused here, before any arithmetic on its letters.
+_ROOM = re.compile(r"[A-Za-z0-9_\-]{1,32}\Z")
+
+
+def valid_room(room: str) -> bool:
+    return _ROOM.match(room) is not None
+
+
 def channel(room: str) -> str:
     return "#" + room
 
