@@ -149,3 +149,10 @@ def test_lines_that_once_could_raise_are_answered(line: bytes):
     codec.observe(ev.Welcome("a", "hi", ("a",), ("general",), 0, 1.0))
     codec.receive_message(line)
     assert all(isinstance(e, ev.Command.__args__) for e in codec.events_received())
+
+
+@settings(max_examples=500)
+@given(st.text(), st.text(st.sampled_from("abcXYZ019-^{}|`")))
+def test_from_nick_never_raises(any_text: str, nickish: str):
+    for nick in (any_text, "`" + any_text, "`" + nickish):
+        assert isinstance(from_nick(nick), str)
