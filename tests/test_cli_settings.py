@@ -32,6 +32,11 @@ BAD: list[tuple[list[str], dict[str, str], str]] = [
     (["serve"], {"CHINWAG_MESAGE_RATE": "3"}, "did you mean CHINWAG_MESSAGE_RATE?"),
     (["user", "list"], {"CHINWAG_DAT": "x"}, "CHINWAG_DAT"),
     (["serve"], {"CHINWAG_CLASSIC_PORTS": "maybe"}, "classic_ports"),
+    (["tui", "--port", "99999"], {}, "port"),
+    (["serve", "--bus", "redis://127.0.0.1:6379"], {}, "bus is nats://host:port"),
+    (["serve"], {"CHINWAG_BUS": "127.0.0.1:4222"}, "bus is nats://host:port"),
+    (["serve", "--bus-prefix", "a b"], {}, "bus_prefix"),
+    (["serve", "--bus-prefix", "a..b"], {}, "bus_prefix"),
 ]
 
 
@@ -44,6 +49,7 @@ def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("chinwag.server.run.run_server", started)
     monkeypatch.setattr("chinwag.client.line.run_line_client", started)
+    monkeypatch.setattr("chinwag.tui.run_tui", started)
 
 
 @pytest.mark.parametrize(("argv", "env", "words"), BAD)
@@ -96,3 +102,12 @@ def test_as_a_process_the_port_is_refused_before_anything_starts(tmp_path: Path)
     assert result.returncode == 2
     assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
     assert not list(tmp_path.iterdir())  # nothing was made
+
+
+def test_tui_help_names_its_keys(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exited:
+        main(["tui", "--help"])
+    assert exited.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for words in ("--host", "--user", "--tls", "PageUp/PageDown", "Tab", "Ctrl+P", "Ctrl+Q"):
+        assert words in out

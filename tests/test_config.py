@@ -1,3 +1,4 @@
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,29 @@ def test_listen_specs_and_classic_ports():
 def test_bad_settings_are_config_errors(bad: dict[str, object]):
     with pytest.raises(ConfigError):
         load_config(environ={}, overrides=bad)
+
+
+def test_the_store_is_sqlite_in_the_data_folder_unless_given(tmp_path: Path):
+    from chinwag.storage.sqlite import SQLiteStore
+
+    async def scenario() -> None:
+        from chinwag.server.app import open_store
+        from chinwag.storage.postgres import PostgresStore
+
+        default = open_store(load_config(environ={}, overrides={"data": str(tmp_path)}))
+        assert isinstance(default, SQLiteStore) and default.path.parent == tmp_path
+        url = "postgresql://chat:hunter2@db.example:5433/chat"
+        config = load_config(environ={"CHINWAG_STORE": url})
+        assert config.store == url and "hunter2" not in config.store_shown()
+        assert isinstance(open_store(config), PostgresStore)  # opened only by start()
+        with pytest.raises(ConfigError, match="not known"):
+            open_store(load_config(environ={}, overrides={"store": "mysql://x:secret@h/db"}))
+
+    asyncio.run(scenario())
+
+
+def test_serve_takes_the_store_flag():
+    from chinwag.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--store", "postgresql://u@h/db"])
+    assert args.store == "postgresql://u@h/db"

@@ -94,6 +94,12 @@ def run(args: argparse.Namespace, config: ServerConfig, console: Console | None 
     console = console or Console()
     try:
         data = config.data_dir
+        if config.store:
+            raise AdminError(
+                f"the user commands work on a data folder's SQLite store; this configuration"
+                f" keeps accounts in {config.store_shown()} (not supported yet)",
+                2,
+            )
         if data is None:
             raise AdminError("the user commands need a data folder (--data DIR), not :memory:", 2)
         with database(data, create=args.action == "add") as db:

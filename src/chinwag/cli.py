@@ -1,5 +1,5 @@
 """The `chinwag` command: `chinwag serve`, `chinwag chat`, `chinwag user` (chinwag.admin),
-`chinwag cert`."""
+`chinwag cert`, `chinwag migrate` (chinwag.storage.migrate)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,12 @@ def _serve_parser(sub: Subcommands) -> None:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_port_from(0), help="main port, dialect detected (default 12345)")
     p.add_argument("--data", metavar="DIR", help="where state lives (default ./data; :memory:)")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="keep history and accounts in PostgreSQL (postgresql://user@host/db) instead of"
+        " SQLite in the data folder",
+    )
     p.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     p.add_argument(
         "--listen",
@@ -97,6 +103,12 @@ def _serve_parser(sub: Subcommands) -> None:
         "--store-grace", type=float, metavar="SECONDS", help="retry a failing store this long"
     )
     p.add_argument("--reuse-port", action="store_const", const=True)
+    p.add_argument(
+        "--bus",
+        metavar="URL",
+        help="nats://HOST:PORT: share rooms with the other nodes on that NATS (default: none)",
+    )
+    p.add_argument("--bus-prefix", metavar="NAME", help="NATS subject prefix (default chinwag)")
     p.add_argument("--guests", choices=["allow", "deny"], help="may people chat without an account")
     p.add_argument(
         "--registration",
@@ -148,6 +160,30 @@ def _chat_parser(sub: Subcommands) -> None:
     )
     p.add_argument(
         "--web", metavar="URL", help="the server's web address, for /upload (default: HOST:8080)"
+    )
+
+
+def _tui_parser(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "tui",
+        help="chat in a full-screen terminal UI (rooms, members, scroll-back)",
+        description="The full-screen chat: rooms and private conversations on the left,"
+        " members on the right (F2), PageUp/PageDown or the mouse scroll back (past the top"
+        " loads older history), Tab completes names, rooms and /commands, Ctrl+N/Ctrl+B"
+        " switch conversations, Ctrl+P opens the command palette, Ctrl+Q quits.",
+    )
+    p.add_argument("--host", help="server address (asked if missing; default localhost)")
+    p.add_argument(
+        "--port", type=_port_from(1), help="server port (asked if missing; default 12345)"
+    )
+    p.add_argument("--user", help="your username (asked if missing)")
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS (default port 6697); an unknown self-signed server is pinned",
+    )
+    p.add_argument(
+        "--ca", metavar="FILE", help="also trust this CA or certificate file (implies --tls)"
     )
 
 
@@ -225,14 +261,56 @@ def _user(args: argparse.Namespace) -> int:
     return run(args, config)
 
 
+def _migrate_parser(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "migrate",
+        help="copy a data folder's SQLite store into an empty PostgreSQL database",
+        description="Copy history, rooms, accounts and moderation from a data folder's SQLite"
+        " store into PostgreSQL (then serve with --store URL). The data folder is only read.",
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
+    p.add_argument("--data", metavar="DIR", help="the data folder to copy (default ./data)")
+    p.add_argument("--store", metavar="URL", help="postgresql://user@host/db to copy into")
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from chinwag.config import load_config
+    from chinwag.errors import ConfigError, StoreError
+
+    try:
+        config = load_config(
+            file=args.config or os.environ.get("CHINWAG_CONFIG"),
+            overrides={"data": args.data, "store": args.store},
+        )
+        if config.data_dir is None or not config.store.startswith(("postgresql:", "postgres:")):
+            raise ConfigError("migrate needs a data folder and --store postgresql://...")
+        from chinwag.storage.migrate import copy
+    except (ConfigError, ImportError) as exc:
+        print(f"chinwag: {exc}", file=sys.stderr)
+        return 2
+    try:
+        copied = asyncio.run(copy(config.data_dir, config.store))
+    except StoreError as exc:
+        print(f"chinwag: {exc}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{n} {table}" for table, n in copied.rows.items())
+    print(f"Copied {config.data_dir} into {config.store_shown()}: {counts}.")
+    print(f"Serve with: chinwag serve --store {config.store_shown()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chinwag", description="A self-hosted chat server.")
     parser.add_argument("--version", action="version", version=f"chinwag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
     _chat_parser(sub)
+    _tui_parser(sub)
     _user_parser(sub)
     _cert_parser(sub)
+    _migrate_parser(sub)
     return parser
 
 
@@ -260,10 +338,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_line_client(
             host=args.host, port=args.port, user=args.user, tls=tls, web=args.web
         )
+    if args.command == "tui":
+        from chinwag.client.trust import TlsOptions
+        from chinwag.tui import run_tui
+
+        tls = TlsOptions(ca=args.ca) if args.tls or args.ca else None
+        return run_tui(host=args.host, port=args.port, user=args.user, tls=tls)
     if args.command == "cert":
         return _cert(args.host, args.data or os.environ.get("CHINWAG_DATA") or "./data", args.force)
     if args.command == "user":
         return _user(args)
+    if args.command == "migrate":
+        return _migrate(args)
     if args.command == "audit":
         args.action = "audit"
         return _user(args)

@@ -64,6 +64,9 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 12345
     data: str = "./data"  # a folder, or ":memory:" for nothing on disk
+    # Where history, rooms and accounts live: "" is SQLite in the data folder (the
+    # default); postgresql://user@host/db is the PostgreSQL store (chinwag[postgres]).
+    store: str = ""
     log_level: str = "INFO"
     listen: list[ListenSpec] = field(default_factory=list)
     classic_ports: bool = False
@@ -79,6 +82,10 @@ class ServerConfig:
     store_grace: float = 3.0  # a failing store is retried this long before messages are refused
     query_budget: float = 1.0  # seconds a store read (search, history) may run
     reuse_port: bool = False
+    # "" (the default): the in-process bus, one process. nats://HOST:PORT: nodes that name
+    # the same NATS server (and bus_prefix) share rooms (docs/DEVELOPING.md, the bus).
+    bus: str = ""
+    bus_prefix: str = "chinwag"  # the NATS subjects' first token: several chats on one broker
     # argon2 parameters for new password hashes (chinwag.passwords.PROFILES); "cheapest"
     # is for tests only.
     password_profile: str = "rfc9106-low-memory"
@@ -118,6 +125,12 @@ class ServerConfig:
                 " key (--tls-cert FILE --tls-key FILE); `chinwag cert` makes a pair to try"
             )
         return None
+
+    def store_shown(self) -> str:
+        """The store's address without its password."""
+        from chinwag.storage.address import shown
+
+        return shown(self.store)
 
     @property
     def data_dir(self) -> Path | None:
@@ -218,6 +231,7 @@ def load_config(
     _check_data(config)
     _check_tls(config)
     _check_http(config)
+    _check_bus(config)
     return config
 
 
@@ -295,6 +309,18 @@ def _check_http(config: ServerConfig) -> None:
     for origin in config.http_origin:
         if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
             raise ConfigError(f"http_origin wants scheme://host[:port], got {origin!r}")
+
+
+def _check_bus(config: ServerConfig) -> None:
+    if config.bus and not config.bus.startswith("nats://"):
+        raise ConfigError(f"bus is nats://host:port or empty (in-process), not {config.bus!r}")
+    if not config.bus_prefix or not all(
+        part and all(c.isascii() and (c.isalnum() or c in "_-") for c in part)
+        for part in config.bus_prefix.split(".")
+    ):
+        raise ConfigError(
+            f"bus_prefix is letters, digits, - and _ (dots between), not {config.bus_prefix!r}"
+        )
 
 
 def _check_tls(config: ServerConfig) -> None:

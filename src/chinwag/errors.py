@@ -47,6 +47,10 @@ class QueryTooExpensive(StoreError):
     """A read ran over its time budget and was stopped (the store is fine)."""
 
 
+class BusError(ChinwagError):
+    """The bus could not reach its broker at start."""
+
+
 class ClientError(ChinwagError):
     """The client library could not do what was asked."""
 

@@ -214,3 +214,36 @@ def test_search_highlights_results_and_jumps_to_the_message(
     expect(page.locator("#search-dialog")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#search-dialog")).to_be_hidden()
+
+
+def test_a_deleted_message_becomes_a_tombstone(chat_server: ChatProcess, open_page: Any):
+    import json
+    import socket
+
+    page = open_page(chat_server.url)
+    join_as_guest(page, "alice")
+    dave = socket.create_connection(("127.0.0.1", chat_server.port), timeout=10)
+    lines = dave.makefile("rb")
+
+    def send(obj: dict[str, Any]) -> None:
+        dave.sendall(json.dumps(obj).encode() + b"\n")
+
+    def until(kind: str) -> dict[str, Any]:
+        while True:
+            obj = json.loads(lines.readline())
+            if obj["type"] == kind:
+                return dict(obj)
+
+    send({"type": "register", "username": "dave", "password": "correct horse battery"})
+    until("welcome")
+    send({"type": "chat", "message": "something regrettable"})
+    said = until("chat")
+    expect(message(page, "something regrettable")).to_be_visible()
+    send({"type": "delete_message", "id": said["id"]})
+    until("deleted")
+    tombstone = page.locator(f'.msg[data-id="{said["id"]}"]')
+    expect(tombstone.locator(".body")).to_have_text("(message deleted)")
+    assert page.locator(".msg .body", has_text="regrettable").count() == 0
+    page.reload()  # from history: still a tombstone
+    expect(page.locator(f'.msg[data-id="{said["id"]}"] .body')).to_have_text("(message deleted)")
+    dave.close()

@@ -38,6 +38,12 @@ def say(text: str, audience: ToRoom | ToRooms | ToUser | ToSession, id_: int = 0
 MARK = ToUser("marker")
 
 
+async def ready(*buses: Bus) -> None:
+    """Subscriptions made so far are in effect (a broker has confirmed them)."""
+    for bus in buses:
+        await bus.ready()
+
+
 def run(scenario) -> None:
     asyncio.run(scenario())
 
@@ -50,6 +56,7 @@ def test_a_subscribed_node_gets_room_envelopes_in_order_and_others_do_not(networ
             bus.subscribe(MARK)
         a.subscribe(ToRoom("dev"))
         b.subscribe(ToRoom("dev"))
+        await ready(a, b, c)
         for i in range(200):
             a.publish(say(f"m{i}", ToRoom("dev"), i + 1))
         a.publish(say("end", MARK))
@@ -72,6 +79,7 @@ def test_subscribe_is_idempotent_and_unsubscribe_stops_delivery(network: Network
         b.subscribe(MARK)
         b.subscribe(ToRoom("dev"))
         b.subscribe(ToRoom("dev"))
+        await ready(b)
         a.publish(say("once", ToRoom("dev")))
         a.publish(say("mark1", MARK))
         assert await inbox.until("mark1") == ["once", "mark1"]
@@ -92,6 +100,7 @@ def test_user_audiences_reach_the_nodes_of_that_user_only(network: Network):
         in_a, in_b = Inbox(a), Inbox(b)
         a.subscribe(ToUser("alice"))
         b.subscribe(ToUser("bob"))
+        await ready(a, b)
         b.publish(say("to alice", ToUser("alice")))
         a.publish(say("to bob", ToUser("bob")))
         assert await in_a.until("to alice") == ["to alice"]
@@ -111,11 +120,15 @@ def test_an_envelope_for_several_rooms_reaches_a_node_once(network: Network):
         in_a, in_b = Inbox(a), Inbox(b)
         a.subscribe(ToRoom("dev"))
         a.subscribe(ToRoom("ops"))
+        b.subscribe(ToRoom("ops"))
+        b.subscribe(ToRoom("general"))
         b.subscribe(MARK)
+        await ready(a, b)
         a.publish(say("renamed", ToRooms(("dev", "ops", "general"))))
+        a.publish(say("elsewhere", ToRooms(("random",))))
         a.publish(say("mark", MARK))
         assert await in_a.until("renamed") == ["renamed"]
-        assert await in_b.until("mark") == ["mark"]
+        assert await in_b.until("mark") == ["renamed", "mark"]
         await a.close()
         await b.close()
 
@@ -127,6 +140,7 @@ def test_a_session_audience_never_leaves_its_node(network: Network):
         a, b = await network.node(), await network.node()
         in_a, in_b = Inbox(a), Inbox(b)
         b.subscribe(MARK)
+        await ready(b)
         session = Session(peer="test", dialect="native")
         a.publish(say("just you", ToSession(session)))  # no subscription needed
         a.publish(say("mark", MARK))
@@ -145,11 +159,84 @@ def test_a_closed_node_receives_nothing(network: Network):
         in_a, in_b = Inbox(a), Inbox(b)
         a.subscribe(MARK)
         b.subscribe(ToRoom("dev"))
+        await ready(a, b)
         await b.close()
         a.publish(say("after close", ToRoom("dev")))
         a.publish(say("mark", MARK))
         await in_a.until("mark")  # the network delivered what was published after the close
         assert in_b.texts() == []
         await a.close()
+
+    run(scenario)
+
+
+def test_exclude_and_close_reach_the_publishing_node_and_close_every_node(network: Network):
+    """`exclude` is a session of the publishing node: it is kept there (other nodes have no
+    such session to leave out); `close` and the notice itself reach every node."""
+
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        in_a, in_b = Inbox(a), Inbox(b)
+        for bus in (a, b):
+            bus.subscribe(ToRoom("dev"))
+        await ready(a, b)
+        joiner = Session(peer="test", dialect="native")
+        joined = ev.UserJoined("dev", "alice", 1.5)
+        a.publish(Envelope(ToRoom("dev"), joined, 0, exclude=joiner))
+        chat = ev.ChatMessage(7, "dev", "alice", 'hi \u00e9\n"x"', 2.25)
+        a.publish(Envelope(ToRoom("dev"), chat, 7, close="kicked"))
+        async with asyncio.timeout(TIMEOUT):
+            while len(in_b.got) < 2:
+                await asyncio.sleep(0.001)
+        assert [e.notice for e in in_a.got] == [joined, chat]
+        assert [e.notice for e in in_b.got] == [joined, chat]
+        assert in_a.got[0].exclude is joiner
+        assert [(e.id, e.close) for e in in_a.got] == [(0, None), (7, "kicked")]
+        assert [(e.id, e.close) for e in in_b.got] == [(0, None), (7, "kicked")]
+        assert all(e.audience == ToRoom("dev") for e in in_b.got)
+        await a.close()
+        await b.close()
+
+    run(scenario)
+
+
+def test_unsubscribe_stops_delivery_at_once_even_before_ready(network: Network):
+    """What a broker still had in flight for a room the node left is not delivered."""
+
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        Inbox(a)
+        in_b = Inbox(b)
+        b.subscribe(ToRoom("dev"))
+        b.subscribe(MARK)
+        await ready(b)
+        for i in range(50):
+            a.publish(say(f"m{i}", ToRoom("dev")))
+        b.unsubscribe(ToRoom("dev"))  # no ready(): in effect for delivery at once
+        before = in_b.texts()  # in-process: all 50; a broker: what had arrived by now
+        a.publish(say("mark", MARK))
+        assert await in_b.until("mark") == [*before, "mark"]
+        await a.close()
+        await b.close()
+
+    run(scenario)
+
+
+def test_a_node_resubscribed_hears_the_room_again(network: Network):
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        Inbox(a)
+        in_b = Inbox(b)
+        b.subscribe(MARK)
+        for _ in range(3):  # churn, as members come and go
+            b.subscribe(ToRoom("dev"))
+            b.unsubscribe(ToRoom("dev"))
+        b.subscribe(ToRoom("dev"))
+        await ready(b)
+        a.publish(say("back", ToRoom("dev")))
+        a.publish(say("mark", MARK))
+        assert await in_b.until("mark") == ["back", "mark"]
+        await a.close()
+        await b.close()
 
     run(scenario)

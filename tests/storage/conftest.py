@@ -18,8 +18,9 @@ import pytest
 from chinwag.storage.base import Store
 from chinwag.storage.memory import MemoryStore
 from chinwag.storage.sqlite import SQLiteStore
+from tests.postgres_support import PG_URL, fresh_schema, pg_run
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", "sqlite", "postgres"]
 
 
 @dataclass
@@ -63,6 +64,39 @@ def sqlite_backend(tmp_path: Path) -> Backend:
         persistent=True,
         failing_commits=_sqlite_failing_commits,
     )
+
+
+@contextlib.contextmanager
+def _postgres_failing_commits(store: Store) -> Iterator[None]:
+    """A trigger that aborts every insert into the store's messages table."""
+    from chinwag.storage.postgres import PostgresStore
+
+    assert isinstance(store, PostgresStore) and store.schema is not None
+    schema = f'"{store.schema}"'
+    pg_run(
+        f"CREATE FUNCTION {schema}.fail() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;"
+        f" CREATE TRIGGER fail_inserts BEFORE INSERT ON {schema}.messages"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {schema}.fail()"
+    )
+    try:
+        yield
+    finally:
+        pg_run(f"DROP TRIGGER fail_inserts ON {schema}.messages; DROP FUNCTION {schema}.fail()")
+
+
+@pytest.fixture
+def postgres_backend() -> Iterator[Backend]:
+    """A schema of its own in the test server's database, dropped after the test."""
+    from chinwag.storage.postgres import PostgresStore
+
+    with fresh_schema() as schema:
+        yield Backend(
+            "postgres",
+            lambda: PostgresStore(PG_URL, schema=schema),
+            persistent=True,
+            failing_commits=_postgres_failing_commits,
+        )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -507,6 +507,44 @@ def test_search_finds_words(backend: Backend) -> None:
     run(scenario())
 
 
+def test_search_cuts_words_alike_on_every_backend(backend: Backend) -> None:
+    """Words are runs of letters and digits, compared without case or diacritics (the
+    memory store's `tokens`); addresses, paths and hyphenated words are their parts, and a
+    query word with punctuation in it is the phrase of its parts, in that order."""
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        await fill(
+            store,
+            [
+                chat(1, text="Mail bob@Example.com or see https://chinwag.example/some_path"),
+                chat(2, text="a well-known CAFÉ in Zürich"),
+                chat(3, text="known well, said 42 times; x2 (v1.5)"),
+                chat(4, text="naïve Ünïcode çà"),
+            ],
+        )
+
+        async def found(query: str) -> list[int]:
+            return ids(await store.search("general", query, 50))
+
+        assert await found("example") == [1]
+        assert await found("bob@example.com") == [1]
+        assert await found("path some") == [1]  # some_path is two words
+        assert await found("well-known") == [2]  # the phrase, in order
+        assert await found("well known") == [2, 3]  # two words, anywhere
+        assert await found("cafe") == [2]
+        assert await found("zurich") == [2]
+        assert await found("ZÜRICH") == [2]
+        assert await found("42") == [3]
+        assert await found("v1.5") == [3]
+        assert await found("1") == []  # in v1.5 the words are v1 and 5
+        assert await found("naive unicode ca") == [4]
+        assert await found("nai") == []
+        await store.close()
+
+    run(scenario())
+
+
 NASTY = [
     '"',
     '""',
@@ -766,6 +804,25 @@ def test_every_text_comes_back_exactly(backend: Backend) -> None:
     run(scenario())
 
 
+def test_a_nul_in_a_text_comes_back(backend: Backend) -> None:
+    """A client may send U+0000 (JSON "\\u0000"): it is kept like any other character."""
+
+    async def scenario() -> None:
+        store = await opened(backend)
+        notices: list[StoredNotice] = [
+            chat(1, text="nul\x00inside"),
+            chat(2, text="\x00"),
+            topic(3, "general", "a\x00"),
+        ]
+        await fill(store, notices)
+        store = await reopened(backend, store)
+        assert await store.history("general") == notices
+        assert ids(await store.search("general", "inside", 10)) == [1]
+        await store.close()
+
+    run(scenario())
+
+
 def test_file_messages_come_back_whole_from_history_and_after_reopen(backend: Backend) -> None:
     from chinwag.protocol.events import FileShared
 
@@ -780,10 +837,16 @@ def test_file_messages_come_back_whole_from_history_and_after_reopen(backend: Ba
         await store.commit()
         assert await store.history("dev", after=1, before=3) == [shared]
         assert await store.search("dev", "plan", 10) == []  # files are not chat text
+        assert await store.message(2) == shared
+        store.delete_message(2)
+        await store.commit()
+        (gone,) = await store.history("dev", after=1, before=3)
+        assert isinstance(gone, FileShared) and gone.deleted and not (gone.name or gone.sha256)
         await store.close()
         if backend.persistent:
             store = await opened(backend)
-            assert await store.history("dev", after=1, before=3) == [shared]
+            (kept,) = await store.history("dev", after=1, before=3)
+            assert isinstance(kept, FileShared) and kept.deleted
             await store.close()
 
     run(scenario())

@@ -210,3 +210,28 @@ def test_downloads_are_streamed_and_a_reader_that_stops_is_cut(monkeypatch):
             assert 0 < received < len(body)
 
     asyncio.run(scenario())
+
+
+def test_a_deleted_file_is_a_tombstone_and_is_no_longer_served(tmp_path: Path):
+    async def scenario():
+        async with running_server(tmp_path, http_port=-1) as server:
+            port = web_port(server)
+            alice, token = await register(port, "alice")
+            bob, bob_token = await register(port, "bob")
+            await until(alice, "user_joined")
+            status, _, answer = await upload(port, token, b"oops", name="oops.txt")
+            assert status == 201
+            info = orjson.loads(answer)
+            assert (await until(bob, "file"))["id"] == info["id"]
+            await until(alice, "file")
+            await send(bob, {"type": "delete_message", "id": info["id"]})
+            assert (await until(bob, "error"))["code"] == "forbidden"  # not bob's file
+            await send(alice, {"type": "delete_message", "id": info["id"]})
+            assert (await until(bob, "deleted"))["id"] == info["id"]
+            assert (await download(port, info["url"], bob_token))[0] == 404
+            await send(bob, {"type": "history", "room": "general"})
+            page = await until(bob, "history")
+            (shared,) = [m for m in page["messages"] if m["type"] == "file"]
+            assert shared["deleted"] is True and shared["name"] == "" and "sha256" not in shared
+
+    asyncio.run(scenario())

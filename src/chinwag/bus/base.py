@@ -6,13 +6,14 @@
 - `ToRoom` / `ToRooms` / `ToUser` reach every node that subscribed to the room or user;
   a node subscribes while it has a member of the room, or a session of the user, on it.
 - `ToSession` is one connection: it never leaves the node that published it.
-- Per audience, envelopes reach each receiver in the order they were published.
+- Per audience, envelopes from one publisher reach each receiver in the order they were
+  published. A subscription is in effect once `ready()` returns (at once in-process).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,6 +95,22 @@ class Bus(ABC):
     @abstractmethod
     def publish(self, envelope: Envelope) -> None:
         """Send an envelope to every subscribed node, this one included. Never blocks."""
+
+    async def ready(self) -> None:  # noqa: B027 (in-process: effective at once)
+        """Return once every subscribe and unsubscribe made before the call is in effect.
+
+        In-process they are at once; a broker confirms them over the network. Publishing
+        never waits for this: it is for whoever must know that a node now hears a room
+        (tests; a node that must not miss what follows a join).
+        """
+
+    def durable(self, committed_id: int) -> None:  # noqa: B027 (in-process: the fan-out gates)
+        """The store has made every id up to this one durable (the server says so after
+        each commit). A bus that leaves the process sends what depends on a message only
+        once it is durable, so no other node shows what this one may still fail to store."""
+
+    def forget(self, ids: Collection[int]) -> None:  # noqa: B027
+        """The store gave up on these ids (their senders were told): never send them."""
 
     async def start(self) -> None:  # noqa: B027 (most backends need no connecting)
         """Connect to the broker, if any."""

@@ -4,10 +4,12 @@ from chinwag.client import ChatClient, ReconnectPolicy
 """
 
 from chinwag.client.library import ChatClient, JoinRefused
+from chinwag.client.state import ChatState, Conversation
 from chinwag.client.status import (
     ClientEvent,
     Closed,
     Disconnected,
+    OlderHistory,
     Reconnected,
     Reconnecting,
     ReconnectPolicy,
@@ -15,10 +17,13 @@ from chinwag.client.status import (
 
 __all__ = [
     "ChatClient",
+    "ChatState",
     "ClientEvent",
     "Closed",
+    "Conversation",
     "Disconnected",
     "JoinRefused",
+    "OlderHistory",
     "ReconnectPolicy",
     "Reconnected",
     "Reconnecting",

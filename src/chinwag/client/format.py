@@ -16,7 +16,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from chinwag.client.status import ClientEvent, Closed, Disconnected, Reconnected, Reconnecting
+from chinwag.client.status import (
+    ClientEvent,
+    Closed,
+    Disconnected,
+    OlderHistory,
+    Reconnected,
+    Reconnecting,
+)
 from chinwag.protocol import events as ev
 from chinwag.protocol.common import file_size
 from chinwag.protocol.native_client import UnreadableNotice
@@ -62,6 +69,10 @@ def stored_lines(notice: ev.StoredNotice, view: View) -> list[str]:
             if not notice.topic:
                 return [f"{prefix}* {notice.username} cleared the topic of #{notice.room}"]
             return [f"{prefix}* {notice.username} set the topic of #{notice.room}: {notice.topic}"]
+        case ev.FileShared(deleted=True):
+            return [
+                f"{prefix}{view.tag(notice.room)}* (a file {notice.username} shared was deleted)"
+            ]
         case ev.FileShared():
             size = file_size(notice.size)
             where = view.tag(notice.room)
@@ -186,7 +197,7 @@ def _event_lines(event: ClientEvent, view: View) -> list[str]:
             return [f"* {message}"]
         case ev.Welcome():
             return _welcome_lines(event)
-        case ev.PongReply() | ev.KeepAlive():
+        case ev.PongReply() | ev.KeepAlive() | OlderHistory():
             return []
         case UnreadableNotice(reason=reason):
             return [f"! The server sent something this client cannot read ({reason})"]

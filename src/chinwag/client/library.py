@@ -51,10 +51,12 @@ from types import TracebackType
 from typing import Any
 
 from chinwag.client.probe import PROBE, describe
+from chinwag.client.state import ChatState, key
 from chinwag.client.status import (
     ClientEvent,
     Closed,
     Disconnected,
+    OlderHistory,
     Reconnected,
     Reconnecting,
     ReconnectPolicy,
@@ -73,6 +75,7 @@ from chinwag.protocol.native_client import (
 READ_CHUNK = 1 << 16
 ACCOUNT_TIMEOUT = 30.0  # password hashing is slow on purpose, and logins may queue for it
 _ANSWERED = "account:answered"  # the token of the ping that follows an account operation
+_PAGED = "page:"  # + a conversation's key: the ping that follows a request for older messages
 # A goodbye that ends a session for good: another login took it, or an admin ended it.
 SIGNED_OUT = "Signed out"
 # Refusals of a rejoin that trying again cannot change.
@@ -163,6 +166,8 @@ class ChatClient:
         self._asking = asyncio.Lock()  # one account operation at a time
         self._answer: asyncio.Future[ev.Welcome | ev.Done | ev.Error | None] | None = None
         self._ended = ""  # a goodbye that ends the session for good (signed out)
+        self.state = ChatState()  # conversations, members, unread counts (client.state)
+        self._paging: dict[str, int | None] = {}  # conversation -> `before` of its request
 
     # ------------------------------------------------------------------ state
 
@@ -313,6 +318,7 @@ class ChatClient:
         """Who we are now: a welcome comes on joining and on signing in as a joined guest.
         `token` is the one the join signed in with (a token login's welcome has none)."""
         self.username = welcome.username or self.username
+        self.state.welcome(welcome)
         self._rooms = {r.casefold(): r for r in welcome.rooms or (DEFAULT_ROOM,)}
         if welcome.account is None:
             self.account = self.token = None
@@ -333,7 +339,18 @@ class ChatClient:
             raise ConnectionClosed(f"could not send: {exc}") from exc
 
     async def chat(self, message: str, room: str = DEFAULT_ROOM) -> None:
-        await self._send(ev.Chat(message, room))
+        # Noted before sending: the echo may be read while the send drains.
+        pending = self.state.send(room, message)
+        try:
+            await self._send(ev.Chat(message, room))
+        except ConnectionClosed:
+            self.state.sending.remove(pending)
+            raise
+
+    async def send(self, command: ev.Command) -> None:
+        """Send a command made elsewhere (client.commands parses typed ones); its answer
+        comes in the event stream."""
+        await self._send(command)
 
     async def moderate(self, command: ev.Command) -> None:
         """Send a moderation command (client.moderation.parse makes them from text); the
@@ -341,7 +358,32 @@ class ChatClient:
         await self._send(command)
 
     async def private(self, target: str, message: str) -> None:
-        await self._send(ev.Private(target, message))
+        pending = self.state.send(target, message, private=True)
+        try:
+            await self._send(ev.Private(target, message))
+        except ConnectionClosed:
+            self.state.sending.remove(pending)
+            raise
+
+    async def older(self, conversation: str, limit: int = 50) -> bool:
+        """Ask for the page of messages before the oldest the state holds of `conversation`
+        (a key of client.state); it arrives as an OlderHistory event, not a HistoryPage.
+        False when there is nothing to ask (a page is on its way, or none is older).
+
+        The page is told from a /history answer by its conversation and its ids (all below
+        `before`); the ping after the request tells that no page is coming (an error was)."""
+        found = self.state.conversations.get(conversation)
+        if found is None or found.paging or not found.more_before:
+            return False
+        if found.private and self.guest:  # a guest's private messages are not kept
+            return False
+        before = found.oldest
+        room, name = (DEFAULT_ROOM, found.name) if found.private else (found.name, None)
+        await self._send(ev.History(room, before, None, limit, with_=name))
+        found.paging = True
+        self._paging[conversation] = before
+        await self._send(ev.Ping(_PAGED + conversation))
+        return True
 
     async def list_users(self, room: str | None = None) -> None:
         await self._send(ev.ListUsers(room))
@@ -598,6 +640,7 @@ class ChatClient:
                 link.close()
                 return None, Closed("closed", by_user=True)
             self._adopt(link, welcome, token)
+            self.state.reconnected(since)
             await self._emit(Reconnected(welcome, since, attempt))
             for event in pending:
                 await self._handle(event)
@@ -648,6 +691,16 @@ class ChatClient:
             case ev.PongReply(token=token) if token == _ANSWERED:
                 self._answers(None)  # normally answered already: then a no-op
                 return
+            case ev.PongReply(token=str() as token) if token.startswith(_PAGED):
+                conversation = token.removeprefix(_PAGED)
+                if conversation in self._paging:  # no page came: an error did
+                    del self._paging[conversation]
+                    found = self.state.conversations.get(conversation)
+                    if found is not None:
+                        found.paging = False
+                return
+            case ev.HistoryPage() if self._paged(event):
+                return
             case ev.Welcome():  # signed in as a joined guest (or a server's surprise)
                 self._welcomed(event)
                 if self._answers(event):
@@ -672,7 +725,22 @@ class ChatClient:
             case ev.Moderated(action="kick" | "ban", room=str() as room, username=str() as who):
                 if self.username is not None and who.casefold() == self.username.casefold():
                     self._rooms.pop(room.casefold(), None)  # put out of the room
+        if not isinstance(event, ev.Welcome):  # _welcomed told the state already
+            self.state.apply(event)
         await self._emit(event)
+
+    def _paged(self, page: ev.HistoryPage) -> bool:
+        """Take a page that answers `older()`: merged into the state, told as OlderHistory."""
+        conversation = key(page.with_, private=True) if page.with_ else key(page.room)
+        if conversation not in self._paging:
+            return False
+        before = self._paging[conversation]
+        if before is not None and any(m.id >= before for m in page.messages):
+            return False  # newer than what we asked for: a /history answer
+        del self._paging[conversation]
+        self.state.older(conversation, page)
+        self._events.put_nowait(OlderHistory(conversation, page.messages))
+        return True
 
     def _first_sight(self, message_id: int) -> bool:
         """Remember ids (a bounded window); False for one already seen."""

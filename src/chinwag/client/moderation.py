@@ -3,7 +3,8 @@
 One parser for every front end that reads slash commands (the line client today). A room
 is named only by a leading `#` (`/kick #dev bob spam`); without one the command acts in
 the room the user is looking at. `*` in its place means the whole server (`/ban * bob`).
-Durations are `90`, `90s`, `10m`, `2h` or `7d`.
+Durations are `90`, `90s`, `10m`, `2h` or `7d`. A name with spaces (a server-given guest
+name) is written in double quotes: `/kick "Client 2" spam`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ class Usage:
     text: str
 
 
+def split(text: str) -> list[str]:
+    """The words of `text`; a name in double quotes may hold spaces (`"Client 2"`)."""
+    found: list[str] = []
+    rest = text.strip()
+    while rest:
+        end = rest.find('"', 1) if rest.startswith('"') else -1
+        if end > 1:
+            word, rest = rest[1:end], rest[end + 1 :]
+        else:
+            word, _, rest = rest.partition(" ")
+        found.append(word)
+        rest = rest.lstrip()
+    return found
+
+
 def duration(word: str) -> int | None:
     """`10m` -> 600; None when the word is not a duration."""
     match = _DURATION.fullmatch(word)
@@ -65,7 +81,7 @@ def _place(words: list[str], current: str) -> tuple[str | None, list[str]]:
 
 def parse(name: str, rest: str, room: str) -> ev.Command | Usage:
     """The command for `/name rest`, typed while looking at `room`."""
-    words = rest.split()
+    words = split(rest)
     match name:
         case "kick" | "mute" | "ban":
             where, words = _place(words, room)

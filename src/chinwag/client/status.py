@@ -42,6 +42,15 @@ class Reconnected:
 
 
 @dataclass(frozen=True, slots=True)
+class OlderHistory:
+    """The page of older messages `ChatClient.older(conversation)` asked for (oldest first;
+    none: the conversation has nothing older). The state holds them already."""
+
+    conversation: str
+    messages: tuple[ev.StoredNotice, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Closed:
     """The last event of a stream: the client is done (quit, closed, or gave up).
 
@@ -55,7 +64,7 @@ class Closed:
     code: str = ""
 
 
-StatusEvent = Disconnected | Reconnecting | Reconnected | Closed
+StatusEvent = Disconnected | Reconnecting | Reconnected | OlderHistory | Closed
 ClientEvent = ev.Notice | UnreadableNotice | StatusEvent
 
 

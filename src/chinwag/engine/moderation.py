@@ -485,7 +485,7 @@ class ModerationCommands(AccountCommands):
         self, session: Session, command: ev.DeleteMessage, now: float
     ) -> list[Envelope]:
         found = await self.store.message(command.id)
-        if not isinstance(found, ev.ChatMessage) or found.deleted:
+        if not isinstance(found, ev.ChatMessage | ev.FileShared) or found.deleted:
             return error_reply(
                 session, ErrorCode.UNKNOWN_MESSAGE, f"No message {command.id} to delete"
             )
@@ -502,6 +502,8 @@ class ModerationCommands(AccountCommands):
             kept = [
                 ev.ChatMessage(m.id, m.room, m.username, "", m.timestamp, deleted=True)
                 if m.id == found.id and isinstance(m, ev.ChatMessage)
+                else ev.tombstone(m)
+                if m.id == found.id and isinstance(m, ev.FileShared)
                 else m
                 for m in room.recent
             ]

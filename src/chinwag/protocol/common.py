@@ -103,6 +103,8 @@ def describe(notice: ev.Notice) -> str:
             return f"You left room {notice.room}"
         case ev.TopicChanged():
             return f"{notice.username} set the topic of {notice.room} to: {notice.topic}"
+        case ev.FileShared(deleted=True):
+            return f"(a file {notice.username} shared was deleted)"
         case ev.FileShared():
             where = "" if notice.room == ev.DEFAULT_ROOM else f" in {notice.room}"
             return (

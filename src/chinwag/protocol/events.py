@@ -355,6 +355,13 @@ class FileShared:
     timestamp: float
     history: bool = False
     sha256: str = ""
+    deleted: bool = False  # removed by its sender or a moderator: a tombstone, no file
+
+
+def tombstone(notice: FileShared) -> FileShared:
+    """A deleted file message: who shared it and when, nothing about the file."""
+    return FileShared(notice.id, notice.room, notice.username, "", 0, "", "", notice.timestamp,
+                      notice.history, deleted=True)  # fmt: skip
 
 
 StoredNotice = ChatMessage | PrivateMessage | TopicChanged | FileShared

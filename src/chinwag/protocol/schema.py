@@ -333,6 +333,7 @@ FILE = shape(
     TIMESTAMP,
     HISTORY,
     opt("sha256", TEXT, "", omit=True),
+    opt("deleted", FLAG, False, omit=True, tolerant=True),
 )
 STORED = Items("stored message", CHAT, PRIVATE, TOPIC, FILE)
 AUDIT_ENTRY = shape(

@@ -40,7 +40,22 @@ from chinwag.storage.base import Store
 log = logging.getLogger("chinwag.server")
 
 
+def open_bus(config: ServerConfig) -> Bus:
+    """The in-process bus, or the NATS bus the config names (nats-py, the `nats` extra)."""
+    if not config.bus:
+        return InProcessBus()
+    try:
+        from chinwag.bus.nats import NatsBus
+    except ImportError as exc:
+        raise ConfigError(
+            f"--bus {config.bus} needs nats-py: pip install 'chinwag[nats]' ({exc})"
+        ) from None
+    return NatsBus(config.bus, prefix=config.bus_prefix)
+
+
 def open_store(config: ServerConfig) -> Store:
+    if config.store:
+        return _networked_store(config)
     data_dir = config.data_dir
     if data_dir is None:
         if config.reuse_port:
@@ -54,6 +69,23 @@ def open_store(config: ServerConfig) -> Store:
     from chinwag.storage.sqlite import SQLiteStore
 
     return SQLiteStore(data_dir / "chinwag.sqlite3", query_budget=config.query_budget)
+
+
+def _networked_store(config: ServerConfig) -> Store:
+    from chinwag.storage.address import is_postgres_url
+
+    if not is_postgres_url(config.store):
+        raise ConfigError(
+            f"store {config.store_shown()!r} is not known: give a postgresql://... address,"
+            " or nothing for SQLite in the data folder"
+        )
+    try:
+        from chinwag.storage.postgres import PostgresStore
+    except ImportError:
+        raise ConfigError(
+            "the PostgreSQL store needs asyncpg: pip install 'chinwag[postgres]'"
+        ) from None
+    return PostgresStore(config.store, query_budget=config.query_budget)
 
 
 # Times the accounts are read again when logins or registrations finished while they were
@@ -96,7 +128,7 @@ class ChatServer:
         self.store = store if store is not None else open_store(config)
         self.passwords = Passwords(config.password_profile)
         self.engine = Engine(self.store, limits=config.limits, passwords=self.passwords)
-        self.bus = bus if bus is not None else InProcessBus()
+        self.bus = bus if bus is not None else open_bus(config)
         self.outbox = Outbox(
             self.store,
             self.loop,
@@ -105,6 +137,9 @@ class ChatServer:
             gave_up=self._gave_up,
             health=self._store_health,
             grace=config.store_grace,
+            # A broker bus sends a message to other nodes once it is durable; in-process,
+            # every node's fan-out gates on the one store, and nothing changes.
+            committed=None if isinstance(self.bus, InProcessBus) else self.bus.durable,
         )
         self.fanout = FanOut(
             self.engine.memberships,
@@ -197,6 +232,13 @@ class ChatServer:
     async def start(self) -> None:
         await self.engine.start()
         self.first_id = self.store.last_id
+        if not isinstance(self.bus, InProcessBus):
+            self.bus.durable(self.store.committed_id)  # from now on, frames wait for commits
+            log.warning(
+                "Bus %s: a preview. Nodes share rooms, but each store hands out its own "
+                "ids until they share one (PostgreSQL): give nodes one store",
+                self.config.bus or type(self.bus).__name__,
+            )
         await self.bus.start()
         for listener in self.listeners:
             for port in await listener.start(self):
@@ -398,6 +440,7 @@ class ChatServer:
         committed = self.store.committed_id
         for conn in self.connections:
             conn.drop_after(committed)
+        self.bus.forget({notice.id for notice in dropped})
         self.publish(self.engine.forget(dropped))
 
     def _store_health(self, ok: bool) -> None:

@@ -293,7 +293,7 @@ class FileService:
             room.casefold(), after=message_id - 1, before=message_id + 1, limit=1
         )
         shared = rows[0] if rows else None
-        if not isinstance(shared, ev.FileShared) or shared.id != message_id:
+        if not isinstance(shared, ev.FileShared) or shared.id != message_id or shared.deleted:
             raise HttpError(404, "No such file")
         try:
             file = await asyncio.to_thread(self.store.path(shared.sha256).open, "rb")

@@ -56,8 +56,11 @@ class Outbox:
         gave_up: Callable[[list[StoredNotice]], None],
         health: Callable[[bool], None],
         grace: float = 3.0,
+        committed: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
+        self._committed = committed  # told the committed id when it moves (a broker bus)
+        self._told = -1
         self.loop = loop
         self._spawn = spawn
         self._before_flush = before_flush  # the fan-out queues its pending run
@@ -104,6 +107,11 @@ class Outbox:
             except StoreError as exc:
                 self._commit_failed(exc)
         committed = store.committed_id
+        if self._committed is not None and committed != self._told:
+            # Whoever committed (this node, or another sharing the store): the bus sends
+            # what waited for it. Every commit ends in a flush (_commit, _give_up).
+            self._told = committed
+            self._committed(committed)
         waiting: list[Owed] = []
         for conn in self._owed:
             if conn.needs > committed:

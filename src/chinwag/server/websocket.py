@@ -12,25 +12,25 @@ notice, shared by every WebSocket recipient).
 Only the input side uses the library's frame parser (unmasking, fragments, control frames,
 size limits); the output never goes through `ServerProtocol.send_text`, since that would
 build each frame again for every recipient.
+
+Files (`/api/files`, server/files.py) are the one place with a request body: a POST is
+recognised by its first line and read here, its head checked before its body; a download
+is streamed as the client reads it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import http
 import logging
 import re
 import ssl
-from typing import BinaryIO, cast
+from typing import cast
 
-import orjson
-from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
-from websockets.http11 import Request, Response
+from websockets.http11 import Request
 from websockets.protocol import OPEN as WS_OPEN
 from websockets.server import ServerProtocol
 
-from chinwag.engine.session import Session
 from chinwag.protocol.framing import LineFraming
 from chinwag.protocol.websocket import CLOSE_UNSUPPORTED, WebSocketCodec, close_frame
 from chinwag.server.connection import (
@@ -44,14 +44,11 @@ from chinwag.server.connection import (
 from chinwag.server.files import (
     MAX_HEAD,
     FileService,
-    HttpError,
-    Upload,
-    UploadHead,
-    parse_head,
 )
 from chinwag.server.listeners import FrontEnd, Listener, keep_alive
 from chinwag.server.tls import SHUTDOWN_TIMEOUT
-from chinwag.web.site import SECURITY_HEADERS, WebSite
+from chinwag.server.transfers import FileTransfers, Post
+from chinwag.web.site import WebSite
 
 log = logging.getLogger("chinwag.server")
 
@@ -69,7 +66,7 @@ TEXT, BINARY, CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
 PONG, CLOSE = Opcode.PONG, Opcode.CLOSE
 
 
-class WebConnection(Connection):
+class WebConnection(FileTransfers, Connection):
     __slots__ = (
         "early",
         "fragments",
@@ -172,152 +169,10 @@ class WebConnection(Connection):
         self.transport.write(b"".join(self.ws.data_to_send()))
         super().connection_made(self.transport)  # now a chat connection: attach
 
-    # ------------------------------------------------------------------ files
-
-    async def _download(self, request: Request, files: FileService) -> None:
-        headers = {k.lower(): v for k, v in request.headers.raw_items()}
-        try:
-            if request.method != "GET":
-                raise HttpError(405, "GET only")
-            fields, file = await files.download(request.path.partition("?")[0], headers)
-        except HttpError as exc:
-            response = self._error(exc)
-        except Exception:
-            log.exception("%s: download of %s failed", self.peer, request.path)
-            response = self._error(HttpError(500, "Internal error"))
-        else:
-            try:
-                await self._send_file(fields, file)
-            finally:
-                file.close()
-            return
-        if self.transport is None:
-            return
-        self.ws.send_response(response)
-        self._write_http()
-
-    async def _send_file(self, fields: list[tuple[str, str]], file: BinaryIO) -> None:
-        """Stream a file as the client reads it: at most SEND_HIGH bytes wait in the
-        kernel and the transport, whatever its size; a client that stops reading for
-        HTTP_TIMEOUT is cut (the timer restarts with every chunk it takes)."""
-        transport = self.transport
-        if transport is None:
-            return
-        head = Response(200, "OK", Headers([("Connection", "close"), *fields]), b"")
-        transport.write(head.serialize())
-        while self.transport is not None:
-            chunk = await asyncio.to_thread(file.read, SEND_CHUNK)
-            if not chunk or self.transport is None:
-                break
-            transport.write(chunk)
-            self._restart_timer()
-            while self.transport is not None and transport.get_write_buffer_size() > SEND_HIGH:
-                self.sending = asyncio.Event()
-                await self.sending.wait()
-        if self.transport is not None:
-            transport.close()
-
     def resume_writing(self) -> None:
         if self.sending is not None:
             self.sending.set()
         super().resume_writing()
-
-    def _error(self, exc: HttpError) -> Response:
-        body = (exc.text + "\n").encode()
-        headers = Headers(
-            [
-                ("Connection", "close"),
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(body))),
-                *SECURITY_HEADERS,
-            ]
-        )
-        if exc.status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        return Response(exc.status, http.HTTPStatus(exc.status).phrase, headers, body)
-
-    def _post(self, data: bytes) -> None:
-        """An upload: its head, checked before the body is read; the body, to disk."""
-        post = self.post
-        assert post is not None
-        files = self.listener.files
-        if post.done:
-            return  # answered: what still comes is read and dropped
-        self._restart_timer()
-        if post.upload is None:
-            post.head += data
-            end = post.head.find(b"\r\n\r\n")
-            if end < 0:
-                if len(post.head) > MAX_HEAD:
-                    self._answer(self._error(HttpError(431, "Request head too large")))
-                return
-            try:
-                if files is None:
-                    raise HttpError(404, "Not found")
-                post.parsed = parse_head(bytes(post.head[:end]))
-                post.session = files.admit(post.parsed)
-            except HttpError as exc:
-                self._answer(self._error(exc))
-                return
-            data = bytes(post.head[end + 4 :])
-            post.head = bytearray()
-            post.upload = files.store.begin(post.parsed.length)
-            if post.parsed.headers.get("expect", "").lower() == "100-continue":
-                assert self.transport is not None
-                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        upload = post.upload
-        upload.write(data)
-        if upload.complete:
-            post.done = True
-            assert self.transport is not None and files is not None
-            self.transport.pause_reading()
-            self.host.spawn(self._finish_upload(post, files))
-
-    async def _finish_upload(self, post: Post, files: FileService) -> None:
-        assert post.upload is not None and post.parsed is not None and post.session is not None
-        host = post.parsed.headers.get("host", "")
-        scheme = "https" if self.listener.secure else "http"
-        base = f"{scheme}://{host}" if HOST.match(host) else self.listener.base_url()
-        try:
-            answer = await files.finish(post.session, post.parsed, post.upload, base)
-        except HttpError as exc:
-            self._answer(self._error(exc))
-            return
-        except Exception:
-            post.upload.abort()
-            log.exception("%s: upload failed", self.peer)
-            self._answer(self._error(HttpError(500, "Internal error")))
-            return
-        body = orjson.dumps(answer)
-        headers = Headers(
-            [
-                ("Connection", "close"),
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                *SECURITY_HEADERS,
-            ]
-        )
-        self._answer(Response(201, "Created", headers, body))
-
-    def _answer(self, response: Response) -> None:
-        """Answer an upload and close. A refusal may come before the body was read: half-
-        close, and read (and drop) what the client still sends for a moment, so that the
-        kernel does not answer its bytes with a reset that destroys our answer."""
-        post = self.post
-        if post is not None:
-            post.done = True
-            if post.upload is not None and not post.upload.complete:
-                post.upload.abort()
-        transport = self.transport
-        if transport is None:
-            return
-        transport.write(response.serialize())
-        transport.resume_reading()
-        if transport.can_write_eof():
-            transport.write_eof()
-            self.host.loop.call_later(LINGER, transport.close)
-        else:
-            transport.close()
 
     def _write_http(self) -> None:
         transport = self.transport
@@ -430,19 +285,6 @@ class WebConnection(Connection):
             self.transport = None
             return
         super().connection_lost(exc)
-
-
-class Post:
-    """An upload's progress on one connection."""
-
-    __slots__ = ("done", "head", "parsed", "session", "upload")
-
-    def __init__(self) -> None:
-        self.head = bytearray()
-        self.parsed: UploadHead | None = None
-        self.session: Session | None = None
-        self.upload: Upload | None = None
-        self.done = False  # answered, or being answered
 
 
 class WebListener(Listener):

@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from chinwag.errors import StoreError
-from chinwag.protocol.events import ChatMessage, PrivateMessage, StoredNotice
+from chinwag.protocol.events import (
+    ChatMessage,
+    FileShared,
+    PrivateMessage,
+    StoredNotice,
+    tombstone,
+)
 from chinwag.storage.base import (
     MAX_PAGE,
     AccountRecord,
@@ -34,6 +40,8 @@ _TOKEN = re.compile(r"[^\W_]+")
 def tokens(text: str) -> list[str]:
     """Words as SQLite's unicode61 tokenizer sees them: letters and digits, lower-cased,
     without diacritics, so that both backends find the same messages."""
+    if text.isascii():  # nothing to decompose: 15 times faster (the PostgreSQL store's commit)
+        return _TOKEN.findall(text.lower())
     bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return _TOKEN.findall(bare.lower())
 
@@ -164,6 +172,8 @@ class MemoryStore(Store):
             found = self._messages[at]
             if isinstance(found, ChatMessage):
                 self._messages[at] = replace(found, message="", deleted=True)
+            elif isinstance(found, FileShared):
+                self._messages[at] = tombstone(found)
         self._pending += 1
 
     async def message(self, message_id: int) -> StoredNotice | None:

@@ -33,6 +33,17 @@ COLUMNS = "id, kind, room, username, target, body, ts, deleted"
 Row = tuple[Any, ...]
 
 
+def _insert_rows(db: sqlite3.Connection, columns: str, rows: list[Row]) -> None:
+    """Insert a batch of message rows: one statement over a JSON array (see below), or,
+    for a batch whose text holds a NUL (json_extract cuts a string at one), row by row."""
+    payload = orjson.dumps(rows).decode()
+    if "\\u0000" in payload:
+        marks = ", ".join("?" for _ in columns.split(", "))
+        db.executemany(f"INSERT INTO messages ({columns}) VALUES ({marks})", rows)
+    else:
+        db.execute(_FROM_JSON[columns], (payload,))
+
+
 def _insert_from_json(columns: str) -> str:
     """One statement inserting every row of a JSON array of arrays.
 
@@ -49,10 +60,11 @@ def _insert_from_json(columns: str) -> str:
 
 # Room messages (chat, topic) and private messages are written by two statements: a room
 # message has no parties, and two more NULLs per row made the hot path's insert slower.
-_INSERT_ROOM = _insert_from_json("id, kind, room_key, room, username, user_key, body, ts")
-_INSERT_PRIVATE = _insert_from_json(
+ROOM_COLUMNS = "id, kind, room_key, room, username, user_key, body, ts"
+PRIVATE_COLUMNS = (
     "id, kind, username, user_key, target, target_key, body, ts, sender_account, target_account"
 )
+_FROM_JSON = {columns: _insert_from_json(columns) for columns in (ROOM_COLUMNS, PRIVATE_COLUMNS)}
 
 
 def room_row(n: ChatMessage | TopicChanged | FileShared) -> Row:
@@ -93,6 +105,8 @@ def from_row(row: Row) -> StoredNotice:
     if kind == "private":
         return PrivateMessage(id_, username, target, body, ts)
     if kind == "file":
+        if deleted:
+            return FileShared(id_, room, username, "", 0, "", "", ts, deleted=True)
         return file_from(id_, room, username, body, ts)
     return TopicChanged(id_, room, username, body, ts)
 
@@ -304,7 +318,9 @@ UNINDEX_MESSAGE = (
     "INSERT INTO messages_fts (messages_fts, rowid, body) SELECT 'delete', id, body"
     " FROM messages WHERE id = ? AND kind = 'chat' AND deleted = 0"
 )
-BLANK_MESSAGE = "UPDATE messages SET body = '', deleted = 1 WHERE id = ? AND kind = 'chat'"
+BLANK_MESSAGE = (
+    "UPDATE messages SET body = '', deleted = 1 WHERE id = ? AND kind IN ('chat', 'file')"
+)
 
 
 def purge(db: sqlite3.Connection) -> None:
@@ -318,14 +334,14 @@ def write(db: sqlite3.Connection, batch: Batch) -> None:
     db.execute("BEGIN")
     try:
         if batch.messages:
-            db.execute(_INSERT_ROOM, (orjson.dumps(batch.messages).decode(),))
+            _insert_rows(db, ROOM_COLUMNS, batch.messages)
             db.execute(
                 "INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages"
                 " WHERE id >= ? AND kind = 'chat'",
                 (batch.messages[0][0],),
             )
         if batch.privates:
-            db.execute(_INSERT_PRIVATE, (orjson.dumps(batch.privates).decode(),))
+            _insert_rows(db, PRIVATE_COLUMNS, batch.privates)
         if batch.deleted:  # before the upserts: a room deleted and made again is a new room
             gone = [(key,) for key in batch.deleted]
             for table in _ROOM_TABLES:

@@ -142,6 +142,9 @@ function messageNode(msg, { sending = false } = {}) {
   if (msg.type === "topic") {
     node.classList.add("notice");
     body.textContent = `set the topic: ${msg.topic}`;
+  } else if (msg.deleted) {
+    node.classList.add("deleted");
+    body.textContent = msg.type === "file" ? "(file deleted)" : "(message deleted)";
   } else if (msg.type === "file") {
     body.append(fileBody(msg, conn.credentials && conn.credentials.token));
   } else {
@@ -532,6 +535,33 @@ const handlers = {
     drawHeader();
   },
   history: historyPage,
+  // Moderation (docs/protocol.md, "Moderation"): said in the room it concerns.
+  moderation: (msg) => {
+    const key = msg.room ? roomKey(msg.room) : state.active;
+    appendNotice(key, msg.message || `${msg.action} by ${msg.by}`);
+    const removed = ["kick", "ban"].includes(msg.action) && msg.username === state.me;
+    if (removed && msg.room && state.convs.has(key) && msg.room !== "general") {
+      state.convs.delete(key);
+      if (state.active === key) select("r:general");
+      else drawSidebar();
+    }
+  },
+  deleted: (msg) => {
+    for (const conv of state.convs.values()) {
+      const found = conv.messages.find((m) => m.id === msg.id);
+      if (!found) continue;
+      found.message = "";
+      found.deleted = true;
+      const node = conv.key === state.active && ui.messages.querySelector(`[data-id="${Number(msg.id)}"]`);
+      if (node) node.replaceWith(messageNode(found));
+    }
+  },
+  announce: (msg) => {
+    for (const conv of state.convs.values()) {
+      if (conv.kind === "room") appendNotice(conv.key, `Announcement from ${msg.username}: ${msg.message}`);
+    }
+    ui.live.textContent = `Announcement from ${msg.username}: ${msg.message}`;
+  },
   search: searchResults,
   error: (msg) => {
     if (!conn.welcomed) {
