@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -13,10 +14,10 @@ from typing import Any
 from bench.history import run_history
 from bench.load import run_load
 from bench.profile import ENV
-from bench.scenarios import load_specs, table
+from bench.scenarios import irc_table, load_specs, table
 from bench.stats import median_report
 
-ALL = ("A", "A20", "B", "BW", "C", "C1", "D")
+ALL = ("A", "A20", "B", "BW", "C", "C1", "D", "IA", "IB", "IC", "NB", "NC")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -51,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for report in reports:
                 print(json.dumps(report), flush=True)
+        elif specs[name].server == "ngircd" and shutil.which("ngircd") is None:
+            print(f"{name}: skipped, ngircd is not installed (Debian: apt-get install ngircd)")
+            continue
         else:
             reports = []
             for _ in range(runs):
@@ -61,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"median": True, **medians[name]}), flush=True)
     print()
     print(table(medians))
+    if any(name.startswith(("I", "N")) for name in medians):
+        print()
+        print(irc_table(medians))
     return 0
 
 

@@ -31,6 +31,13 @@ class Tally:
 
 
 class BenchClient(asyncio.Protocol):
+    # What the lines of this protocol look like (IrcBenchClient has its own).
+    CHAT = CHAT
+    JOINED = JOINED
+    ERROR = ERROR
+    MESSAGE_RE = MESSAGE_RE
+    END = b'"}\n'
+
     __slots__ = (
         "closed",
         "outstanding",
@@ -60,7 +67,11 @@ class BenchClient(asyncio.Protocol):
         self.sending = False
         self.sent = 0
         self.closed = False
-        self.prefix = b'{"type":"chat","room":"%s","message":"' % room.encode()
+        self.prefix = self.chat_prefix(room)
+
+    @staticmethod
+    def chat_prefix(room: str) -> bytes:
+        return b'{"type":"chat","room":"%s","message":"' % room.encode()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -86,11 +97,11 @@ class BenchClient(asyncio.Protocol):
         if self.waiting is not None:
             self._check_reply(data)
         tally = self.tally
-        count = data.count(CHAT)
+        count = data.count(self.CHAT)
         if count:
             tally.chat += count
             self._time(data)
-        joined = data.count(JOINED)
+        joined = data.count(self.JOINED)
         if joined:
             tally.joined += joined
 
@@ -99,7 +110,7 @@ class BenchClient(asyncio.Protocol):
         hist = self.tally.latency
         me = self.sender_id
         acks = 0
-        for match in MESSAGE_RE.finditer(data):
+        for match in self.MESSAGE_RE.finditer(data):
             bucket = (now - int(match[1])) // BUCKET_NS
             hist[bucket] = hist.get(bucket, 0) + 1
             if me >= 0 and int(match[2]) == me:
@@ -116,7 +127,7 @@ class BenchClient(asyncio.Protocol):
             self.waiting = None
             if not reply.done():
                 reply.set_result(data)
-        elif ERROR in data:
+        elif self.ERROR in data:
             self.waiting = None
             if not reply.done():
                 reply.set_exception(RuntimeError(data.decode(errors="replace").strip()))
@@ -133,7 +144,7 @@ class BenchClient(asyncio.Protocol):
         """Send `count` chat lines stamped now, in one write."""
         if count <= 0 or self.closed or self.transport is None:
             return
-        line = self.prefix + b'%d:%d"}\n' % (time.monotonic_ns(), self.sender_id)
+        line = self.prefix + b"%d:%d" % (time.monotonic_ns(), self.sender_id) + self.END
         self.transport.write(line * count)
         self.sent += count
         self.outstanding += count
@@ -141,3 +152,18 @@ class BenchClient(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.transport.close()
+
+
+class IrcBenchClient(BenchClient):
+    """The same client speaking IRC: PRIVMSG lines, counted and timed the same way."""
+
+    CHAT = b" PRIVMSG #"
+    JOINED = b" JOIN "
+    ERROR = b"ERROR :"
+    MESSAGE_RE = re.compile(rb" PRIVMSG #\S+ :?(\d+):(\d+)")  # no space: no ':' needed
+    END = b"\r\n"
+    __slots__ = ()
+
+    @staticmethod
+    def chat_prefix(room: str) -> bytes:
+        return b"PRIVMSG #%s :" % room.encode()

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from bench.proc import cpu_seconds, rss_bytes
 from bench.profile import Profiler
-from bench.server import ServerProcess, free_port
+from bench.server import NgircdProcess, ServerProcess, free_port
 from bench.stats import merge, percentiles_ms
 from bench.worker import ClientSpec, WorkerSpec, worker_main
 
@@ -43,6 +43,8 @@ class LoadSpec:
     data: str = "disk"  # "disk" (a temporary --data folder) or ":memory:"
     server_args: tuple[str, ...] = ()
     websocket: bool = False  # the clients connect to /ws on the web port (BW)
+    dialect: str = "native"  # "irc": the same load as IRC clients
+    server: str = "chinwag"  # "ngircd": Debian's ngIRCd, for comparison (IRC only)
 
 
 def room_of(spec: LoadSpec, index: int) -> str:
@@ -59,9 +61,12 @@ def plan(spec: LoadSpec) -> list[list[ClientSpec]]:
 
 
 def expected_notices(spec: LoadSpec) -> int:
-    """user_joined notices the clients receive when all join (each goes to earlier members)."""
+    """user_joined notices the clients receive when all join (each goes to earlier members);
+    an IRC client also counts its own JOIN of each channel."""
     n = spec.clients
     total = n * (n - 1) // 2  # general
+    if spec.dialect == "irc":
+        total += n * (2 if spec.rooms > 1 else 1)
     if spec.rooms > 1:
         for r in range(spec.rooms):
             m = len(range(r, n, spec.rooms))
@@ -79,13 +84,23 @@ class Generators:
         window: int = 0,
         rate: float = 0.0,
         websocket: bool = False,
+        dialect: str = "native",
+        server: str = "chinwag",
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs: list[BaseProcess] = []
         for shard in shards:
             mine, theirs = ctx.Pipe()
-            wspec = WorkerSpec(port, tuple(shard), window, rate, websocket=websocket)
+            wspec = WorkerSpec(
+                port,
+                tuple(shard),
+                window,
+                rate,
+                websocket=websocket,
+                dialect=dialect,
+                server=server,
+            )
             proc = ctx.Process(target=worker_main, args=(wspec, theirs), daemon=True)
             proc.start()
             theirs.close()
@@ -141,11 +156,14 @@ def run_load(
         web_port = free_port() if spec.websocket else 0
         if spec.websocket:
             args = (*args, "--http-port", str(web_port))
-        with ServerProcess(data, Path(tmp) / "server.log", args) as server:
+        kind = NgircdProcess if spec.server == "ngircd" else ServerProcess
+        with kind(data, Path(tmp) / "server.log", args) as server:
             if side is not None:
                 side.prepare(server.port)
             port = web_port if spec.websocket else server.port
-            gens = Generators(port, plan(spec), spec.window, spec.rate, spec.websocket)
+            gens = Generators(
+                port, plan(spec), spec.window, spec.rate, spec.websocket, spec.dialect, spec.server
+            )
             try:
                 report = _drive(
                     spec, server.pid, gens, None if side is None else (server.port, side)
@@ -235,6 +253,10 @@ def _send(
         for client in shard:
             members[index][client.room] = members[index].get(client.room, 0) + 1
     expected = [sum(sent.get(room, 0) * m for room, m in mine.items()) for mine in members]
+    if spec.server == "ngircd":  # no echo-message: a sender never gets its own messages
+        expected = [
+            e - sum(r["sent"].values()) for e, r in zip(expected, sent_replies, strict=True)
+        ]
     drained = gens.ask(
         [{"cmd": "drain", "expected": e, "timeout": DRAIN_TIMEOUT} for e in expected]
     )

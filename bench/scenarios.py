@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bench.load import LoadSpec
@@ -13,7 +13,7 @@ def load_specs(quick: bool) -> dict[str, LoadSpec]:
     """The load scenarios; `quick` shrinks them to a smoke run of a few seconds each."""
     t = 2.0 if quick else 10.0
     many = 500 if quick else 5000
-    return {
+    specs = {
         "A": LoadSpec("A", clients=100, senders=10, duration=t, window=100, procs=2),
         "A20": LoadSpec("A20", clients=100, senders=10, duration=t, window=20, procs=2),
         "B": LoadSpec("B", clients=200 if quick else 1000, senders=5, duration=t, rate=20.0),
@@ -24,6 +24,15 @@ def load_specs(quick: bool) -> dict[str, LoadSpec]:
         "C": LoadSpec("C", clients=many, rooms=50, procs=2, wait_notices=True),
         "C1": LoadSpec("C1", clients=many, rooms=1, procs=2, wait_notices=True),
     }
+    # The same loads over IRC, on chinwag (I*) and on ngIRCd (N*). ngIRCd has no
+    # echo-message, so nothing acknowledges a sender there: A (window) is chinwag's alone.
+    for server, letter in (("chinwag", "I"), ("ngircd", "N")):
+        for base in ("A", "B", "C"):
+            if base == "A" and server == "ngircd":
+                continue
+            name = letter + base
+            specs[name] = replace(specs[base], name=name, dialect="irc", server=server)
+    return specs
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +120,28 @@ def table(medians: dict[str, dict[str, Any]], fmt: Callable[[Any], str] = _fmt) 
             continue
         for label, key in extras:
             lines.append(f"| {scenario} | {label} | {fmt(report.get(key))} | | | |")
+    return "\n".join(lines)
+
+
+# Rows of the IRC comparison: (label, key, lower is better).
+IRC_ROWS = (
+    ("server CPU-s per million deliveries", "server_cpu_s_per_m", "B"),
+    ("p99 latency ms", "p99_ms", "B"),
+    ("server CPU %", "server_cpu_pct", "B"),
+    ("loss", "loss", "B"),
+    ("RSS per idle joined connection KB", "rss_per_conn_kb", "C"),
+    ("time to connect and join all s", "connect_s", "C"),
+    ("server CPU-s, all joining", "server_join_cpu_s", "C"),
+)
+
+
+def irc_table(medians: dict[str, dict[str, Any]]) -> str:
+    """chinwag (I*) against ngIRCd (N*) over IRC, one sitting: the ratio is ngIRCd / chinwag."""
+    lines = ["| IRC, same generator | chinwag | ngIRCd | ngIRCd / chinwag |", "|---|---|---|---|"]
+    for label, key, base in IRC_ROWS:
+        ours, theirs = medians.get("I" + base, {}).get(key), medians.get("N" + base, {}).get(key)
+        if ours is None and theirs is None:
+            continue
+        ratio = f"{theirs / ours:.2f}" if ours and theirs is not None else "-"
+        lines.append(f"| {base}: {label} | {_fmt(ours)} | {_fmt(theirs)} | {ratio} |")
     return "\n".join(lines)

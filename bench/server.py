@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import resource
 import socket
 import subprocess
 import sys
@@ -96,3 +98,24 @@ class ServerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+NGIRCD_CONF = Path(__file__).with_name("ngircd.conf")
+
+
+class NgircdProcess(ServerProcess):
+    """Debian's ngIRCd (`ngircd -n`) with bench/ngircd.conf: the IRC comparison."""
+
+    def command(self) -> list[str]:
+        return ["ngircd", "-n", "-f", str(self.log_path.with_name("ngircd.conf"))]
+
+    def __enter__(self) -> ServerProcess:
+        folder = self.log_path.parent
+        text = NGIRCD_CONF.read_text().format(
+            port=self.port, folder=folder, uid=os.getuid(), gid=os.getgid()
+        )
+        folder.joinpath("ngircd.conf").write_text(text)
+        # chinwag raises its own open-files limit; ngIRCd inherits ours.
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return super().__enter__()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.client import BenchClient, Tally
+from bench.client import BenchClient, IrcBenchClient, Tally
 from bench.proc import own_cpu_seconds
 from bench.wsclient import WsBenchClient
 
@@ -36,6 +37,8 @@ class WorkerSpec:
     rate: float  # messages per second per sender (fixed-rate mode)
     concurrency: int = 256  # handshakes in flight
     websocket: bool = False  # clients speak WebSocket to the web port (scenario BW)
+    dialect: str = "native"  # or "irc"
+    server: str = "chinwag"  # or "ngircd" (IRC only: no #general of its own, no echo)
 
 
 class Worker:
@@ -58,10 +61,21 @@ class Worker:
                     self.pipe.send({"closed": True})
                     return
                 handler = getattr(self, f"_cmd_{kind}")
-                self.pipe.send(await handler(command))
+                self._reply(await handler(command))
         finally:
             self.loop.remove_reader(self.pipe.fileno())
             self._close()
+
+    def _reply(self, answer: dict[str, Any]) -> None:
+        """Send an answer whole: the loop's reader made the pipe non-blocking, and a wide
+        latency histogram is more than the pipe's buffer (the parent is reading meanwhile)."""
+        fd = self.pipe.fileno()
+        blocking = os.get_blocking(fd)
+        os.set_blocking(fd, True)
+        try:
+            self.pipe.send(answer)
+        finally:
+            os.set_blocking(fd, blocking)
 
     def _on_pipe(self) -> None:
         while self.pipe.poll():
@@ -100,12 +114,20 @@ class Worker:
     async def _connect(self, spec: ClientSpec, gate: asyncio.Semaphore) -> None:
         async with gate:
             window = self.spec.window if spec.sender_id >= 0 else 0
-            kind = WsBenchClient if self.spec.websocket else BenchClient
+            kind: type[BenchClient] = BenchClient
+            if self.spec.websocket:
+                kind = WsBenchClient
+            elif self.spec.dialect == "irc":
+                kind = IrcBenchClient
             _, client = await self.loop.create_connection(
                 lambda: kind(self.tally, spec.room, spec.sender_id, window),
                 HOST,
                 self.spec.port,
             )
+            if self.spec.dialect == "irc":
+                await self._irc_join(client, spec)
+                self.clients.append(client)
+                return
             await client.request(
                 b'{"type":"join","username":"%s"}\n' % spec.name.encode(), b'"type":"welcome"'
             )
@@ -113,6 +135,19 @@ class Worker:
                 line = b'{"type":"join_room","room":"%s"}\n' % spec.room.encode()
                 await client.request(line, b'"type":"join_room"')
             self.clients.append(client)
+
+    async def _irc_join(self, client: BenchClient, spec: ClientSpec) -> None:
+        """Register (asking for echo-message: the senders' acknowledgement on chinwag) and
+        be in #general and the client's room, as a native client is after its join."""
+        nick = spec.name.encode()
+        hello = b"CAP REQ :echo-message\r\nNICK %s\r\nUSER %s 0 * :b\r\nCAP END\r\n" % (nick, nick)
+        if self.spec.server == "chinwag":  # #general comes with the welcome
+            await client.request(hello, b" 366 ")
+        else:
+            await client.request(hello, b" 001 ")
+            await client.request(b"JOIN #general\r\n", b" 366 ")
+        if spec.room != "general":
+            await client.request(b"JOIN #%s\r\n" % spec.room.encode(), b" 366 ")
 
     async def _cmd_counts(self, command: dict[str, Any]) -> dict[str, Any]:
         return {"chat": self.tally.chat, "joined": self.tally.joined, "cpu": own_cpu_seconds()}

@@ -32,6 +32,7 @@ CLASSIC_PORTS: tuple[tuple[int, str], ...] = (
     (7001, "pipe"),
     (7072, "basic"),
     (12346, "typed"),
+    (6667, "irc"),
 )
 
 

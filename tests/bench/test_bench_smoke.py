@@ -30,3 +30,21 @@ def test_tiny_websocket_run_loses_nothing():
     assert report["connected"] == 5 and report["connect_failed"] == 0
     assert report["messages_sent"] > 0
     assert report["loss"] == 0 and report["received"] == 5 * report["messages_sent"]
+
+
+def test_tiny_irc_run_loses_nothing_and_counts_joins():
+    """The same generator speaking IRC to chinwag: echo-message acknowledges the senders."""
+    spec = LoadSpec(
+        "irc", clients=5, senders=1, duration=1.0, window=5, data=":memory:", dialect="irc"
+    )
+    report = run_load(spec)
+    assert report["connected"] == 5 and report["connect_failed"] == 0
+    assert report["messages_sent"] > 0
+    assert (
+        report["loss"] == 0
+        and report["received"] == report["expected"] == 5 * report["messages_sent"]
+    )
+    assert report["p50_ms"] <= report["p99_ms"]
+    rooms = LoadSpec("irc-c", clients=6, rooms=3, wait_notices=True, data=":memory:", dialect="irc")
+    report = run_load(rooms)
+    assert report["notices_received"] == report["notices_expected"] > 0

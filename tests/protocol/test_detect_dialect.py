@@ -23,6 +23,13 @@ from tests.protocol.support import Lines, addressed, feed
         (b"", "plain"),
         (b"\xff\xfe", None),
         (b"USER|\xff", "pipe"),
+        (b"NICK alice", "irc"),
+        (b"CAP LS 302", "irc"),
+        (b"USER a 0 * :A", "irc"),
+        (b"PASS secret", "irc"),
+        (b"nick is here", "plain"),
+        (b"NICKNAME", "plain"),
+        (b"CAP", "plain"),
     ],
 )
 def test_sniff(line: bytes, dialect: str | None):
@@ -138,7 +145,7 @@ def test_a_first_line_that_is_not_utf8_is_answered_in_native_form():
 
 
 def test_every_dialect_is_registered():
-    assert set(DIALECTS) == {"native", "typed", "plain", "pipe", "basic", "auto"}
+    assert set(DIALECTS) == {"native", "typed", "plain", "pipe", "basic", "auto", "irc"}
     assert codec_factory("auto")().dialect == "auto"
     assert codec_factory("plain")().greeting()  # the plain port greets first
     with pytest.raises(ValueError, match="unknown dialect"):

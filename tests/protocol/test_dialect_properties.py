@@ -12,6 +12,7 @@ from chinwag.protocol.basic import BasicCodec
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.detect import DetectingCodec
 from chinwag.protocol.events import ErrorCode
+from chinwag.protocol.irc import IrcCodec
 from chinwag.protocol.native import NativeCodec
 from chinwag.protocol.pipe import PipeCodec
 from chinwag.protocol.plain import PlainCodec
@@ -28,6 +29,7 @@ FACTORIES: dict[str, Callable[[], Codec]] = {
     "plain": PlainCodec,
     "plain-detected": lambda: PlainCodec(greet=False),
     "auto": DetectingCodec,
+    "irc": IrcCodec,
 }
 
 # Lines that steer a codec (and the detector) into its interesting states.
@@ -39,6 +41,10 @@ SEEDS = [
     b"/msg Client 1 hi\n",
     b"Alice\n",
     b"\r\n",
+    b"CAP LS 302\r\nNICK bob\r\nUSER b 0 * :B\r\n",
+    b"CAP REQ :sasl echo-message\r\nAUTHENTICATE PLAIN\r\nAUTHENTICATE AGJvYgBzZWNyZXQ=\r\n",
+    b"PRIVMSG #dev,bob :\x01ACTION hi\x01\r\nMODE #dev +imtovb-b a b c d\r\n",
+    b"@a=b\\s :src JOIN #x\r\nCHATHISTORY LATEST #dev * 10\r\n",
 ]
 
 chunks = st.lists(

@@ -8,6 +8,7 @@ message) and hands the codec whole messages:
     codec.receive_eof()               the peer closed its side
     codec.events_received()           drain the commands decoded so far
     codec.greeting()                  bytes to send unasked when the connection opens
+    codec.running(command)            the command is being handed to the engine now
 
 Decoding never raises on remote input: a message that cannot be accepted becomes a
 `BadInput` command, which the engine answers with an error in the client's own dialect.
@@ -99,6 +100,13 @@ class Codec(ABC):
         """Bytes to send unasked when a connection opens (most dialects: none)."""
         return b""
 
+    def running(self, command: Command) -> None:  # noqa: B027 (most dialects need not know)
+        """The connection is handing this command (one this codec decoded) to the engine.
+
+        Called again for a command that was throttled and is retried. Replies carry no
+        reference to the command they answer; a dialect whose answers depend on what was
+        asked (IRC: NAMES, WHO and ISON all read a user list) learns it here."""
+
     # ------------------------------------------------------------------ output
 
     def observe(self, notice: Notice) -> None:  # noqa: B027 (stateless dialects ignore it)
@@ -113,6 +121,12 @@ class Codec(ABC):
         if self.personal and concerns(notice, viewer):
             return None
         return type(self)
+
+    def presence_key(self, viewer: str | None) -> Hashable | None:
+        """A key under which this viewer's bytes for every join and leave notice are the
+        same as for every other connection with the key (the presence logs of big rooms
+        then render each notice once, not once per member); None: render per viewer."""
+        return None if self.personal else type(self)
 
     # ------------------------------------------------------------------ for subclasses
 

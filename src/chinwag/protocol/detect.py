@@ -3,6 +3,7 @@
     a JSON object with `type`                        -> native
     a JSON object with `username` and `message`      -> basic
     `USER|...`                                       -> pipe
+    `NICK `, `USER `, `PASS ` or `CAP ` (upper case)   -> irc
     anything else (a blank line too)                 -> plain; the line is its first message
 
 Nothing is sent before that first line. A first line that cannot be judged (over the line
@@ -22,9 +23,14 @@ from chinwag.protocol.basic import BasicCodec
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.common import load_object
 from chinwag.protocol.events import ErrorCode
+from chinwag.protocol.irc import IrcCodec
 from chinwag.protocol.native import NativeCodec, encode_notice
 from chinwag.protocol.pipe import PipeCodec
 from chinwag.protocol.plain import PlainCodec
+
+# What an IRC client's first line starts with. Upper case only: a person typing "nick
+# here" to netcat means plain text.
+IRC_OPENERS = frozenset({b"NICK", b"USER", b"PASS", b"CAP"})
 
 
 def sniff(line: bytes) -> str | None:
@@ -32,6 +38,8 @@ def sniff(line: bytes) -> str | None:
     stripped = line.strip()
     if stripped[:5].upper() == b"USER|":
         return "pipe"
+    if stripped.split(b" ", 1)[0] in IRC_OPENERS and b" " in stripped:
+        return "irc"
     if stripped.startswith(b"{"):
         obj = load_object(stripped)
         if isinstance(obj, dict):
@@ -53,6 +61,8 @@ def _make(dialect: str) -> Codec:
         return BasicCodec()
     if dialect == "pipe":
         return PipeCodec()
+    if dialect == "irc":
+        return IrcCodec()
     return NativeCodec()
 
 

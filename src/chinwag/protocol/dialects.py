@@ -7,6 +7,7 @@ from collections.abc import Callable
 from chinwag.protocol.basic import BasicCodec
 from chinwag.protocol.codec import Codec
 from chinwag.protocol.detect import DetectingCodec
+from chinwag.protocol.irc import IrcCodec
 from chinwag.protocol.native import NativeCodec
 from chinwag.protocol.pipe import PipeCodec
 from chinwag.protocol.plain import PlainCodec
@@ -21,7 +22,8 @@ DIALECTS: dict[str, CodecFactory] = {
     "plain": PlainCodec,  # seed 001: netcat and telnet; greets first on its own port
     "pipe": PipeCodec,  # seed 002
     "basic": BasicCodec,  # seed 003
-    "auto": DetectingCodec,  # the first line picks native, basic, pipe or plain
+    "irc": IrcCodec,  # RFC 1459/2812 with IRCv3 capabilities: irssi, WeeChat, HexChat
+    "auto": DetectingCodec,  # the first line picks native, basic, pipe, irc or plain
 }
 
 

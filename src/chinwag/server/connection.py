@@ -292,6 +292,7 @@ class Connection(asyncio.Protocol):
                 return
             if type(command) is Pong:
                 self.answers_pings = True
+            self.codec.running(command)
             if host.reads_store(command):
                 wait = host.take_command(session)
                 if wait:

@@ -7,7 +7,7 @@ and one write per member per tick.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 from typing import Any
 
 from chinwag.engine.session import Session
@@ -33,8 +33,9 @@ class PresenceLog:
         self.start: dict[Session, int] = {}
         # Codecs that render the same for everyone: each notice's bytes, rendered once per
         # codec class and extended as the log grows; `whole` is all of them, for cursor 0.
-        self.shared: dict[type, list[bytes]] = {}
-        self.whole: dict[type, bytes] = {}
+        # (A personal codec may share them too, under its `presence_key`.)
+        self.shared: dict[Hashable, list[bytes]] = {}
+        self.whole: dict[Hashable, bytes] = {}
 
     def append(self, notice: Notice, joiner: Session | None) -> None:
         self.notices.append(notice)
@@ -56,17 +57,21 @@ class PresenceLog:
         if cursor >= end:
             return b""
         self.start[session] = end
+        key: Hashable | None = codec.__class__
+        viewer = None
         if codec.personal:
-            return render_for(codec, notices, cursor, session.name, cache)
-        cls = codec.__class__
-        parts = self.shared.setdefault(cls, [])
+            viewer = session.name
+            key = codec.presence_key(viewer)
+            if key is None:
+                return render_for(codec, notices, cursor, viewer, cache)
+        parts = self.shared.setdefault(key, [])
         for index in range(len(parts), end):
-            parts.append(codec.render(notices[index], None))
+            parts.append(codec.render(notices[index], viewer))
         if cursor:
             return b"".join(parts[cursor:])
-        whole = self.whole.get(cls)
+        whole = self.whole.get(key)
         if whole is None:
-            whole = self.whole[cls] = b"".join(parts)
+            whole = self.whole[key] = b"".join(parts)
         return whole
 
     def settle(self, session: Session, cache: dict[Any, bytes]) -> bytes:
