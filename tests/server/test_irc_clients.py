@@ -143,10 +143,7 @@ def test_irssi_talks_with_a_native_client(tmp_path: Path) -> None:
                         await asyncio.sleep(0.1)
                 await send("/quit see you")
                 left = await native.until("user_left", timeout=10)
-                assert (left["username"], left["reason"]) == (
-                    "irssiuser",
-                    "quit",
-                )  # the engine keeps no quit text
+                assert (left["username"], left["reason"]) == ("irssiuser", "Quit: see you")
 
     asyncio.run(scenario())
 
@@ -204,7 +201,7 @@ def test_weechat_talks_with_a_native_client(tmp_path: Path) -> None:
                 await file_has(general, "nat weeuser")
                 await send("/quit see you")
                 left = await native.until("user_left", timeout=10)
-                assert (left["username"], left["reason"]) == ("weeuser", "quit")
+                assert (left["username"], left["reason"]) == ("weeuser", "Quit: see you")
 
     asyncio.run(scenario())
 

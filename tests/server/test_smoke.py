@@ -34,3 +34,18 @@ def test_accepted_sockets_have_keepalive_and_nodelay():
             await alice.close()
 
     asyncio.run(scenario())
+
+
+def test_a_parting_message_is_what_the_others_are_told() -> None:
+    async def scenario() -> None:
+        async with running_server() as server:
+            alice, bob, carol = await joined(server.port, "alice", "bob", "carol")
+            await alice.send({"type": "quit", "message": "bye \x1b[2J all\nnow"})
+            await alice.until("goodbye")
+            left = await bob.until("user_left")
+            assert (left["username"], left["reason"]) == ("alice", "Quit: bye \\x1b[2J all now")
+            assert (await carol.until("user_left"))["username"] == "alice"
+            await bob.send({"type": "quit"})
+            assert (await carol.until("user_left"))["reason"] == "quit"
+
+    asyncio.run(scenario())

@@ -14,6 +14,9 @@ from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
 from chinwag.protocol.events import ErrorCode
+from chinwag.protocol.text import inert
+
+MAX_QUIT = 200  # characters of a parting message passed on
 
 
 class MessageCommands(EngineBase):
@@ -105,8 +108,12 @@ class MessageCommands(EngineBase):
         return []
 
     def _quit(self, session: Session, command: ev.Quit, now: float) -> list[Envelope]:
+        """Leave; a parting message (`/quit bye all`, IRC's QUIT) is what the others are
+        told as the reason, on one line, controls shown inert, at most MAX_QUIT long."""
         name = session.name or "there"
-        return [Envelope(ToSession(session), ev.Goodbye(f"Goodbye, {name}!"), close="quit")]
+        said = inert(" ".join((command.message or "").split()))[:MAX_QUIT]
+        reason = f"Quit: {said}" if said else "quit"
+        return [Envelope(ToSession(session), ev.Goodbye(f"Goodbye, {name}!"), close=reason)]
 
     def _bad_input(self, session: Session, command: ev.BadInput, now: float) -> list[Envelope]:
         return error_reply(session, command.code, command.message)
