@@ -52,9 +52,9 @@ class Target:
 class ModerationCommands(AccountCommands):
     # ------------------------------------------------------------------ helpers
 
-    async def _target(self, session: Session, username: str) -> Target | list[Envelope]:
-        """The user a command names: online, or an account, or (bans and mutes) a guest's
-        name. The answer for a name that is none of these is `unknown_user`."""
+    async def _target(self, username: str) -> Target:
+        """The user a command names: online, or an account, or else a guest's name (bans
+        and mutes take one; the other commands refuse a guest who is not online)."""
         key = user_key(normalize_name(username))
         online = self.memberships.online.get(key)
         if online is not None and online.identity is not None:
@@ -179,57 +179,68 @@ class ModerationCommands(AccountCommands):
                     ErrorCode.FORBIDDEN,
                     f"Everyone stays in {DEFAULT_ROOM}: ban from the server instead",
                 )
-        until = self._until(session, command.duration, now)
+        imposed = await self._impose(
+            session, BAN, room, command.username, command.duration, command.reason, now
+        )
+        if isinstance(imposed, list):
+            return imposed
+        target, sanction = imposed
+        held = target.session
+        if room is not None:
+            self._uninvite(room, target.identity)
+            if held is not None and room.key in held.rooms:
+                assert session.identity is not None
+                self.memberships.leave(held, room, by=session.identity)
+        notice = await self._imposed(session, sanction, room, now)
+        if room is not None:
+            return self._told(session, notice, room, target)
+        out = [reply(session, notice)]
+        why = f"banned from this server by {notice.by}" + (
+            f": {notice.reason}" if notice.reason else ""
+        )
+        for gone in self._banned_sessions(held, sanction.subject):
+            out.append(Envelope(ToSession(gone), notice))
+            out += self.sign_out_elsewhere(gone, why, now)
+        return out
+
+    async def _impose(
+        self,
+        session: Session,
+        kind: str,
+        room: Room | None,
+        username: str,
+        duration: int | None,
+        reason: str,
+        now: float,
+    ) -> tuple[Target, Sanction] | list[Envelope]:
+        """A new ban or mute, in force at once and buffered for the store; or the error."""
+        until = self._until(session, duration, now)
         if isinstance(until, list):
             return until
-        target = await self._target(session, command.username)
-        if isinstance(target, list):
-            return target
+        target = await self._target(username)
         refused = self._outranks(session, target.identity, room)
         if refused:
             return refused
         actor = session.identity
         assert actor is not None
-        reason = command.reason.strip()[:MAX_REASON]
         where = SERVER if room is None else room.key
         subject = subject_of(target.identity, target.session, self.limits.limit_exempt)
-        sanction = Sanction(BAN, where, subject, until, reason, actor.name, target.identity.name)
+        sanction = Sanction(kind, where, subject, until, reason.strip()[:MAX_REASON], actor.name,
+                            target.identity.name)  # fmt: skip
         self.sanctions.add(sanction)
         self.store.save_sanction(sanction)
-        out: list[Envelope] = []
-        held = target.session
-        if room is not None:
-            self._uninvite(room, target.identity)
-            if held is not None and room.key in held.rooms:
-                self.memberships.leave(held, room, by=actor)
-        number = self._record(
-            session,
-            "ban",
-            now,
-            target=target.identity.name,
-            room="" if room is None else room.name,
-            reason=reason,
-            until=until,
-        )
+        return target, sanction
+
+    async def _imposed(
+        self, session: Session, sanction: Sanction, room: Room | None, now: float
+    ) -> ev.Moderated:
+        """The audit entry of a new ban or mute, durable, and the notice that tells of it."""
+        where = None if room is None else room.name
+        s = sanction
+        number = self._record(session, s.kind, now, target=s.name, room=where or "",
+                              reason=s.reason, until=s.until)  # fmt: skip
         await self.store.commit()
-        notice = ev.Moderated(
-            number,
-            "ban",
-            actor.name,
-            now,
-            None if room is None else room.name,
-            target.identity.name,
-            reason,
-            until,
-        )
-        if room is None:
-            out.append(reply(session, notice))
-            why = f"banned from this server by {actor.name}" + (f": {reason}" if reason else "")
-            for gone in self._banned_sessions(held, subject):
-                out.append(Envelope(ToSession(gone), notice))
-                out += self.sign_out_elsewhere(gone, why, now)
-            return out
-        return self._told(session, notice, room, target)
+        return ev.Moderated(number, s.kind, s.by, now, where, s.name, s.reason, s.until)
 
     def _banned_sessions(self, held: Session | None, subject: str) -> list[Session]:
         """The sessions a new server ban ends: its target's, and every guest's from a
@@ -254,36 +265,13 @@ class ModerationCommands(AccountCommands):
         room = self._room(session, command.room)
         if not isinstance(room, Room):
             return room
-        until = self._until(session, command.duration, now)
-        if isinstance(until, list):
-            return until
-        target = await self._target(session, command.username)
-        if isinstance(target, list):
-            return target
-        refused = self._outranks(session, target.identity, room)
-        if refused:
-            return refused
-        actor = session.identity
-        assert actor is not None
-        reason = command.reason.strip()[:MAX_REASON]
-        subject = subject_of(target.identity, target.session, self.limits.limit_exempt)
-        name = target.identity.name
-        sanction = Sanction(MUTE, room.key, subject, until, reason, actor.name, name)
-        self.sanctions.add(sanction)
-        self.store.save_sanction(sanction)
-        number = self._record(
-            session,
-            "mute",
-            now,
-            target=target.identity.name,
-            room=room.name,
-            reason=reason,
-            until=until,
+        imposed = await self._impose(
+            session, MUTE, room, command.username, command.duration, command.reason, now
         )
-        await self.store.commit()
-        notice = ev.Moderated(
-            number, "mute", actor.name, now, room.name, target.identity.name, reason, until
-        )
+        if isinstance(imposed, list):
+            return imposed
+        target, sanction = imposed
+        notice = await self._imposed(session, sanction, room, now)
         return self._told(session, notice, room, target)
 
     async def _unmute(self, session: Session, command: ev.Unmute, now: float) -> list[Envelope]:
@@ -339,9 +327,7 @@ class ModerationCommands(AccountCommands):
             return error_reply(
                 session, ErrorCode.INVALID_FIELD, f"A room role is one of: {', '.join(ROOM_ROLES)}"
             )
-        target = await self._target(session, command.username)
-        if isinstance(target, list):
-            return target
+        target = await self._target(command.username)
         account = target.identity.account
         if account is None:
             return error_reply(
@@ -381,9 +367,7 @@ class ModerationCommands(AccountCommands):
                 ErrorCode.INVALID_FIELD,
                 f"A server role is one of: {', '.join(SERVER_ROLES)}",
             )
-        target = await self._target(session, command.username)
-        if isinstance(target, list):
-            return target
+        target = await self._target(command.username)
         account = target.identity.account
         actor = session.identity
         assert actor is not None
@@ -441,9 +425,7 @@ class ModerationCommands(AccountCommands):
         room = self._room(session, command.room)
         if not isinstance(room, Room):
             return room
-        target = await self._target(session, command.username)
-        if isinstance(target, list):
-            return target
+        target = await self._target(command.username)
         identity = target.identity
         if identity.account is None and target.session is None:
             return error_reply(
