@@ -1,15 +1,18 @@
-"""What only the PostgreSQL store has: ids reserved in blocks (on credit past the reserve, two
-stores sharing one counter, a crash), the read budget, migrations, an unreachable server.
+"""What only the PostgreSQL store has: ids numbered at commit (provisional until then, commit
+order across stores sharing one counter, a retried commit, a crash), the read budget,
+migrations, an unreachable server.
 The rest of its behaviour is the Store contract (test_store_contract.py and friends)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 
 from chinwag.errors import QueryTooExpensive, StoreError
 from chinwag.storage.address import shown
+from chinwag.storage import postgres_ops as ops
 from chinwag.storage.postgres import PostgresStore
 from chinwag.storage.postgres_schema import MIGRATIONS
 from tests.helpers import free_port
@@ -27,17 +30,22 @@ def store_in(schema: str, **options: object) -> PostgresStore:
     return PostgresStore(PG_URL, schema=schema, **options)  # type: ignore[arg-type]
 
 
-def test_a_burst_past_the_reserve_is_handed_out_on_credit_and_stored(schema: str) -> None:
+def test_a_burst_is_numbered_at_commit_and_stored(schema: str) -> None:
     async def scenario() -> None:
-        store = store_in(schema, id_block=10)
+        store = store_in(schema)
         await store.open()
-        taken = [store.next_id() for _ in range(1000)]  # no await: the refill cannot run
+        taken = [store.next_id() for _ in range(1000)]  # provisional: no network
         assert taken == list(range(1, 1001))
         for id_ in taken:
             store.append(chat(id_))
-        await store.commit()  # waits for a reservation that covers them
+        assert store.settled(1) is None  # not committed yet
+        await store.commit()
         assert store.committed_id == 1000
+        # alone on the database, provisional ids are the final ones; prev chains the room
+        assert [store.settled(p) for p in taken] == [(p, p - 1) for p in taken]
+        assert store.settled(1) is None  # once per id
         assert len(await store.history("general", after=0, limit=500)) == 500
+        assert await store.last_committed() == 1000
         await store.close()
         again = store_in(schema)
         assert (await again.open()).last_id == 1000
@@ -47,74 +55,111 @@ def test_a_burst_past_the_reserve_is_handed_out_on_credit_and_stored(schema: str
     run(scenario())
 
 
-def test_two_stores_on_one_database_never_hand_out_an_id_twice(schema: str) -> None:
+def test_two_stores_number_messages_in_commit_order(schema: str) -> None:
+    """Ids are taken in the committing transaction: whoever commits first gets the lower
+    ids, whatever order the provisional ones were handed out in; no gap, no reuse, and
+    each message knows its room's previous one."""
+
     async def scenario() -> None:
-        # blocks of 20, at most 5 ids a commit: the reserve never runs dry, and the
-        # two stores' blocks interleave
-        one, two = store_in(schema, id_block=20), store_in(schema, id_block=20)
+        one, two = store_in(schema), store_in(schema)
         await one.open()
         await two.open()
-        got: dict[str, list[int]] = {"one": [], "two": []}
-        for round_ in range(40):
-            for name, store in (("one", one), ("two", two)):
-                for _ in range(round_ % 5 + 1):
-                    id_ = store.next_id()
-                    got[name].append(id_)
-                    store.append(chat(id_, user=name))
-                await store.commit()
-        for taken in got.values():
-            assert taken == sorted(set(taken))  # strictly increasing on each
-        assert not set(got["one"]) & set(got["two"])
-        history = await one.history("general", after=0, limit=500)
-        assert sorted(ids(history)) == sorted(got["one"] + got["two"])
-        await one.close()
-        await two.close()
-        third = store_in(schema)
-        await third.open()
-        assert third.next_id() > max(got["one"] + got["two"])
-        await third.close()
-
-    run(scenario())
-
-
-def test_credit_in_another_stores_range_is_refused_then_dropped(schema: str) -> None:
-    async def scenario() -> None:
-        one = store_in(schema, id_block=10)
-        await one.open()  # reserves 1-10
-        two = store_in(schema, id_block=10)
-        await two.open()  # reserves 11-20: one's credit past 10 collides with it
-        on_credit = [one.next_id() for _ in range(15)]
-        for id_ in on_credit:
-            one.append(chat(id_, text="on credit"))
-        with pytest.raises(StoreError, match="credit"):
-            await one.commit()
-        assert [n.id for n in one.discard()] == on_credit  # the server tells the senders
-        fresh = one.next_id()
-        assert fresh > 20
-        one.append(chat(fresh, text="after"))
-        await one.commit()
-        first = two.next_id()
-        two.append(chat(first, text="two's own"))
+        early = [one.next_id() for _ in range(3)]  # handed out first, committed last
+        for id_ in early:
+            one.append(chat(id_, user="one"))
+        late = [two.next_id() for _ in range(2)]
+        for id_ in late:
+            two.append(chat(id_, room="dev" if id_ == late[0] else "general", user="two"))
         await two.commit()
-        texts = [(n.id, n.message) for n in await two.history("general")]  # type: ignore[union-attr]
-        assert texts == [(first, "two's own"), (fresh, "after")]
+        await one.commit()
+        assert [two.settled(p) for p in late] == [(1, 0), (2, 0)]
+        assert [one.settled(p) for p in early] == [(3, 2), (4, 3), (5, 4)]
+        history = await one.history("general")
+        assert [(n.id, n.username) for n in history] == [
+            (2, "two"), (3, "one"), (4, "one"), (5, "one"),
+        ]  # fmt: skip
+        assert one.next_id() == 4  # provisional ids are the store's own counter
         await one.close()
         await two.close()
 
     run(scenario())
 
 
-def test_a_crash_leaves_a_gap_never_a_reused_id(schema: str) -> None:
+def test_concurrent_commits_of_two_stores_give_one_gapless_sequence(schema: str) -> None:
     async def scenario() -> None:
-        store = store_in(schema, id_block=100)
+        one, two = store_in(schema), store_in(schema)
+        await one.open()
+        await two.open()
+        finals: list[tuple[int, int, str]] = []  # final, prev, room
+
+        async def talk(store: PostgresStore, name: str) -> None:
+            for round_ in range(30):
+                batch = []
+                for i in range(round_ % 4 + 1):
+                    room = ("general", "dev")[(round_ + i) % 2]
+                    id_ = store.next_id()
+                    store.append(chat(id_, room=room, user=name))
+                    batch.append((id_, room))
+                await store.commit()
+                for id_, room in batch:
+                    final = store.settled(id_)
+                    assert final is not None
+                    finals.append((*final, room))
+
+        await asyncio.gather(talk(one, "one"), talk(two, "two"))
+        assert sorted(f for f, _, _ in finals) == list(range(1, len(finals) + 1))
+        for room in ("general", "dev"):
+            mine = sorted((f, p) for f, p, r in finals if r == room)
+            history = await one.history(room, after=0, limit=500)
+            assert ids(history) == [f for f, _ in mine]
+            assert [p for _, p in mine] == [0] + [f for f, _ in mine][:-1]  # each its prev
+        await one.close()
+        await two.close()
+
+    run(scenario())
+
+
+def test_a_retried_commit_that_went_through_is_not_stored_twice(schema: str) -> None:
+    """The answer to a COMMIT was lost: the retry finds the batch in node_commits, maps
+    the same final ids, and stores only what is new."""
+
+    async def scenario() -> None:
+        store = store_in(schema)
+        await store.open()
+        first = [store.next_id() for _ in range(3)]
+        for id_ in first:
+            store.append(chat(id_))
+        batch = store._batch
+        todo = ops.statements(batch)
+        assert store._writes is not None
+        async with store._writes.acquire() as db:
+            done = await ops.write_sequenced(db, todo, store._node, 0, batch.top, False)
+        # the store never learnt: it retries the same batch, with one more message
+        store._uncertain = True
+        more = store.next_id()
+        store.append(chat(more, text="new"))
+        await store.commit()
+        assert [store.settled(p) for p in first] == [done[p] for p in first]
+        assert store.settled(more) == (4, 3)
+        history = await store.history("general")
+        assert ids(history) == [1, 2, 3, 4]
+        await store.close()
+
+    run(scenario())
+
+
+def test_a_crash_leaves_no_gap_and_reuses_no_id(schema: str) -> None:
+    async def scenario() -> None:
+        store = store_in(schema)
         await store.open()
         await fill(store, [chat(store.next_id()) for _ in range(5)])
-        await store._close_pools()  # the process dies: ids 6-100 are never given back
+        store.append(chat(store.next_id(), text="never committed"))
+        await store._close_pools()  # the process dies: id 6 was only provisional
         again = store_in(schema)
         state = await again.open()
         assert ids(await again.history("general")) == [1, 2, 3, 4, 5]
-        assert state.last_id >= 100  # the block (and any taken ahead) is skipped
-        assert again.next_id() == state.last_id + 1
+        assert state.last_id == 5
+        assert again.next_id() == 6
         await again.close()
 
     run(scenario())

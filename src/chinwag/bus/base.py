@@ -65,6 +65,9 @@ class Envelope:
     receive it (a joiner is not told of its own join). `close` asks the fan-out to close
     the recipients once the notice is written (a goodbye). A `Replay` in place of a notice
     (to a session only) is history the session's connection streams as the client reads.
+    `prev` is, for a room message of a store that numbers in commit order, the id of the
+    room's message before it (0: none): a node that has not delivered that one has a gap to
+    fetch from the store (server/sequencer.py).
     """
 
     audience: Audience
@@ -72,6 +75,7 @@ class Envelope:
     id: int = 0
     exclude: Session | None = None
     close: str | None = None
+    prev: int = 0
 
 
 Receiver = Callable[[Envelope], None]

@@ -1,9 +1,9 @@
 """Envelopes as bytes, for buses that leave the process.
 
-A frame is two lines: a small header (the audience, the id, the close reason), then the
-notice in its native wire encoding, the same bytes a native client is sent (`native.py`
-writes it, `native_client.py` reads it back: the schema's round trip is tested for every
-notice). Only what means something on another node travels:
+A frame is two lines: a small header (the audience, the id, the room's previous id, the
+close reason), then the notice in its native wire encoding, the same bytes a native client
+is sent (`native.py` writes it, `native_client.py` reads it back: the schema's round trip
+is tested for every notice). Only what means something on another node travels:
 
 - `ToSession` never leaves its node, so it has no frame (nor has a `Replay`, which is only
   ever for one session);
@@ -39,6 +39,8 @@ def encode_frame(envelope: Envelope) -> bytes:
         raise TypeError(f"{kind.__name__} never leaves its node")
     if envelope.id:
         header["id"] = envelope.id
+    if envelope.prev:
+        header["prev"] = envelope.prev
     if envelope.close is not None:
         header["close"] = envelope.close
     return orjson.dumps(header) + b"\n" + encode_notice(envelope.notice)  # type: ignore[arg-type]
@@ -70,10 +72,13 @@ def decode_frame(data: bytes) -> Envelope:
         raise BadFrame("header is not an object")
     audience = _audience(header)
     id_ = header.get("id", 0)
+    prev = header.get("prev", 0)
     close = header.get("close")
     if type(id_) is not int or id_ < 0 or not (close is None or isinstance(close, str)):
         raise BadFrame(f"bad id or close in {header!r:.80}")
+    if type(prev) is not int or not 0 <= prev < max(id_, 1):
+        raise BadFrame(f"bad prev in {header!r:.80}")
     notice = decode_notice(body.rstrip(b"\n"))
     if isinstance(notice, UnreadableNotice):
         raise BadFrame(notice.reason)
-    return Envelope(audience, notice, id_, None, close)
+    return Envelope(audience, notice, id_, None, close, prev)

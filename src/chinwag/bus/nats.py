@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 import nats
@@ -95,6 +95,9 @@ class NatsBus(Bus):
         self.lost = 0  # frames the client refused (disconnected with a full buffer, too big)
         self.bad = 0  # frames received that could not be read
         self._erred = False  # an error logged since the last (re)connection
+        # Told after a reconnection: frames published meanwhile are lost, and a server
+        # whose store numbers in commit order reads them back (server/sequencer.py).
+        self.on_reconnect: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ subjects
 
@@ -294,3 +297,5 @@ class NatsBus(Bus):
     async def _reconnected(self) -> None:
         self._erred = False
         log.warning("bus: reconnected to %s", self.url)
+        if self.on_reconnect is not None:
+            self.on_reconnect()

@@ -209,6 +209,11 @@ class EngineBase:
 
     def _replay_recent(self, session: Session, rooms: list[Room]) -> list[Envelope]:
         """The rooms' recent history for a joiner, streamed by its connection."""
+        if self.store.ids_at_commit:  # other servers' messages are in the store only
+            if not rooms:
+                return []
+            tail = Replay(rooms=tuple(room.key for room in rooms), tail=self.limits.history_on_join)
+            return [Envelope(ToSession(session), tail)]
         recent = tuple(as_history(m) for room in rooms for m in room.recent)
         if not recent:
             return []

@@ -25,7 +25,13 @@ class Replay:
     since: int = 0
     upto: int = 0
     limit: int = 0
+    # With a store shared by several servers (ids at commit), the engine asks instead for
+    # the last `tail` messages of each room from the store, and the server sets, per room,
+    # the last id the replay covers (what this node had delivered to the room when the
+    # session became a member: everything after reaches it live).
+    tail: int = 0
+    bounds: tuple[tuple[str, int], ...] = ()
 
     @property
     def reads_store(self) -> bool:
-        return self.limit > 0 and self.upto > self.since
+        return (self.limit > 0 and self.upto > self.since) or self.tail > 0

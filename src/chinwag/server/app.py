@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from chinwag import __version__
@@ -32,6 +32,7 @@ from chinwag.server.keepalive import KeepAliveSweep
 from chinwag.server.listeners import FrontEnd, Listener, TcpListener
 from chinwag.server.outbox import Outbox
 from chinwag.server.presence import PresenceLog
+from chinwag.server.sequencer import Sequencer
 from chinwag.server.shutdown import shut_down
 from chinwag.server.tls import ServerTls
 from chinwag.server.websocket import WebListener
@@ -129,6 +130,14 @@ class ChatServer:
         self.passwords = Passwords(config.password_profile)
         self.engine = Engine(self.store, limits=config.limits, passwords=self.passwords)
         self.bus = bus if bus is not None else open_bus(config)
+        # A store that numbers messages at commit (PostgreSQL, shared by nodes): the
+        # sequencer holds what carries an id until its commit and keeps rooms in id order.
+        self.sequencer: Sequencer | None = None
+        committed: Callable[[int], None] | None = None
+        if not isinstance(self.bus, InProcessBus):
+            committed = self.bus.durable
+        if self.store.ids_at_commit:
+            committed = self._released
         self.outbox = Outbox(
             self.store,
             self.loop,
@@ -139,7 +148,7 @@ class ChatServer:
             grace=config.store_grace,
             # A broker bus sends a message to other nodes once it is durable; in-process,
             # every node's fan-out gates on the one store, and nothing changes.
-            committed=None if isinstance(self.bus, InProcessBus) else self.bus.durable,
+            committed=committed,
         )
         self.fanout = FanOut(
             self.engine.memberships,
@@ -149,7 +158,21 @@ class ChatServer:
             flush=self.outbox.flush,
         )
         self.engine.listen(self.fanout)
-        self.bus.attach(self.fanout.receive)
+        self._publish = self.bus.publish  # one envelope of the engine's
+        if self.store.ids_at_commit:
+            self.sequencer = Sequencer(
+                self.store,
+                self.bus,
+                self.fanout.receive,
+                spawn=self.spawn,
+                members=self.engine.memberships.members,
+            )
+            self._publish = self.sequencer.publish
+            self.bus.attach(self.sequencer.receive)
+            if hasattr(self.bus, "on_reconnect"):
+                self.bus.on_reconnect = self.sequencer.catch_up_soon
+        else:
+            self.bus.attach(self.fanout.receive)
         self.owe = self.outbox.owe  # Host.owe: the outbox's own method, one call less
         self.max_buffer = config.max_buffer
         self.max_connections = config.max_connections or connection_limit()
@@ -232,7 +255,9 @@ class ChatServer:
     async def start(self) -> None:
         await self.engine.start()
         self.first_id = self.store.last_id
-        if not isinstance(self.bus, InProcessBus):
+        if self.sequencer is not None:
+            self.sequencer.start()
+        elif not isinstance(self.bus, InProcessBus):
             self.bus.durable(self.store.committed_id)  # from now on, frames wait for commits
             log.warning(
                 "Bus %s: a preview. Nodes share rooms, but each store hands out its own "
@@ -414,7 +439,7 @@ class ChatServer:
         wait = self.engine.take_command(session, now)
         if wait:
             return wait
-        publish = self.bus.publish
+        publish = self._publish
         for envelope in self.engine.handle(session, command, now):
             publish(envelope)
         return 0.0
@@ -426,7 +451,7 @@ class ChatServer:
         return self.engine.handle_async(session, command, wall_clock())
 
     def publish(self, envelopes: list[Envelope]) -> None:
-        publish = self.bus.publish
+        publish = self._publish
         for envelope in envelopes:
             publish(envelope)
 
@@ -441,7 +466,14 @@ class ChatServer:
         for conn in self.connections:
             conn.drop_after(committed)
         self.bus.forget({notice.id for notice in dropped})
+        if self.sequencer is not None:
+            self.sequencer.forget({notice.id for notice in dropped})
         self.publish(self.engine.forget(dropped))
+
+    def _released(self, committed: int) -> None:
+        """A commit ended: what waited for final ids goes out (self.sequencer)."""
+        assert self.sequencer is not None
+        self.sequencer.release()
 
     def _store_health(self, ok: bool) -> None:
         self.engine.storing = ok

@@ -37,6 +37,9 @@ async def stream_replay(conn: Connection, replay: Replay) -> None:
     if not replay.reads_store:
         return
     host = conn.host
+    if replay.bounds:  # a shared store: ids up to the bounds are committed already
+        await _stream_bounded(conn, replay)
+        return
     await host.durable(replay.upto)  # reads see committed data only: no gap
     store = host.store
     since, left = replay.since, replay.limit
@@ -47,6 +50,36 @@ async def stream_replay(conn: Connection, replay: Replay) -> None:
         if not await _send(conn, (as_history(m) for m in rows)):
             return
         since, left = rows[-1].id, left - len(rows)
+
+
+async def _stream_bounded(conn: Connection, replay: Replay) -> None:
+    """A replay whose rooms each end at their own bound (server/sequencer.py): a room's
+    messages after its bound reach the session live."""
+    store = conn.host.store
+    bounds = dict(replay.bounds)
+    if replay.tail:
+        for key, bound in replay.bounds:
+            rows = await store.history(key, before=bound + 1, limit=replay.tail)
+            if not await _send(conn, (as_history(m) for m in rows)):
+                return
+    if replay.limit <= 0:
+        return
+    since, left = replay.since, replay.limit
+    while left > 0 and since < replay.upto:
+        rows = await store.missed(replay.account, replay.rooms, since, replay.upto, min(PAGE, left))
+        if not rows:
+            return
+        room_of = _room_key
+        kept = [m for m in rows if m.id <= bounds.get(room_of(m), replay.upto)]
+        if not await _send(conn, (as_history(m) for m in kept)):
+            return
+        since, left = rows[-1].id, left - len(rows)
+
+
+def _room_key(notice: StoredNotice) -> str:
+    """A stored notice's room key ("" for a private message)."""
+    room = getattr(notice, "room", None)
+    return room.casefold() if isinstance(room, str) else ""
 
 
 async def _send(conn: Connection, notices: Iterable[StoredNotice]) -> bool:

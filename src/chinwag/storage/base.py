@@ -108,6 +108,22 @@ class Store(ABC):
     def last_id(self) -> int:
         """The highest id handed out so far (0: none)."""
 
+    # A store shared by several servers (PostgreSQL) numbers messages in commit order, so
+    # the ids `next_id` hands out are *provisional* (this process's own counter) and each
+    # commit maps them to final ids (`settled`). The server holds whatever depends on a
+    # provisional id until its commit and sends it with the final one (server/sequencer.py).
+    # Other stores hand out final ids: this stays False and `settled` is never called.
+    ids_at_commit = False
+
+    def settled(self, provisional: int) -> tuple[int, int] | None:
+        """A committed provisional id -> (its final id, the id of the message before it in
+        its room: 0 for none or a private message); once per id. None: not committed."""
+        return None
+
+    async def last_committed(self) -> int:
+        """The highest final id committed by anyone (a store of `ids_at_commit`)."""
+        return self.committed_id
+
     # ---- buffered writes (synchronous; durable after the next commit)
 
     @abstractmethod

@@ -1,7 +1,12 @@
 """The PostgreSQL store (`chinwag serve --store postgresql://...`), over asyncpg.
 
-- Ids come from counters in the database, reserved in blocks ahead of need (postgres_ids.py):
-  `next_id` stays synchronous and never waits for the network.
+- Message ids follow commit order across every server sharing the database: `next_id` hands
+  out *provisional* ids from a counter in this process (synchronous, no network), and each
+  commit takes the final ids from the `id_counters` row inside its transaction (its row lock
+  serialises committers, so id order is commit order, without gaps) and maps the provisional
+  ones to them (`settled`, with the room's previous message id for gap detection). The
+  server sends nothing that carries an id before that (server/sequencer.py). Audit ids are
+  reserved in blocks ahead of need (postgres_ids.py).
 - Writes are buffered in memory, in the SQLite store's format (sqlite_ops.Batch), and
   `commit()` writes everything since the last commit as one transaction, with
   synchronous_commit on: when it returns, the batch is durable (the outbox echoes after it).
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -66,7 +72,6 @@ class PostgresStore(Store):
         query_budget: float = 1.0,
         readers: int = 2,
         purge_delay: float = 60.0,
-        id_block: int = 1000,
     ) -> None:
         self.dsn = dsn
         self.where = shown(dsn)
@@ -76,7 +81,11 @@ class PostgresStore(Store):
         self.purge_delay = purge_delay
         self._writes: asyncpg.Pool | None = None  # commits, account writes, id reservations
         self._reads: asyncpg.Pool | None = None
-        self._ids = IdBlocks("messages", self._reserve, block=id_block)
+        self._node = uuid.uuid4().hex  # names this process's commits (node_commits)
+        self._last = 0  # the last provisional id handed out
+        self._base = 0  # provisional ids up to this one are committed (or given up)
+        self._uncertain = False  # a commit of messages failed: it may have gone through
+        self._finals: dict[int, tuple[int, int]] = {}  # provisional -> (final, prev)
         self._audit_ids = IdBlocks("audit", self._reserve, block=50)
         self._commit_lock = asyncio.Lock()
         self._batch = sqlite_ops.Batch()
@@ -127,9 +136,8 @@ class PostgresStore(Store):
                 await ops.migrate(db, self.where)
                 state = await ops.load(db)
                 audit_last = await ops.counter(db, "audit")
-            self._ids.start(state.last_id)
+            self._last = self._base = state.last_id
             self._audit_ids.start(audit_last)
-            await self._ids.fill()
             await self._audit_ids.fill()
         except BaseException as exc:
             await self._close_pools()
@@ -155,12 +163,12 @@ class PostgresStore(Store):
             if self._purge_task is not None:
                 await self._purge_task
         finally:
-            for ids in (self._ids, self._audit_ids):
-                await ids.settle()
-                tail = ids.unused_tail()
-                if tail is not None:
-                    with contextlib.suppress(*FAILURES):
-                        await self._write_now(ops.give_back, ids.name, *tail)
+            ids = self._audit_ids
+            await ids.settle()
+            tail = ids.unused_tail()
+            if tail is not None:
+                with contextlib.suppress(*FAILURES):
+                    await self._write_now(ops.give_back, ids.name, *tail)
             await self._close_pools()
 
     async def _close_pools(self) -> None:
@@ -178,18 +186,27 @@ class PostgresStore(Store):
         return await self._write_now(ops.reserve, name, count)
 
     def next_id(self) -> int:
-        return self._ids.take()
+        self._last += 1
+        return self._last
 
     @property
     def last_id(self) -> int:
-        return self._ids.last
+        return self._last
+
+    ids_at_commit = True
+
+    def settled(self, provisional: int) -> tuple[int, int] | None:
+        return self._finals.pop(provisional, None)
+
+    async def last_committed(self) -> int:
+        return await self._read(ops.counter, "messages")
 
     # ------------------------------------------------------------------ buffered writes
 
     def append(
         self, notice: StoredNotice, *, parties: tuple[str | None, str | None] = (None, None)
     ) -> None:
-        if not self._appended_id < notice.id <= self._ids.last:
+        if not self._appended_id < notice.id <= self._last:
             raise StoreError(f"message id {notice.id} was not handed out next by this store")
         batch = self._batch
         if not batch.first:
@@ -257,7 +274,7 @@ class PostgresStore(Store):
         dropped = sorted((sqlite_ops.from_buffered(row) for row in rows), key=lambda n: n.id)
         batch.messages, batch.privates = [], []
         batch.first = batch.top = 0
-        self._appended_id = self._ids.last  # what was dropped is never handed out again
+        self._appended_id = self._last  # what was dropped is never handed out again
         return dropped
 
     @property
@@ -277,19 +294,31 @@ class PostgresStore(Store):
                 return
             self._batch = sqlite_ops.Batch()
             try:
-                # Ids handed out on credit (a burst outran the reserve) are written only
-                # once a reservation covers them (postgres_ids.py).
-                if batch.first:
-                    await self._ids.covered(batch.first, batch.top)
                 audit = self._audit_ids
                 await audit.covered(audit.last, audit.last, voids=False)
-                await self._write_now(ops.write, await _statements(batch))
+                todo = await _statements(batch)
+                if batch.first:
+                    # the first statement inserts the messages: under their final ids
+                    finals = await self._write_now(
+                        ops.write_sequenced,
+                        todo,
+                        self._node,
+                        self._base,
+                        batch.top,
+                        self._uncertain,
+                    )
+                else:
+                    await self._write_now(ops.write, todo)
             except StoreError:
+                if batch.first:
+                    self._uncertain = True  # the next try asks whether this one went through
                 batch.merge_newer(self._batch)  # kept for the next commit
                 self._batch = batch
                 raise
             if batch.first:
-                self._committed_id = batch.top
+                self._uncertain = False
+                self._finals.update(finals)
+                self._committed_id = self._base = batch.top
             if batch.purge:
                 self._purge_soon()
 

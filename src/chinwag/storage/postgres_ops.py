@@ -318,6 +318,89 @@ async def write(db: Db, todo: Statements) -> None:
             await db.execute(sql, *params)
 
 
+# Under the counter's row lock (taken by the UPDATE before, in the same transaction, so no
+# other commit can insert meanwhile): the batch's rows under their final ids, what this
+# node committed last (for a retry that does not know whether its first try went through),
+# and each batch room's last message id before this batch.
+INSERT_SEQUENCED = (
+    "WITH inserted AS (" + INSERT_MESSAGES.replace(" ON CONFLICT (id) DO NOTHING", "") + "),"
+    " noted AS (INSERT INTO node_commits (node, top, last, count) VALUES ($15, $16, $17, 0)"
+    " ON CONFLICT (node) DO UPDATE SET top = excluded.top, last = excluded.last)"
+    " SELECT k, (SELECT max(id) FROM messages WHERE room_key = k)"
+    " FROM unnest($18::text[]) AS k"
+)
+TAKE_IDS = "UPDATE id_counters SET last = last + $1 WHERE name = 'messages' RETURNING last"
+
+
+async def write_sequenced(
+    db: Db, todo: Statements, node: str, base: int, top: int, retry: bool
+) -> dict[int, tuple[int, int]]:
+    """A batch whose first statement is INSERT_MESSAGES with provisional ids in (base, top],
+    as one transaction that gives them their final ids: the counter moves on by top - base
+    and each id keeps its place in that span (ids skipped by the node stay skipped, so a
+    server alone on its database gets final ids equal to its provisional ones). Returns
+    provisional id -> (final id, previous message id in its room, 0: none)."""
+    columns = list(todo[0][1])
+    finals: dict[int, tuple[int, int]] = {}
+    async with db.transaction():
+        if retry:  # an earlier try of this batch's first messages may have gone through
+            done = await db.fetchrow("SELECT top, last FROM node_commits WHERE node = $1", node)
+            if done is not None and done["top"] > base:
+                base = await _already(db, columns, done["top"], done["last"], finals)
+        keep = [i for i, pid in enumerate(columns[0]) if pid > base]
+        if keep:
+            last = int(await db.fetchval(TAKE_IDS, top - base))
+            kept = [[col[i] for i in keep] for col in columns]
+            provisional = kept[0]
+            kept[0] = [last - top + pid for pid in provisional]
+            rooms = sorted({k for k in kept[2] if k is not None})
+            before = await db.fetch(INSERT_SEQUENCED, *kept, node, top, last, rooms)
+            _chain(finals, provisional, kept[0], kept[2], {k: m or 0 for k, m in before})
+        for sql, params in todo[1:]:
+            await db.execute(sql, *params)
+    return finals
+
+
+def _chain(
+    finals: dict[int, tuple[int, int]],
+    provisional: list[int],
+    final: list[int],
+    room_keys: list[str | None],
+    last: dict[str, int],
+) -> None:
+    """Map provisional -> (final, prev): a room message's prev is its room's last id
+    before it; a private message has none."""
+    for pid, fid, key in sorted(zip(provisional, final, room_keys, strict=True)):
+        if key is None:
+            finals[pid] = (fid, 0)
+        else:
+            finals[pid] = (fid, last.get(key, 0))
+            last[key] = fid
+
+
+async def _already(
+    db: Db, columns: list[list[Any]], top: int, last: int, finals: dict[int, tuple[int, int]]
+) -> int:
+    """Map the rows an earlier try committed (provisional ids up to `top`, which took the
+    final ids up to `last`); returns the new base (`top`)."""
+    done = [i for i, pid in enumerate(columns[0]) if pid <= top]
+    provisional = [columns[0][i] for i in done]
+    final = [last - top + pid for pid in provisional]
+    keys = [columns[2][i] for i in done]
+    firsts: dict[str, int] = {}
+    for fid, key in zip(final, keys, strict=True):
+        if key is not None:
+            firsts[key] = min(fid, firsts.get(key, fid))
+    rows = await db.fetch(
+        "SELECT k, (SELECT max(id) FROM messages WHERE room_key = k AND id < f)"
+        " FROM unnest($1::text[], $2::bigint[]) AS t(k, f)",
+        list(firsts),
+        list(firsts.values()),
+    )
+    _chain(finals, provisional, final, keys, {k: m or 0 for k, m in rows})
+    return top
+
+
 # --------------------------------------------------------------------------- reading
 
 

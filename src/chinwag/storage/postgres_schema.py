@@ -112,4 +112,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_by_room ON audit (room_key, id);
     """,
+    # 2: ids in commit order (postgres_ops.write_sequenced): what each server process
+    # committed last, so that a commit retried after a lost answer is not stored twice.
+    """
+    CREATE TABLE node_commits (
+        node TEXT PRIMARY KEY,
+        top BIGINT NOT NULL,
+        last BIGINT NOT NULL,
+        count INTEGER NOT NULL
+    );
+    """,
 )
