@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from chinwag.errors import QueryTooExpensive, StoreError
-from chinwag.storage.address import shown
 from chinwag.storage import postgres_ops as ops
+from chinwag.storage.address import shown
 from chinwag.storage.postgres import PostgresStore
 from chinwag.storage.postgres_schema import MIGRATIONS
 from tests.helpers import free_port
@@ -112,7 +112,7 @@ def test_concurrent_commits_of_two_stores_give_one_gapless_sequence(schema: str)
             mine = sorted((f, p) for f, p, r in finals if r == room)
             history = await one.history(room, after=0, limit=500)
             assert ids(history) == [f for f, _ in mine]
-            assert [p for _, p in mine] == [0] + [f for f, _ in mine][:-1]  # each its prev
+            assert [p for _, p in mine] == [0, *[f for f, _ in mine][:-1]]  # each its prev
         await one.close()
         await two.close()
 

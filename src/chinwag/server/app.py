@@ -165,6 +165,7 @@ class ChatServer:
                 self.bus,
                 self.fanout.receive,
                 spawn=self.spawn,
+                schedule_commit=self.outbox.schedule,
                 members=self.engine.memberships.members,
             )
             self._publish = self.sequencer.publish
@@ -439,8 +440,12 @@ class ChatServer:
         wait = self.engine.take_command(session, now)
         if wait:
             return wait
-        publish = self._publish
-        for envelope in self.engine.handle(session, command, now):
+        envelopes = self.engine.handle(session, command, now)
+        if self.sequencer is not None:
+            self.sequencer.publish_all(envelopes, session)
+            return 0.0
+        publish = self.bus.publish
+        for envelope in envelopes:
             publish(envelope)
         return 0.0
 

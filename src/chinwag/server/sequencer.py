@@ -26,8 +26,11 @@ room's `delivered` at that moment (`Replay.bounds`), and everything after reache
 exactly once, in order. A welcome's `last_id` is the lowest of its rooms' bounds, so a client
 resuming from it misses nothing.
 
-While the sequencer holds anything, whatever it would hand the fan-out waits behind it too
-(one order per node): a joiner never gets a room's message before its welcome.
+What this node holds never holds up the delivery of what it receives: a room's messages
+reach the fan-out in id order, as they are decided. A joiner's welcome is not held behind
+other sessions' messages, so nothing of a room reaches it before its welcome; a message of
+this node held at that moment gets an id above the joiner's bound, or was delivered
+already (a later frame's gap read it from the store) and is dropped as a duplicate.
 
 Private messages carry no `prev` (they have no single order across senders): they are
 delivered when their frame arrives, at most once live, and a `since` rejoin replays those
@@ -45,6 +48,7 @@ from typing import Any
 
 from chinwag.bus.base import Bus, Envelope, Receiver, ToRoom, ToSession
 from chinwag.engine.replay import Replay
+from chinwag.engine.session import Session
 from chinwag.errors import StoreError
 from chinwag.protocol.events import StoredNotice, Welcome
 from chinwag.storage.base import MAX_PAGE, Store
@@ -53,9 +57,6 @@ log = logging.getLogger("chinwag.server")
 
 POLL_EVERY = 1.0  # seconds between reads of the shared counter (a lost last message)
 RETRY_READ = 0.5  # seconds before a failed gap read is tried again
-
-_OUT = 0  # held: an envelope of this node's engine, to publish
-_IN = 1  # held: an envelope for this node's fan-out, in order already
 
 
 class RoomOrder:
@@ -78,6 +79,7 @@ class Sequencer:
         deliver: Receiver,
         *,
         spawn: Callable[[Coroutine[Any, Any, None]], None],
+        schedule_commit: Callable[[], None],
         members: Callable[[str], Collection[object]],
         poll_every: float = POLL_EVERY,
     ) -> None:
@@ -85,10 +87,13 @@ class Sequencer:
         self.bus = bus
         self._deliver = deliver  # the fan-out
         self._spawn = spawn
+        self._schedule_commit = schedule_commit  # the outbox's flush: it commits
         self._members = members  # this node's members of a room
         self.poll_every = poll_every
-        self._held: deque[tuple[int, Envelope]] = deque()
-        self._releasing = False
+        # Held envelopes, in the order published, each with the session whose later
+        # replies must wait behind it (its sender; None for another audience's).
+        self._held: deque[tuple[Envelope, Session | None]] = deque()
+        self._owing: dict[Session, int] = {}  # session -> its held envelopes
         self._last_final: tuple[int, int, int] = (0, 0, 0)  # provisional, final, prev
         self.rooms: dict[str, RoomOrder] = {}
         self.known = store.last_id  # every id up to this one is committed (by someone)
@@ -103,42 +108,61 @@ class Sequencer:
 
     # ------------------------------------------------------------------ engine -> bus
 
-    def publish(self, envelope: Envelope) -> None:
-        """An envelope of this node's engine (its id, if any, is provisional)."""
-        if self._held or envelope.id:
-            self._held.append((_OUT, envelope))
+    def publish(self, envelope: Envelope, origin: Session | None = None) -> None:
+        """An envelope of this node's engine (its id, if any, is provisional); `origin` is
+        the session whose command made it.
+
+        What carries an id waits for its commit. Behind it wait the later envelopes to
+        its sender (a pong comes after the echo of the chat before it) and to rooms and
+        users (a leave after the last words); a reply to another session does not wait
+        (a joiner's welcome goes out at once, and what follows reaches it after it).
+        """
+        audience = envelope.audience
+        if type(audience) is ToSession:
+            owner: Session | None = audience.session
+            if not envelope.id and owner not in self._owing:
+                self._send(envelope)
+                return
+        elif envelope.id:
+            owner = origin
+        elif self._held:
+            owner = None
+        else:
+            self._send(envelope)
             return
-        self._send(envelope)
+        self._held.append((envelope, owner))
+        if owner is not None:
+            self._owing[owner] = self._owing.get(owner, 0) + 1
+        self._schedule_commit()
+
+    def publish_all(self, envelopes: list[Envelope], origin: Session) -> None:
+        for envelope in envelopes:
+            self.publish(envelope, origin)
+
+    def _unhold(self, owner: Session | None) -> None:
+        if owner is not None:
+            left = self._owing.pop(owner) - 1
+            if left:
+                self._owing[owner] = left
 
     def release(self, committed: int = 0) -> None:
         """A commit ended (the outbox, whenever the committed id moved): publish what no
         longer waits for one, with final ids."""
         held = self._held
-        self._releasing = True
-        try:
-            while held:
-                kind, envelope = held[0]
-                if kind is _IN:
-                    held.popleft()
-                    self._deliver(envelope)
-                    continue
-                if envelope.id:
-                    final = self._final(envelope.id)
-                    if final is None:
-                        break  # its commit is still to come
-                    held.popleft()
-                    notice = dataclasses.replace(envelope.notice, id=final[0])  # type: ignore[arg-type]
-                    if final[0] > self.known:
-                        self.known = final[0]
-                    envelope = Envelope(
-                        envelope.audience, notice, final[0], envelope.exclude, envelope.close,
-                        final[1],
-                    )  # fmt: skip
-                else:
-                    held.popleft()
-                self._send(envelope)
-        finally:
-            self._releasing = False
+        while held:
+            envelope, owner = held[0]
+            if envelope.id:
+                final = self._final(envelope.id)
+                if final is None:
+                    break  # its commit is still to come
+                notice = dataclasses.replace(envelope.notice, id=final[0])  # type: ignore[arg-type]
+                envelope = Envelope(
+                    envelope.audience, notice, final[0], envelope.exclude, envelope.close,
+                    final[1],
+                )  # fmt: skip
+            held.popleft()
+            self._unhold(owner)
+            self._send(envelope)
 
     def _final(self, provisional: int) -> tuple[int, int] | None:
         last = self._last_final
@@ -151,9 +175,13 @@ class Sequencer:
 
     def forget(self, ids: Collection[int]) -> None:
         """The store gave up on these provisional ids: never publish them."""
-        kept = [(k, e) for k, e in self._held if not (k is _OUT and e.id in ids)]
-        self._held.clear()
-        self._held.extend(kept)
+        held = self._held
+        for _ in range(len(held)):
+            envelope, owner = held.popleft()
+            if envelope.id in ids:
+                self._unhold(owner)
+            else:
+                held.append((envelope, owner))
         self.release()
 
     def _send(self, envelope: Envelope) -> None:
@@ -186,21 +214,31 @@ class Sequencer:
 
     def receive(self, envelope: Envelope) -> None:
         """The bus receiver: this node's own envelopes (final ids) and other nodes' frames."""
-        if not envelope.id:
-            self._emit(envelope)
-            return
-        if envelope.id > self.known:
-            self.known = envelope.id
         audience = envelope.audience
         if type(audience) is ToRoom:
-            room = self._room(audience.key)
+            room = self.rooms.get(audience.key)
+            if not envelope.id:  # presence: in its place among the room's messages
+                if room is not None and room.fetching:
+                    room.waiting.append(envelope)
+                else:
+                    self._deliver(envelope)
+                return
+            if room is None:
+                room = self._room(audience.key)  # the baseline, before this id is known
+            if envelope.id > self.known:
+                self.known = envelope.id
             if room.fetching:
                 room.waiting.append(envelope)
             else:
                 self._in_order(room, envelope)
             return
+        if not envelope.id:
+            self._deliver(envelope)
+            return
+        if envelope.id > self.known:
+            self.known = envelope.id
         # A private message: committed already, whoever sent it (no gate on this node's id).
-        self._emit(dataclasses.replace(envelope, id=0))
+        self._deliver(dataclasses.replace(envelope, id=0))
 
     def _room(self, key: str) -> RoomOrder:
         room = self.rooms.get(key)
@@ -219,25 +257,19 @@ class Sequencer:
             self._spawn(self._fill(room))
             return
         room.delivered = envelope.id
-        self._emit(
+        self._deliver(
             Envelope(envelope.audience, envelope.notice, 0, envelope.exclude, envelope.close)
         )
-
-    def _emit(self, envelope: Envelope) -> None:
-        if self._held and not self._releasing:
-            self._held.append((_IN, envelope))  # behind what this node holds: one order
-        else:
-            self._deliver(envelope)
 
     def _emit_stored(self, room: RoomOrder, notice: StoredNotice) -> None:
         if notice.id > room.delivered:
             room.delivered = notice.id
-            self._emit(Envelope(room.audience, notice))
+            self._deliver(Envelope(room.audience, notice))
 
     async def _fill(self, room: RoomOrder) -> None:
         """Read a room's missing messages from the store, deliver them, then what waited."""
         key = room.audience.key
-        target = max(e.id for e in room.waiting)
+        target = max(e.id for e in room.waiting)  # every message of the room below it
         try:
             while self.rooms.get(key) is room:
                 try:
@@ -256,12 +288,14 @@ class Sequencer:
                     break
         finally:
             room.fetching = False
-            waiting, room.waiting = sorted(room.waiting, key=lambda e: e.id), []
-            for envelope in waiting:
+            waiting, room.waiting = room.waiting, []
+            for envelope in waiting:  # in the order they came
                 if room.fetching:
                     room.waiting.append(envelope)
-                else:
+                elif envelope.id:
                     self._in_order(room, envelope)
+                else:
+                    self._deliver(envelope)
 
     # ------------------------------------------------------------------ catching up
 

@@ -60,7 +60,7 @@ async def _stream_bounded(conn: Connection, replay: Replay) -> None:
     if replay.tail:
         for key, bound in replay.bounds:
             rows = await store.history(key, before=bound + 1, limit=replay.tail)
-            if not await _send(conn, (as_history(m) for m in rows)):
+            if not await _send(conn, (as_history(m) for m in rows), gated=False):
                 return
     if replay.limit <= 0:
         return
@@ -71,7 +71,7 @@ async def _stream_bounded(conn: Connection, replay: Replay) -> None:
             return
         room_of = _room_key
         kept = [m for m in rows if m.id <= bounds.get(room_of(m), replay.upto)]
-        if not await _send(conn, (as_history(m) for m in kept)):
+        if not await _send(conn, (as_history(m) for m in kept), gated=False):
             return
         since, left = rows[-1].id, left - len(rows)
 
@@ -82,8 +82,10 @@ def _room_key(notice: StoredNotice) -> str:
     return room.casefold() if isinstance(room, str) else ""
 
 
-async def _send(conn: Connection, notices: Iterable[StoredNotice]) -> bool:
-    """Render and write notices a chunk at a time; False once the connection is closing."""
+async def _send(conn: Connection, notices: Iterable[StoredNotice], *, gated: bool = True) -> bool:
+    """Render and write notices a chunk at a time; False once the connection is closing.
+    `gated`: a chunk waits for the commit of its highest id (not for what a shared store
+    has committed already: its final ids are not this node's provisional ones)."""
     session = conn.session
     viewer = session.name if session is not None else None
     parts: list[bytes] = []
@@ -92,7 +94,8 @@ async def _send(conn: Connection, notices: Iterable[StoredNotice]) -> bool:
         data = conn.codec.render(notice, viewer)
         parts.append(data)
         size += len(data)
-        needs = max(needs, notice.id)
+        if gated:
+            needs = max(needs, notice.id)
         if size >= CHUNK:
             conn.write_now(b"".join(parts), needs)
             if not await conn.drained(LOW_WATER):
