@@ -32,6 +32,18 @@ def test_the_notice_travels_as_the_bytes_a_native_client_gets():
     assert body == encode_notice(chat)
 
 
+def test_a_room_message_carries_its_rooms_previous_id():
+    chat = ev.ChatMessage(9, "dev", "bob", "hi", 1.0)
+    frame = encode_frame(Envelope(ToRoom("dev"), chat, 9, prev=4))
+    assert orjson.loads(frame.split(b"\n", 1)[0]) == {
+        "to": "room",
+        "key": "dev",
+        "id": 9,
+        "prev": 4,
+    }
+    assert decode_frame(frame).prev == 4
+
+
 def test_a_session_envelope_has_no_frame():
     with pytest.raises(TypeError):
         encode_frame(Envelope(ToSession(Session(peer="x", dialect="native")), ev.Goodbye("x")))
@@ -50,6 +62,9 @@ def test_a_session_envelope_has_no_frame():
         b'{"to":"room","key":"d","id":-1}\n{"type":"goodbye","message":"x"}',
         b'{"to":"room","key":"d","id":true}\n{"type":"goodbye","message":"x"}',
         b'{"to":"room","key":"d","close":5}\n{"type":"goodbye","message":"x"}',
+        b'{"to":"room","key":"d","id":3,"prev":3}\n{"type":"goodbye","message":"x"}',
+        b'{"to":"room","key":"d","id":3,"prev":-1}\n{"type":"goodbye","message":"x"}',
+        b'{"to":"room","key":"d","prev":"2"}\n{"type":"goodbye","message":"x"}',
         b'{"to":"room","key":"d"}\n{"type":"nonsense"}',
         b'{"to":"room","key":"d"}\nnot json',
     ],

@@ -1,6 +1,7 @@
-"""The sequencer on a real PostgreSQL: a message waits for its final id; frames from another
-node are delivered in id order, a lost one is read from the store (at the next frame, or by
-the poll when it was the last), a duplicate is dropped."""
+"""The sequencer on a real PostgreSQL: a message waits for its final id; a sender's later
+replies wait behind it, others' do not; frames from another node are delivered in id order,
+a lost one is read from the store (at the next frame, or by the poll when it was the last),
+a duplicate is dropped."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from chinwag.bus.base import Envelope, ToRoom
+from chinwag.bus.base import Envelope, ToRoom, ToSession
 from chinwag.bus.local import InProcessBus
-from chinwag.protocol.events import ChatMessage
+from chinwag.engine.session import Session
+from chinwag.protocol.events import ChatMessage, PongReply
 from chinwag.server.sequencer import Sequencer
 from chinwag.storage.postgres import PostgresStore
 from tests.helpers import TIMEOUT
@@ -159,5 +161,28 @@ def test_a_room_a_node_starts_hearing_late_begins_at_what_is_committed(schema: s
         assert node.ids() == [3]
         await node.close()
         await other.close()
+
+    run(scenario())
+
+
+def test_a_senders_later_replies_wait_behind_its_message_and_others_do_not(schema: str) -> None:
+    async def scenario() -> None:
+        node = Node(schema)
+        await node.open()
+        sender, other = Session(peer="a", dialect="native"), Session(peer="b", dialect="native")
+        mine = node.store.next_id()
+        node.store.append(chat(mine))
+        node.sequencer.publish(Envelope(GENERAL, chat(mine), mine), sender)
+        node.sequencer.publish(Envelope(ToSession(sender), PongReply(1.0, "sender")))
+        node.sequencer.publish(Envelope(ToSession(other), PongReply(1.0, "other")))
+        assert [type(e.notice).__name__ for e in node.got] == ["PongReply"]  # the other's
+        await node.store.commit()
+        node.sequencer.release()
+        got = [
+            e.notice.token if isinstance(e.notice, PongReply) else e.notice.id  # type: ignore[union-attr]
+            for e in node.got
+        ]
+        assert got == ["other", 1, "sender"]  # the echo, then the sender's pong
+        await node.close()
 
     run(scenario())
