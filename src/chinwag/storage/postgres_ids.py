@@ -1,5 +1,9 @@
 """Ids handed out synchronously from blocks that are reserved ahead, asynchronously.
 
+The PostgreSQL store numbers audit entries this way. Message ids are not: they must follow
+commit order across servers, so they are taken in the committing transaction
+(postgres_ops.write_sequenced) and the ids `next_id` hands out before are provisional.
+
 `Store.next_id` is synchronous (the engine's handlers never await), and a networked
 database cannot answer synchronously without blocking the event loop. So the PostgreSQL
 store reserves a block of ids at a time from a counter row (`UPDATE ... SET last = last + n
