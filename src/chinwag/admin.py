@@ -15,6 +15,8 @@ the event loop: this is not the server, so it may block (argon2 hashes here, on 
   file, if a process holds that lock. The server then reads the accounts again
   (`ChatServer.reload_accounts`): sessions of a deleted account or of a revoked token end
   within a second, roles follow.
+- With `--store postgresql://...` the same commands run on the PostgreSQL store
+  (admin_postgres.py), and every server on that schema is told by NOTIFY (it LISTENs).
 
 Passwords and tokens are never printed or logged. Exit status: 0 done, 1 failed (no such
 account, a name taken, the database), 2 wrong usage (a bad name or password, :memory:).
@@ -33,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Protocol, TextIO
 
 from chinwag.config import ServerConfig
 from chinwag.engine.accounts import MAX_PASSWORD
@@ -43,7 +45,7 @@ from chinwag.engine.names import NAME_RULE, normalize_name, user_key, valid_user
 from chinwag.errors import StoreError
 from chinwag.passwords import Passwords
 from chinwag.storage import sqlite_ops as ops
-from chinwag.storage.base import AccountRecord
+from chinwag.storage.base import AccountRecord, AuditRecord
 from chinwag.storage.sqlite_schema import MIGRATIONS
 
 try:
@@ -75,12 +77,32 @@ class Console:
     ask_password: Callable[[str], str] = getpass.getpass  # prompts on the terminal
 
 
+class AccountSql(Protocol):
+    """The account SQL the commands use: `sqlite_ops`, or admin_postgres.PostgresAccounts."""
+
+    def create_account(self, db: Any, record: AccountRecord) -> bool: ...
+    def get_account(self, db: Any, key: str) -> AccountRecord | None: ...
+    def set_password(self, db: Any, key: str, password_hash: str) -> int | None: ...
+    def update_account(
+        self, db: Any, key: str, password_hash: str | None, role: str | None
+    ) -> bool: ...
+    def delete_account(self, db: Any, key: str) -> bool: ...
+    def revoke_tokens(self, db: Any, key: str, only: str | None, keep: str | None) -> int: ...
+    def account_tokens(self, db: Any, key: str, now: float) -> list[tuple[float, float]]: ...
+    def list_accounts(self, db: Any) -> list[AccountRecord]: ...
+    def token_counts(self, db: Any, now: float) -> dict[str, int]: ...
+    def audit(
+        self, db: Any, room_key: str | None, since: float | None, limit: int
+    ) -> list[AuditRecord]: ...
+
+
 @dataclass(slots=True)
 class Context:
-    db: sqlite3.Connection
+    db: Any  # a sqlite3.Connection, or the PostgresAccounts that is also `ops`
     config: ServerConfig
     console: Console
     now: float
+    ops: AccountSql = ops  # the account SQL: sqlite_ops, or admin_postgres.PostgresAccounts
 
     def say(self, text: str) -> None:
         print(text, file=self.console.stdout)
@@ -95,11 +117,7 @@ def run(args: argparse.Namespace, config: ServerConfig, console: Console | None 
     try:
         data = config.data_dir
         if config.store:
-            raise AdminError(
-                f"the user commands work on a data folder's SQLite store; this configuration"
-                f" keeps accounts in {config.store_shown()} (not supported yet)",
-                2,
-            )
+            return _on_postgres(args, config, console)
         if data is None:
             raise AdminError("the user commands need a data folder (--data DIR), not :memory:", 2)
         with database(data, create=args.action == "add") as db:
@@ -112,6 +130,47 @@ def run(args: argparse.Namespace, config: ServerConfig, console: Console | None 
         return 1
     if changed:
         _tell(data, console)
+    return 0
+
+
+def _on_postgres(args: argparse.Namespace, config: ServerConfig, console: Console) -> int:
+    """The same commands on a PostgreSQL store; every server on it is told by NOTIFY."""
+    from chinwag.storage.address import is_postgres_url
+
+    if not is_postgres_url(config.store):
+        raise AdminError(f"store {config.store_shown()!r} is not a postgresql://... address", 2)
+    try:
+        from chinwag.admin_postgres import PostgresAccounts
+    except ImportError:
+        raise AdminError(
+            "the PostgreSQL store needs asyncpg: pip install 'chinwag[postgres]'"
+        ) from None
+    where = config.store_shown()
+    try:
+        accounts = PostgresAccounts(config.store, where)
+    except StoreError as exc:
+        raise AdminError(f"cannot open {exc}") from None
+    try:
+        version = accounts.schema_version()
+        if version == 0 and args.action == "add":  # the first admin before any server ran
+            accounts.migrate(None, where)
+        elif version != accounts.known_versions():
+            raise AdminError(
+                f"{where} has schema version {version} and this chinwag knows"
+                f" {accounts.known_versions()}: start `chinwag serve` once (it makes or"
+                " upgrades the tables), or upgrade chinwag"
+            )
+        context = Context(accounts, config, console, wall_clock(), ops=accounts)
+        changed = ACTIONS[args.action](context, args)
+        if changed:
+            accounts.notify()
+            print(
+                "Told the servers on this database; they apply the change now.", file=console.stdout
+            )
+    except StoreError as exc:
+        raise AdminError(f"cannot use {exc}") from None
+    finally:
+        accounts.close()
     return 0
 
 
@@ -237,7 +296,7 @@ def _add(ctx: Context, args: argparse.Namespace) -> bool:
         raise AdminError(f"{args.name!r} cannot be a username. {NAME_RULE}", 2)
     password_hash = _new_password(ctx, args, name)
     record = AccountRecord(key, name, password_hash, args.role, ctx.now)
-    if not ops.create_account(ctx.db, record):  # made by someone else meanwhile
+    if not ctx.ops.create_account(ctx.db, record):  # made by someone else meanwhile
         _not_taken(ctx, name, key)
         raise AdminError(f"the account {name} could not be created")  # pragma: no cover
     ctx.say(f"Created the account {name} ({args.role}).")
@@ -245,7 +304,7 @@ def _add(ctx: Context, args: argparse.Namespace) -> bool:
 
 
 def _not_taken(ctx: Context, name: str, key: str) -> None:
-    existing = ops.get_account(ctx.db, key)
+    existing = ctx.ops.get_account(ctx.db, key)
     if existing is None:
         return
     if existing.name == name:
@@ -259,7 +318,7 @@ def _not_taken(ctx: Context, name: str, key: str) -> None:
 def _passwd(ctx: Context, args: argparse.Namespace) -> bool:
     record = _account(ctx, args.name)
     password_hash = _new_password(ctx, args, record.name)
-    revoked = ops.set_password(ctx.db, record.key, password_hash)
+    revoked = ctx.ops.set_password(ctx.db, record.key, password_hash)
     if revoked is None:
         raise AdminError(f"the account {record.name} was deleted meanwhile")
     ended = f" and revoked its {_tokens(revoked)}: its sessions end" if revoked else ""
@@ -272,7 +331,7 @@ def _role(ctx: Context, args: argparse.Namespace) -> bool:
     if record.role == args.role:
         ctx.say(f"{record.name} is {args.role} already.")
         return False
-    if not ops.update_account(ctx.db, record.key, None, args.role):
+    if not ctx.ops.update_account(ctx.db, record.key, None, args.role):
         raise AdminError(f"the account {record.name} was deleted meanwhile")
     ctx.say(f"{record.name} is now {args.role} (was {record.role}).")
     return True
@@ -286,7 +345,7 @@ def _delete(ctx: Context, args: argparse.Namespace) -> bool:
     )
     if not args.yes and not _confirmed(ctx.console, question):
         raise AdminError("nothing deleted")
-    if not ops.delete_account(ctx.db, record.key):
+    if not ctx.ops.delete_account(ctx.db, record.key):
         raise AdminError(f"the account {record.name} was deleted meanwhile")
     ctx.say(f"Deleted the account {record.name}; its sessions end.")
     return True
@@ -303,11 +362,11 @@ def _confirmed(console: Console, question: str) -> bool:
 def _tokens_action(ctx: Context, args: argparse.Namespace) -> bool:
     record = _account(ctx, args.name)
     if args.revoke:
-        revoked = ops.revoke_tokens(ctx.db, record.key, None, None)
+        revoked = ctx.ops.revoke_tokens(ctx.db, record.key, None, None)
         ended = ": its sessions end" if revoked else ""
         ctx.say(f"Revoked {_tokens(revoked)} of {record.name}{ended}.")
         return revoked > 0
-    tokens = ops.account_tokens(ctx.db, record.key, ctx.now)
+    tokens = ctx.ops.account_tokens(ctx.db, record.key, ctx.now)
     ctx.say(f"{record.name} has {_tokens(len(tokens), 'live ')}.")
     for created, expires in tokens:
         ctx.say(f"  created {_date(created)}, expires {_date(expires)}")
@@ -315,11 +374,11 @@ def _tokens_action(ctx: Context, args: argparse.Namespace) -> bool:
 
 
 def _list(ctx: Context, args: argparse.Namespace) -> bool:
-    records = ops.list_accounts(ctx.db)
+    records = ctx.ops.list_accounts(ctx.db)
     if not records:
         ctx.say("No accounts yet: `chinwag user add NAME --role admin` makes the first.")
         return False
-    counts = ops.token_counts(ctx.db, ctx.now)
+    counts = ctx.ops.token_counts(ctx.db, ctx.now)
     rows = [("NAME", "ROLE", "CREATED", "TOKENS")] + [
         (r.name, r.role, _date(r.created), str(counts.get(r.key, 0))) for r in records
     ]
@@ -346,7 +405,7 @@ def _audit(ctx: Context, args: argparse.Namespace) -> bool:
                 f"--since takes a date like 2026-11-22, not {args.since!r}", 2
             ) from None
     room = args.room.lstrip("#").casefold() if args.room else None
-    entries = ops.audit(ctx.db, room, since, max(1, args.limit))
+    entries = ctx.ops.audit(ctx.db, room, since, max(1, args.limit))
     if not entries:
         ctx.say("No moderation actions" + (f" in {args.room}" if args.room else "") + " yet.")
         return False
@@ -377,7 +436,7 @@ ACTIONS: dict[str, Callable[[Context, argparse.Namespace], bool]] = {
 
 def _account(ctx: Context, raw_name: str) -> AccountRecord:
     """The account a name (or a look-alike of it) belongs to."""
-    record = ops.get_account(ctx.db, user_key(normalize_name(raw_name)))
+    record = ctx.ops.get_account(ctx.db, user_key(normalize_name(raw_name)))
     if record is None:
         raise AdminError(f"no account is named {raw_name} (`chinwag user list` shows them)")
     return record

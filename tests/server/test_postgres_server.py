@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -168,3 +169,65 @@ def test_moderation_is_kept_in_postgres_across_a_restart(store_url: str, tmp_pat
         assert not (tmp_path / "chinwag.sqlite3").exists()
 
     asyncio.run(scenario())
+
+
+def test_chinwag_user_on_the_postgres_store_reaches_every_server(
+    store_url: str, tmp_path: Path
+) -> None:
+    """`chinwag user --store URL` before any server ran (the first admin), then while two
+    servers share the store: an account added logs in on both, and deleting it ends its
+    sessions on both (NOTIFY, which every server LISTENs to)."""
+    env = {**os.environ, "CHINWAG_PASSWORD_PROFILE": "cheapest"}
+
+    async def user(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "chinwag", "user", *argv, "--store", store_url],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+
+    procs: list[subprocess.Popen[bytes]] = []
+
+    async def scenario() -> None:
+        first = await user("add", "root", "--role", "admin", "--password-stdin", stdin=PASSWORD)
+        assert first.returncode == 0, first.stderr
+        ports = [free_port(), free_port()]
+        for port in ports:
+            procs.append(start_server(port, store_url, tmp_path / "data", tmp_path / "log"))
+        roots = []
+        for port, proc in zip(ports, procs, strict=True):
+            root = await connect_when_up(port, proc)
+            await root.send({"type": "join", "username": "root", "password": PASSWORD})
+            assert (await root.until("welcome"))["account"] == "root"
+            roots.append(root)
+        made = await user("add", "bob", "--password-stdin", stdin=PASSWORD + "\n")
+        assert made.returncode == 0, made.stderr
+        assert "Told the servers on this database" in made.stdout
+        bobs = []
+        for port in ports:
+            bob = await LineClient.connect(port)
+            await bob.send({"type": "join", "username": "bob", "password": PASSWORD})
+            assert (await bob.until("welcome"))["account"] == "bob"
+            bobs.append(bob)
+        listed = await user("list")
+        assert listed.returncode == 0 and "bob" in listed.stdout, listed.stderr
+        gone = await user("delete", "bob", "--yes")
+        assert gone.returncode == 0, gone.stderr
+        for bob in bobs:  # on both servers
+            assert "deleted" in (await bob.until("goodbye"))["message"]
+            assert await bob.closed()
+        for root in roots:
+            await root.send({"type": "chat", "message": "still here"})
+            assert (await root.until("chat"))["message"] == "still here"
+            await root.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=20)

@@ -256,6 +256,9 @@ class ChatServer:
     async def start(self) -> None:
         await self.engine.start()
         self.first_id = self.store.last_id
+        listen = getattr(self.store, "listen_accounts", None)
+        if listen is not None:  # `chinwag user` on a shared store tells every node (NOTIFY)
+            await listen(self.reload_accounts_soon)
         if self.sequencer is not None:
             self.sequencer.start()
         elif not isinstance(self.bus, InProcessBus):

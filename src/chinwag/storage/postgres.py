@@ -91,6 +91,8 @@ class PostgresStore(Store):
         self._batch = sqlite_ops.Batch()
         self._appended_id = 0
         self._committed_id = 0
+        self._listener: asyncpg.Connection[Any] | None = None  # LISTENs for accounts
+        self._current_schema = ""
         self._purge_due: asyncio.TimerHandle | None = None
         self._purge_task: asyncio.Task[None] | None = None
 
@@ -135,6 +137,7 @@ class PostgresStore(Store):
             async with self._writes.acquire() as db:
                 await ops.migrate(db, self.where)
                 state = await ops.load(db)
+                self._current_schema = str(await db.fetchval("SELECT current_schema()"))
                 audit_last = await ops.counter(db, "audit")
             self._last = self._base = state.last_id
             self._audit_ids.start(audit_last)
@@ -171,7 +174,27 @@ class PostgresStore(Store):
                     await self._write_now(ops.give_back, ids.name, *tail)
             await self._close_pools()
 
+    async def listen_accounts(self, changed: Callable[[], None]) -> None:
+        """Call `changed` whenever `chinwag user` changed accounts on this schema (NOTIFY,
+        admin_postgres.py), on a connection of its own. If that connection is lost, the
+        changes are applied at the next restart (or the next login, for a new account)."""
+        from chinwag.admin_postgres import accounts_channel
+
+        try:
+            self._listener = await asyncpg.connect(
+                self.dsn, timeout=CONNECT_TIMEOUT, server_settings=self._settings()
+            )
+            await self._listener.add_listener(
+                accounts_channel(self._current_schema), lambda *_: changed()
+            )
+        except FAILURES as exc:
+            log.warning("Cannot listen for account changes on %s: %s", self.where, exc)
+
     async def _close_pools(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(*FAILURES):
+                await asyncio.wait_for(listener.close(), CONNECT_TIMEOUT)
         pools = [p for p in (self._writes, self._reads) if p is not None]
         self._writes = self._reads = None
         for pool in pools:
