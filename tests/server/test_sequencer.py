@@ -13,6 +13,7 @@ import pytest
 
 from chinwag.bus.base import Envelope, ToRoom, ToSession
 from chinwag.bus.local import InProcessBus
+from chinwag.engine.replay import Replay
 from chinwag.engine.session import Session
 from chinwag.protocol.events import ChatMessage, PongReply
 from chinwag.server.sequencer import Sequencer
@@ -65,7 +66,7 @@ class Node:
         await self.store.close()
 
     def ids(self) -> list[int]:
-        return [e.notice.id for e in self.got]  # type: ignore[union-attr]
+        return [e.notice.id for e in self.got if not isinstance(e.notice, Replay)]  # type: ignore[union-attr]
 
     async def has(self, count: int) -> None:
         async with asyncio.timeout(TIMEOUT):
@@ -184,5 +185,30 @@ def test_a_senders_later_replies_wait_behind_its_message_and_others_do_not(schem
         ]
         assert got == ["other", 1, "sender"]  # the echo, then the sender's pong
         await node.close()
+
+    run(scenario())
+
+
+def test_a_rejoin_from_a_node_that_was_ahead_is_left_out_of_what_it_had(schema: str) -> None:
+    """A client saw up to id 3 on another node and rejoins here with since=3 while this node
+    has delivered only 1: the room's 2 and 3 still reach this node's other members, not it."""
+
+    async def scenario() -> None:
+        node, other = Node(schema), PostgresStore(PG_URL, schema=schema)
+        await node.open()
+        await other.open()
+        one, two, three, four = await frames(other, 4)
+        node.sequencer.receive(one)
+        joiner = Session(peer="j", dialect="native")
+        rejoin = Replay(rooms=("general",), since=3, upto=3, limit=100)
+        node.sequencer.publish(Envelope(ToSession(joiner), rejoin))
+        replay = node.got[-1].notice
+        assert isinstance(replay, Replay) and replay.bounds == (("general", 1),)
+        for envelope in (two, three, four):
+            node.sequencer.receive(envelope)
+        assert node.ids()[-3:] == [2, 3, 4]
+        assert [e.exclude for e in node.got[-3:]] == [joiner, joiner, None]
+        await node.close()
+        await other.close()
 
     run(scenario())

@@ -62,13 +62,17 @@ RETRY_READ = 0.5  # seconds before a failed gap read is tried again
 class RoomOrder:
     """What one room has had delivered on this node."""
 
-    __slots__ = ("audience", "delivered", "fetching", "waiting")
+    __slots__ = ("audience", "delivered", "fetching", "floors", "waiting")
 
     def __init__(self, key: str, delivered: int) -> None:
         self.audience = ToRoom(key)
         self.delivered = delivered  # every message of the room up to this id is delivered
         self.fetching = False  # a gap is being read from the store
         self.waiting: list[Envelope] = []  # frames that arrived meanwhile
+        # A session that rejoined with `since` above `delivered` (it came from a node that
+        # was ahead of this one) has had the messages up to its `since`: it is left out of
+        # them here.
+        self.floors: dict[Session, int] = {}
 
 
 class Sequencer:
@@ -206,6 +210,11 @@ class Sequencer:
             )
         assert isinstance(notice, Replay)
         rooms = notice.rooms
+        if notice.limit:  # a rejoin with `since`
+            for key in rooms:
+                room = self._room(key)
+                if notice.since > room.delivered:
+                    room.floors[audience.session] = notice.since
         bounds = tuple((key, self._room(key).delivered) for key in rooms) or (("", self.known),)
         replay = dataclasses.replace(notice, bounds=bounds, upto=self.known if notice.limit else 0)
         return dataclasses.replace(envelope, notice=replay)
@@ -257,14 +266,31 @@ class Sequencer:
             self._spawn(self._fill(room))
             return
         room.delivered = envelope.id
-        self._deliver(
-            Envelope(envelope.audience, envelope.notice, 0, envelope.exclude, envelope.close)
-        )
+        self._hand(room, envelope.notice, envelope.id, envelope.exclude, envelope.close)  # type: ignore[arg-type]
 
     def _emit_stored(self, room: RoomOrder, notice: StoredNotice) -> None:
         if notice.id > room.delivered:
             room.delivered = notice.id
-            self._deliver(Envelope(room.audience, notice))
+            self._hand(room, notice, notice.id, None, None)
+
+    def _hand(
+        self,
+        room: RoomOrder,
+        notice: StoredNotice,
+        id_: int,
+        exclude: Session | None,
+        close: str | None,
+    ) -> None:
+        """A room message to the fan-out, in order: committed, so it depends on nothing
+        here; a member that had it before it rejoined here (`floors`) is left out."""
+        floors = room.floors
+        if floors:
+            for session, floor in list(floors.items()):
+                if floor < id_:
+                    del floors[session]
+                elif exclude is None:
+                    exclude = session  # (two such rejoiners at once: the second gets it)
+        self._deliver(Envelope(room.audience, notice, 0, exclude, close))
 
     async def _fill(self, room: RoomOrder) -> None:
         """Read a room's missing messages from the store, deliver them, then what waited."""
@@ -320,8 +346,13 @@ class Sequencer:
 
     def _forget_empty_rooms(self) -> None:
         for key in [k for k, r in self.rooms.items() if not r.fetching and not r.waiting]:
-            if not self._members(key):
+            members = self._members(key)
+            if not members:
                 del self.rooms[key]
+                continue
+            floors = self.rooms[key].floors
+            for session in [s for s in floors if s not in members]:
+                del floors[session]
 
     async def _catch_up(self) -> None:
         """Deliver what the store has past each room's `delivered` (lost frames)."""
