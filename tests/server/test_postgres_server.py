@@ -202,23 +202,23 @@ def test_chinwag_user_on_the_postgres_store_reaches_every_server(
         for port, proc in zip(ports, procs, strict=True):
             root = await connect_when_up(port, proc)
             await root.send({"type": "join", "username": "root", "password": PASSWORD})
-            assert (await root.until("welcome"))["account"] == "root"
+            assert (await root.until("welcome", timeout=30))["account"] == "root"
             roots.append(root)
         made = await user("add", "bob", "--password-stdin", stdin=PASSWORD + "\n")
         assert made.returncode == 0, made.stderr
         assert "Told the servers on this database" in made.stdout
         bobs = []
-        for port in ports:
+        for port in ports:  # (argon2 runs at idle priority: a loaded machine's login is slow)
             bob = await LineClient.connect(port)
             await bob.send({"type": "join", "username": "bob", "password": PASSWORD})
-            assert (await bob.until("welcome"))["account"] == "bob"
+            assert (await bob.until("welcome", timeout=30))["account"] == "bob"
             bobs.append(bob)
         listed = await user("list")
         assert listed.returncode == 0 and "bob" in listed.stdout, listed.stderr
         gone = await user("delete", "bob", "--yes")
         assert gone.returncode == 0, gone.stderr
         for bob in bobs:  # on both servers
-            assert "deleted" in (await bob.until("goodbye"))["message"]
+            assert "deleted" in (await bob.until("goodbye", timeout=30))["message"]
             assert await bob.closed()
         for root in roots:
             await root.send({"type": "chat", "message": "still here"})
