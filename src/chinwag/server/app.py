@@ -18,6 +18,7 @@ from chinwag.bus.base import Bus, Envelope
 from chinwag.bus.local import InProcessBus
 from chinwag.config import ServerConfig
 from chinwag.engine.engine import Engine
+from chinwag.engine.facts import FactListeners
 from chinwag.engine.limits import wall_clock
 from chinwag.engine.session import Session
 from chinwag.errors import ConfigError, StoreError
@@ -30,6 +31,7 @@ from chinwag.server.fanout import FanOut
 from chinwag.server.files import FileService
 from chinwag.server.keepalive import KeepAliveSweep
 from chinwag.server.listeners import FrontEnd, Listener, TcpListener
+from chinwag.server.nodes import NodePresence
 from chinwag.server.outbox import Outbox
 from chinwag.server.presence import PresenceLog
 from chinwag.server.shutdown import shut_down
@@ -148,7 +150,15 @@ class ChatServer:
             schedule_flush=self.outbox.schedule,
             flush=self.outbox.flush,
         )
-        self.engine.listen(self.fanout)
+        # Shared presence: what this node tells the others, and its replica of theirs.
+        self.nodes = NodePresence(
+            self.engine,
+            self.bus,
+            self.loop,
+            publish=self.publish,
+            deliver_here=self.fanout.receive,
+        )
+        self.engine.listen(FactListeners(self.fanout, self.nodes))
         self.bus.attach(self.fanout.receive)
         self.owe = self.outbox.owe  # Host.owe: the outbox's own method, one call less
         self.max_buffer = config.max_buffer
@@ -240,6 +250,7 @@ class ChatServer:
                 self.config.bus or type(self.bus).__name__,
             )
         await self.bus.start()
+        self.nodes.start()
         for listener in self.listeners:
             for port in await listener.start(self):
                 self.ports[port] = listener.front_end.dialect
