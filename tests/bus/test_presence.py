@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from chinwag.bus.base import Bus
 from chinwag.bus.local import InProcessBus, InProcessNetwork
 from chinwag.config import ServerConfig
 from chinwag.engine.names import user_key
@@ -27,8 +28,12 @@ PASSWORD = "correct horse battery"
 
 
 @contextlib.asynccontextmanager
-async def nodes(count: int, beat: float | None = None) -> AsyncIterator[list[ChatServer]]:
+async def nodes(
+    count: int, beat: float | None = None, bus: Callable[[], Bus] | None = None
+) -> AsyncIterator[list[ChatServer]]:
+    """Nodes sharing a store, on one in-process network unless `bus` makes their buses."""
     network, store = InProcessNetwork(), MemoryStore()
+    make_bus = bus or (lambda: InProcessBus(network))
     servers: list[ChatServer] = []
     try:
         for _ in range(count):
@@ -37,7 +42,7 @@ async def nodes(count: int, beat: float | None = None) -> AsyncIterator[list[Cha
             )
             config.http_port = 0
             config.limits.message_rate = config.limits.command_rate = 0
-            server = ChatServer(config, store=store, bus=InProcessBus(network))
+            server = ChatServer(config, store=store, bus=make_bus())
             if beat is not None:
                 server.nodes.beat, server.nodes.dead_after = beat, beat * 5
             await server.start()
@@ -366,5 +371,40 @@ def test_two_nodes_admitting_one_guest_name_at_once_settle_it_the_same_way():
             goodbye = await carol.until("goodbye")
             assert "taken on another server" in goodbye["message"]
             assert await carol.closed()
+
+    asyncio.run(scenario())
+
+
+def test_a_gap_in_a_nodes_numbers_is_healed_by_its_snapshot():
+    async def scenario() -> None:
+        async with nodes(2) as servers:
+            one, two = servers
+            alice = await guest(one, "alice")
+            bob = await guest(two, "bob")
+            await synced(servers)
+            peer = one.nodes.peers[two.nodes.node]
+            before = peer.seq
+            assert before == two.nodes.seq
+            two.nodes.seq += 1  # as if a record had been lost on its way
+            await answer(bob, {"type": "join_room", "room": "dev"}, "join_room")
+            carol = await guest(two, "carol")
+            await synced(servers)  # only a snapshot can have told node one of these
+            assert peer.seq == two.nodes.seq > before + 1
+            dev = await answer(alice, {"type": "list_users", "room": "dev"}, "list_users")
+            assert dev["users"] == ["bob"]
+            for client in (alice, bob, carol):
+                await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_one_node_alone_publishes_nothing_and_its_replica_stays_empty():
+    async def scenario() -> None:
+        async with nodes(1) as (one,):
+            alice = await guest(one, "alice")
+            await answer(alice, {"type": "join_room", "room": "dev"}, "join_room")
+            assert one.nodes.seq >= 1 and not one.nodes.peers
+            replica = one.engine.replica
+            assert (replica.nodes, replica.users, replica.rooms) == ({}, {}, {})
 
     asyncio.run(scenario())

@@ -112,6 +112,7 @@ class NatsBus(Bus):
         self._presence_ops: deque[bytes] = deque()
         self._presence_wake = asyncio.Event()
         self._presence_writer: asyncio.Task[None] | None = None
+        self._presence_starting: asyncio.Task[None] | None = None  # attached after start
 
     # ------------------------------------------------------------------ subjects
 
@@ -169,6 +170,10 @@ class NatsBus(Bus):
         self._node = node
         self._presence = receiver
         self._snapshot = snapshot
+        if self._client is not None and self._presence_writer is None:  # after start
+            self._presence_starting = asyncio.get_running_loop().create_task(
+                self._start_presence(self._client)
+            )
 
     def detach_presence(self) -> None:
         self._presence = self._snapshot = None
@@ -195,7 +200,7 @@ class NatsBus(Bus):
         return bytes(answer.data)
 
     async def _start_presence(self, client: Client) -> None:
-        if self._presence is None:
+        if self._presence is None or self._presence_writer is not None:
             return
         subject = self._presence_subject
         self._presence_subs = [
@@ -245,6 +250,9 @@ class NatsBus(Bus):
         self._wake.set()
 
     async def ready(self) -> None:
+        starting, self._presence_starting = self._presence_starting, None
+        if starting is not None:
+            await starting
         if self._writer is None:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -1,0 +1,115 @@
+"""Shared presence over NATS: three ChatServer nodes in this process with buses of their own,
+and a `chinwag serve` process killed with SIGKILL (no goodbye) whose users leave the lists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from chinwag.engine.names import user_key
+from chinwag.server.app import ChatServer
+from tests.bus.conftest import NATS_URL, listening, unique_prefix
+from tests.bus.test_presence import answer, guest, nodes, quiet, synced, until
+from tests.helpers import LineClient, free_port, needs_module, needs_service, wait_for_port
+
+needs_module("nats", "nats-py is not installed (pip install -e '.[dev]')")
+
+
+def nats_nodes(count: int) -> Any:
+    needs_service(listening(4222), "NATS is not listening on 127.0.0.1:4222")
+    from chinwag.bus.nats import NatsBus
+
+    prefix = unique_prefix()
+    return nodes(count, bus=lambda: NatsBus(NATS_URL, prefix=prefix))
+
+
+async def ready(*servers: ChatServer) -> None:
+    for server in servers:
+        await server.bus.ready()
+
+
+def test_three_nodes_over_nats_share_names_lists_private_messages_and_kicks():
+    async def scenario() -> None:
+        async with nats_nodes(3) as servers:
+            one, two, three = servers
+            from tests.bus.test_presence import account
+
+            alice = await account(one, "alice")
+            bob = await guest(two, "bob")
+            carol = await guest(three, "carol")
+            await answer(alice, {"type": "join_room", "room": "dev"}, "join_room")
+            await answer(carol, {"type": "join_room", "room": "dev"}, "join_room")
+            await synced(servers)
+            await ready(*servers)
+            for client in (alice, bob, carol):
+                await client.settle()
+            # Names are unique across nodes.
+            other = await LineClient.connect(three.port)
+            await other.send({"type": "join", "username": "BOB"})
+            assert (await other.until("error"))["code"] == "name_taken"
+            # Node one lists node three's users, in general and in dev.
+            users = await answer(alice, {"type": "list_users"}, "list_users")
+            assert users["users"] == ["alice", "bob", "carol"]
+            dev = await answer(alice, {"type": "list_users", "room": "dev"}, "list_users")
+            assert dev["users"] == ["alice", "carol"]
+            # A private message from node one to node three.
+            await alice.send({"type": "private", "target": "carol", "message": "psst"})
+            echo = await alice.until("private")
+            assert await carol.until("private") == echo
+            # A kick on node one of a user on node three.
+            await alice.send({"type": "kick", "room": "dev", "username": "carol"})
+            for client in (alice, carol):
+                notice = await client.until("moderation")
+                assert (notice["action"], notice["username"]) == ("kick", "carol")
+            await until(lambda: "dev" not in one.engine.replica.nodes[three.nodes.node]
+                        [user_key("carol")].rooms)  # fmt: skip
+            dev = await answer(alice, {"type": "list_users", "room": "dev"}, "list_users")
+            assert dev["users"] == ["alice"]
+            await quiet(alice, bob, carol)
+
+    asyncio.run(scenario())
+
+
+def test_a_node_killed_without_goodbye_leaves_the_lists_of_the_others():
+    """`kill -9` of a `chinwag serve` node: the other node tells its members the node's
+    users left ("Node lost") once the heartbeats stop (about 6-8 s), and lists drop them."""
+    needs_service(listening(4222), "NATS is not listening on 127.0.0.1:4222")
+
+    async def scenario() -> None:
+        async with nats_nodes(1) as (one,):
+            prefix = one.bus.prefix  # type: ignore[attr-defined]
+            port = free_port()
+            argv = [sys.executable, "-m", "chinwag", "serve", "--port", str(port)]
+            argv += ["--data", ":memory:", "--bus", NATS_URL, "--bus-prefix", prefix]
+            proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+            try:
+                await wait_for_port(port, proc)
+                alice = await guest(one, "alice")
+                zed = await guest_at(port, "zed")
+                await until(lambda: user_key("zed") in one.engine.replica.users)
+                users = await answer(alice, {"type": "list_users"}, "list_users")
+                assert users["users"] == ["alice", "zed"]
+                await alice.settle()
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+                left = await alice.until("user_left", timeout=15, skip=frozenset())
+                assert (left["username"], left["reason"]) == ("zed", "Node lost")
+                users = await answer(alice, {"type": "list_users"}, "list_users")
+                assert users["users"] == ["alice"]
+                await zed.close()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+
+    asyncio.run(scenario())
+
+
+async def guest_at(port: int, name: str) -> LineClient:
+    client = await LineClient.connect(port)
+    await client.join(name)
+    return client
