@@ -5,10 +5,10 @@ and a `chinwag serve` process killed with SIGKILL (no goodbye) whose users leave
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
-from typing import Any
 
 from chinwag.engine.names import user_key
 from chinwag.server.app import ChatServer
@@ -19,12 +19,14 @@ from tests.helpers import LineClient, free_port, needs_module, needs_service, wa
 needs_module("nats", "nats-py is not installed (pip install -e '.[dev]')")
 
 
-def nats_nodes(count: int) -> Any:
+def nats_nodes(
+    count: int, prefix: str | None = None
+) -> contextlib.AbstractAsyncContextManager[list[ChatServer]]:
     needs_service(listening(4222), "NATS is not listening on 127.0.0.1:4222")
     from chinwag.bus.nats import NatsBus
 
-    prefix = unique_prefix()
-    return nodes(count, bus=lambda: NatsBus(NATS_URL, prefix=prefix))
+    subjects = prefix or unique_prefix()
+    return nodes(count, bus=lambda: NatsBus(NATS_URL, prefix=subjects))
 
 
 async def ready(*servers: ChatServer) -> None:
@@ -80,8 +82,8 @@ def test_a_node_killed_without_goodbye_leaves_the_lists_of_the_others():
     needs_service(listening(4222), "NATS is not listening on 127.0.0.1:4222")
 
     async def scenario() -> None:
-        async with nats_nodes(1) as (one,):
-            prefix = one.bus.prefix  # type: ignore[attr-defined]
+        prefix = unique_prefix()
+        async with nats_nodes(1, prefix) as (one,):
             port = free_port()
             argv = [sys.executable, "-m", "chinwag", "serve", "--port", str(port)]
             argv += ["--data", ":memory:", "--bus", NATS_URL, "--bus-prefix", prefix]
