@@ -408,3 +408,18 @@ def test_one_node_alone_publishes_nothing_and_its_replica_stays_empty():
             assert (replica.nodes, replica.users, replica.rooms) == ({}, {}, {})
 
     asyncio.run(scenario())
+
+
+def test_an_account_seen_on_another_node_stays_registered_there_once_it_signs_out():
+    async def scenario() -> None:
+        async with nodes(2) as servers:
+            one, two = servers
+            alice = await account(one, "alice")  # made after node two started
+            await synced(servers)
+            await alice.close()
+            await until(lambda: user_key("alice") not in two.engine.replica.users)
+            other = await LineClient.connect(two.port)
+            await other.send({"type": "join", "username": "alice"})
+            assert (await other.until("error"))["code"] == "name_registered"
+
+    asyncio.run(scenario())

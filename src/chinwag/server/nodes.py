@@ -188,15 +188,21 @@ class NodePresence:
     async def run(self) -> None:
         """Heartbeats, and the search for nodes gone silent, until cancelled."""
         while True:
-            self.flush()
-            self._send({"kind": "beat", "seq": self.seq})
-            now = self.loop.time()
-            for node, peer in list(self.peers.items()):
-                if now - peer.heard > self.dead_after:
-                    silent = now - peer.heard
-                    log.warning("Node %s silent for %.0f s: its users are gone", node, silent)
-                    self._lost(node, NODE_LOST)
+            try:
+                self.flush()
+                self._send({"kind": "beat", "seq": self.seq})
+                self._find_dead()
+            except Exception:  # a bug: logged, and the heartbeats go on (or we look dead)
+                log.exception("Presence heartbeat failed")
             await asyncio.sleep(self.beat)
+
+    def _find_dead(self) -> None:
+        now = self.loop.time()
+        for node, peer in list(self.peers.items()):
+            if now - peer.heard > self.dead_after:
+                silent = now - peer.heard
+                log.warning("Node %s silent for %.0f s: its users are gone", node, silent)
+                self._lost(node, NODE_LOST)
 
     def start(self) -> None:
         if self._task is None:
@@ -308,6 +314,8 @@ class NodePresence:
         since: float,
         rooms: dict[str, str] | None = None,
     ) -> RemoteUser:
+        if account is not None:  # an account made on another node since this one started
+            self.engine.registered.add(account)
         return RemoteUser(node, key, name, account, Role(role), float(since), rooms or {})
 
     def _apply(self, node: str, changes: Iterable[list[Any]]) -> None:
