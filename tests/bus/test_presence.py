@@ -423,3 +423,30 @@ def test_an_account_seen_on_another_node_stays_registered_there_once_it_signs_ou
             assert (await other.until("error"))["code"] == "name_registered"
 
     asyncio.run(scenario())
+
+
+def test_a_mute_on_one_node_holds_on_the_node_of_its_target_until_lifted():
+    async def scenario() -> None:
+        async with nodes(2) as servers:
+            one, two = servers
+            boss = await account(one, "boss", "admin")
+            carol = await guest(two, "carol")
+            await answer(boss, {"type": "join_room", "room": "dev"}, "join_room")
+            await answer(carol, {"type": "join_room", "room": "dev"}, "join_room")
+            await synced(servers)
+            for client in (boss, carol):
+                await client.settle()
+            await boss.send({"type": "mute", "room": "dev", "username": "carol"})
+            for client in (boss, carol):
+                assert (await client.until("moderation"))["action"] == "mute"
+            await until(lambda: bool(two.engine.sanctions.muted_rooms))
+            said = {"type": "chat", "room": "dev", "message": "hello?"}
+            assert (await answer(carol, said, "error"))["code"] == "muted"
+            await boss.send({"type": "unmute", "room": "dev", "username": "carol"})
+            for client in (boss, carol):
+                assert (await client.until("moderation"))["action"] == "unmute"
+            await until(lambda: not two.engine.sanctions.muted_rooms)
+            assert (await answer(carol, said, "chat"))["message"] == "hello?"
+            assert (await boss.until("chat"))["message"] == "hello?"
+
+    asyncio.run(scenario())

@@ -113,6 +113,7 @@ class NatsBus(Bus):
         self._presence_wake = asyncio.Event()
         self._presence_writer: asyncio.Task[None] | None = None
         self._presence_starting: asyncio.Task[None] | None = None  # attached after start
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ subjects
 
@@ -178,8 +179,17 @@ class NatsBus(Bus):
     def detach_presence(self) -> None:
         self._presence = self._snapshot = None
         subscriptions, self._presence_subs = self._presence_subs, []
+        if subscriptions:
+            task = asyncio.get_running_loop().create_task(self._unsubscribe(subscriptions))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _unsubscribe(self, subscriptions: list[NatsSubscription]) -> None:
         for subscription in subscriptions:
-            asyncio.get_running_loop().create_task(subscription.unsubscribe())
+            try:
+                await subscription.unsubscribe()
+            except Exception as exc:  # closed meanwhile: nothing more arrives anyway
+                log.info("bus: presence unsubscribe: %s", exc)
 
     def publish_presence(self, record: bytes) -> None:
         if self._presence_writer is not None and self._presence is not None:
