@@ -103,6 +103,11 @@ class NodePresence:
 
     def before(self, fact: Fact) -> None:
         """A membership fact (engine/facts.py): becomes a change for the other nodes."""
+        if getattr(self.bus, "alone", False):
+            # The in-process bus of a single node: nobody to tell (a node that comes later
+            # asks for a snapshot) and nobody to race, so nothing is kept (a user's `since`
+            # is then 0.0: it had its name before any other node could claim it).
+            return
         kind = type(fact)
         if kind is Joined or kind is Left:
             identity = fact.session.identity
