@@ -272,7 +272,7 @@ def test_a_kick_from_general_and_a_room_ban_reach_a_user_on_another_node():
 
 def test_a_node_gone_silent_loses_its_users_with_user_left_notices():
     async def scenario() -> None:
-        async with nodes(3, beat=0.2) as servers:
+        async with nodes(3, beat=0.3) as servers:
             one, two, three = servers
             alice = await guest(one, "alice")
             bob = await guest(two, "bob")
@@ -449,5 +449,27 @@ def test_a_mute_on_one_node_holds_on_the_node_of_its_target_until_lifted():
             await until(lambda: not two.engine.sanctions.muted_rooms)
             assert (await answer(carol, said, "chat"))["message"] == "hello?"
             assert (await boss.until("chat"))["message"] == "hello?"
+
+    asyncio.run(scenario())
+
+
+def test_a_node_found_dead_and_heard_again_gets_its_users_back_with_user_joined():
+    async def scenario() -> None:
+        async with nodes(2, beat=0.3) as servers:
+            one, two = servers
+            alice = await guest(one, "alice")
+            bob = await guest(two, "bob")
+            await synced(servers)
+            await alice.settle()
+            two.nodes.stop(goodbye=False)  # a stall, or a partition
+            left = await alice.until("user_left", timeout=TIMEOUT * 2, skip=frozenset())
+            assert (left["username"], left["reason"]) == ("bob", "Node lost")
+            two.bus.attach_presence(two.nodes.node, two.nodes.receive, two.nodes.snapshot)
+            two.nodes.start()  # heard again
+            joined = await alice.until("user_joined", skip=frozenset())
+            assert (joined["username"], joined["room"]) == ("bob", "general")
+            users = await answer(alice, {"type": "list_users"}, "list_users")
+            assert users["users"] == ["alice", "bob"]
+            await quiet(alice, bob)
 
     asyncio.run(scenario())

@@ -9,10 +9,14 @@ import contextlib
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+
+import pytest
 
 from chinwag.engine.names import user_key
 from chinwag.server.app import ChatServer
 from tests.bus.conftest import NATS_URL, listening, unique_prefix
+from tests.bus.test_broker_restart import NATS_SERVER, Broker
 from tests.bus.test_presence import answer, guest, nodes, quiet, synced, until
 from tests.helpers import LineClient, free_port, needs_module, needs_service, wait_for_port
 
@@ -115,3 +119,45 @@ async def guest_at(port: int, name: str) -> LineClient:
     client = await LineClient.connect(port)
     await client.join(name)
     return client
+
+
+@pytest.fixture
+def own_broker() -> Iterator[Broker]:
+    needs_service(NATS_SERVER is not None, "nats-server is not installed")
+    broker = Broker(free_port())
+    yield broker
+    broker.stop()
+
+
+@pytest.mark.slow
+def test_nodes_away_from_a_restarted_broker_do_not_take_each_other_for_dead(own_broker: Broker):
+    """Hearing nobody while the broker is away says nothing about the other nodes: no
+    "Node lost" when it comes back, even after longer than `dead_after`."""
+
+    broker = own_broker
+
+    async def scenario() -> None:
+        await broker.start()
+        from chinwag.bus.nats import NatsBus
+
+        prefix, url = unique_prefix(), f"nats://127.0.0.1:{broker.port}"
+        async with nodes(2, beat=0.3, bus=lambda: NatsBus(url, prefix=prefix)) as servers:
+            one, two = servers
+            alice = await guest(one, "alice")
+            bob = await guest(two, "bob")
+            await synced(servers)
+            await ready(*servers)
+            await alice.settle()
+            broker.stop()
+            await until(lambda: not one.bus.connected)  # type: ignore[attr-defined]
+            await asyncio.sleep(one.nodes.dead_after * 2)
+            await broker.start()
+            await until(lambda: one.bus.connected and two.bus.connected)  # type: ignore[attr-defined]
+            await asyncio.sleep(one.nodes.dead_after * 2)  # judged again meanwhile
+            assert [m for m in await alice.settle() if m["type"] == "user_left"] == []
+            assert user_key("bob") in one.engine.replica.users
+            await alice.send({"type": "private", "target": "bob", "message": "still here?"})
+            echo = await alice.until("private")
+            assert await bob.until("private") == echo
+
+    asyncio.run(scenario())

@@ -163,6 +163,12 @@ class NatsBus(Bus):
         subject = self._all if kind is ToRooms else self._subject(audience)  # type: ignore[arg-type]
         self._queue((subject, encode_frame(envelope), envelope.id))
 
+    @property
+    def connected(self) -> bool:
+        """Connected to the broker now (shared presence judges no node while it is not)."""
+        client = self._client
+        return client is not None and client.is_connected
+
     # ------------------------------------------------------------------ presence
 
     def attach_presence(

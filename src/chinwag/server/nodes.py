@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -42,7 +42,8 @@ from chinwag.engine.facts import Fact, Joined, Left, Renamed, SignedIn, SignedOu
 from chinwag.engine.identity import Identity, Role
 from chinwag.engine.limits import wall_clock
 from chinwag.engine.replica import Directive, RemoteUser
-from chinwag.protocol.events import Moderated, UserLeft
+from chinwag.engine.room import Room
+from chinwag.protocol.events import Moderated, UserJoined, UserLeft
 from chinwag.protocol.native import encode_notice
 from chinwag.protocol.native_client import decode_notice
 from chinwag.storage.base import Sanction
@@ -55,6 +56,7 @@ MAX_BATCH = 1000  # changes in one record (a burst of joins is several records)
 MAX_HELD = 1000  # records held while a snapshot is awaited; more, and they are dropped
 NODE_LOST = "Node lost"  # the reason of the user_left told when a node dies
 NODE_LEFT = "Server shutting down"  # ... when it said goodbye with users still listed
+MAX_LOST = 1000  # dead nodes remembered (ids are new at every start)
 
 
 class Peer:
@@ -94,6 +96,11 @@ class NodePresence:
         self._flush_due = False
         self.since: dict[str, float] = {}  # local user key -> when it took that name
         self.peers: dict[str, Peer] = {}
+        # Nodes found dead: one heard again (a partition healed, a stalled process) gets
+        # its users back, and the members here are told they joined again.
+        self.lost: dict[str, None] = {}
+        self._deaf = False  # the bus was away from its broker at the last heartbeat
+        self._checked = loop.time()  # the last look for dead nodes
         self._task: asyncio.Task[None] | None = None
         self._asks: set[asyncio.Task[None]] = set()
         self.replica.send = self._direct
@@ -203,6 +210,18 @@ class NodePresence:
 
     def _find_dead(self) -> None:
         now = self.loop.time()
+        stalled = now - self._checked > self.dead_after / 2
+        self._checked = now
+        if not getattr(self.bus, "connected", True):
+            self._deaf = True  # hearing nobody says nothing about the others
+            return
+        if self._deaf or stalled:
+            # Back from the broker being away, or from a stall of this process (the others'
+            # heartbeats wait unread in the loop): a fresh start for everyone before judging.
+            self._deaf = False
+            for peer in self.peers.values():
+                peer.heard = now
+            return
         for node, peer in list(self.peers.items()):
             if now - peer.heard > self.dead_after:
                 silent = now - peer.heard
@@ -211,6 +230,7 @@ class NodePresence:
 
     def start(self) -> None:
         if self._task is None:
+            self._checked = self.loop.time()
             self._task = self.loop.create_task(self.run(), name="presence heartbeats")
 
     def stop(self, *, goodbye: bool = True) -> None:
@@ -296,6 +316,9 @@ class NodePresence:
         if peer.seq is not None and seq < peer.seq:
             return  # older than what was applied since (a slow answer)
         self.replica.replace_node(node, users)
+        if node in self.lost:
+            del self.lost[node]
+            self._back(users)
         peer.seq = seq
         held, peer.held = sorted(peer.held, key=lambda item: item[0]), []
         for number, changes in held:
@@ -366,23 +389,38 @@ class NodePresence:
     def _lost(self, node: str, reason: str) -> None:
         """A node is gone: its users leave, and this node's members of their rooms hear it."""
         self.peers.pop(node, None)
+        if reason == NODE_LOST:
+            self.lost[node] = None
+            while len(self.lost) > MAX_LOST:
+                del self.lost[next(iter(self.lost))]
         users = self.replica.drop_node(node)
         if not users:
             return
-        memberships = self.engine.memberships
         now = wall_clock()
+        for user, room in self._told_here(users):
+            self.deliver_here(Envelope(room.audience, UserLeft(room.name, user.name, now, reason)))
+        log.info("Node %s: %d users gone (%s)", node, len(users), reason)
+
+    def _back(self, users: list[RemoteUser]) -> None:
+        """A node found dead is heard again: the members here see its users join again."""
+        now = wall_clock()
+        for user, room in self._told_here(users):
+            self.deliver_here(Envelope(room.audience, UserJoined(room.name, user.name, now)))
+        log.warning("A node found dead is back, with %d users", len(users))
+
+    def _told_here(self, users: list[RemoteUser]) -> Iterator[tuple[RemoteUser, Room]]:
+        """Each user's rooms that have members here, unless its name is in the room anyway
+        (held here, a login moved it; or on a third node)."""
+        memberships = self.engine.memberships
         for user in users:
             if user.key in memberships.online:
-                continue  # the name is held here now (a login moved it)
-            still = self.replica.users.get(user.key)  # ... or on a third node
+                continue
+            other = self.replica.users.get(user.key)
+            still = {} if other is None or other is user else other.rooms
             for key in user.rooms:
                 room = memberships.rooms.get(key)
-                if room is None or not room.members or (still is not None and key in still.rooms):
-                    continue
-                self.deliver_here(
-                    Envelope(room.audience, UserLeft(room.name, user.name, now, reason))
-                )
-        log.info("Node %s: %d users gone (%s)", node, len(users), reason)
+                if room is not None and room.members and key not in still:
+                    yield user, room
 
     def _directed(self, record: dict[str, Any]) -> None:
         notice = None
