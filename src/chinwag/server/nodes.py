@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -57,6 +58,7 @@ MAX_HELD = 1000  # records held while a snapshot is awaited; more, and they are 
 NODE_LOST = "Node lost"  # the reason of the user_left told when a node dies
 NODE_LEFT = "Server shutting down"  # ... when it said goodbye with users still listed
 MAX_LOST = 1000  # dead nodes remembered (ids are new at every start)
+MAX_SNAPSHOT = 256 << 20  # bytes of a node's state, uncompressed (about 2 million users)
 
 
 class Peer:
@@ -181,7 +183,9 @@ class NodePresence:
                 [identity.key, identity.name, identity.account, identity.role.value, since, rooms]
             )
         record = {"kind": "snapshot", "node": self.node, "seq": self.seq, "users": users}
-        return orjson.dumps(record)
+        # Compressed: names and rooms repeat, and a NATS message holds 1 MiB by default
+        # (some 8,000 users as JSON, ten times more compressed).
+        return zlib.compress(orjson.dumps(record), 1)
 
     def _direct(self, directive: Directive) -> None:
         """The engine's directive (a kick or ban elsewhere, a sanction to keep): to all."""
@@ -304,7 +308,10 @@ class NodePresence:
         if data is None or self.peers.get(node) is not peer:
             return  # asked again at its next heartbeat, unless it is gone
         try:
-            record = orjson.loads(data)
+            inflate = zlib.decompressobj()
+            record = orjson.loads(inflate.decompress(data, MAX_SNAPSHOT))
+            if inflate.unconsumed_tail:
+                raise ValueError(f"a snapshot of more than {MAX_SNAPSHOT} bytes")
             users = []
             for user in record["users"]:
                 key, name, account, role, since, rooms = user
