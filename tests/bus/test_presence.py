@@ -473,3 +473,27 @@ def test_a_node_found_dead_and_heard_again_gets_its_users_back_with_user_joined(
             await quiet(alice, bob)
 
     asyncio.run(scenario())
+
+
+def test_a_server_ban_on_one_node_ends_the_session_on_another_and_holds_on_every_node():
+    async def scenario() -> None:
+        async with nodes(3) as servers:
+            one, two, three = servers
+            boss = await account(one, "boss", "admin")
+            bob = await account(two, "bob")
+            await synced(servers)
+            for client in (boss, bob):
+                await client.settle()
+            await boss.send({"type": "ban", "username": "bob", "reason": "abuse"})
+            assert (await boss.until("moderation"))["action"] == "ban"
+            assert (await bob.until("moderation"))["action"] == "ban"
+            goodbye = await bob.until("goodbye")
+            assert goodbye["message"] == "Signed out: banned from this server by boss: abuse"
+            assert await bob.closed()
+            for server in (two, three):  # its own node, and a third one
+                again = await LineClient.connect(server.port)
+                await again.send({"type": "join", "username": "bob", "password": PASSWORD})
+                assert (await again.until("error"))["code"] == "banned"
+                assert (await again.until("goodbye"))["message"].startswith("Disconnected")
+
+    asyncio.run(scenario())
