@@ -23,6 +23,7 @@ from chinwag.server.app import ChatServer
 from chinwag.storage.base import AccountRecord
 from chinwag.storage.memory import MemoryStore
 from tests.helpers import NOISE, TIMEOUT, LineClient
+from tests.irc_support import irc_user
 
 PASSWORD = "correct horse battery"
 
@@ -495,5 +496,33 @@ def test_a_server_ban_on_one_node_ends_the_session_on_another_and_holds_on_every
                 await again.send({"type": "join", "username": "bob", "password": PASSWORD})
                 assert (await again.until("error"))["code"] == "banned"
                 assert (await again.until("goodbye"))["message"].startswith("Disconnected")
+
+    asyncio.run(scenario())
+
+
+def test_room_lists_and_irc_names_count_and_name_members_of_other_nodes():
+    async def scenario() -> None:
+        async with nodes(2) as servers:
+            one, two = servers
+            alice = await guest(one, "alice")
+            await answer(alice, {"type": "join_room", "room": "dev"}, "join_room")
+            bob = await guest(two, "bob")
+            for room in ("dev", "ops"):
+                await answer(bob, {"type": "join_room", "room": room}, "join_room")
+            await synced(servers)
+            rooms = await answer(alice, {"type": "rooms"}, "rooms")
+            counts = {r["room"]: r["users"] for r in rooms["rooms"]}
+            assert counts == {"dev": 2, "general": 2, "ops": 1}  # ops: only on node two
+            page = await answer(alice, {"type": "rooms", "limit": 1}, "rooms")
+            assert (len(page["rooms"]), page["next"]) == (1, "dev")
+            irc = await irc_user(one, "ric")
+            await irc.send("NAMES #general", "JOIN #ops")
+            got = await irc.settle()
+            names = [m.params[3] for m in got if m.command == "353"]
+            assert sorted(names[0].split()) == ["alice", "bob", "ric"]
+            assert sorted(names[1].split()) == ["bob", "ric"]
+            for client in (alice, bob):
+                await client.close()
+            await irc.close()
 
     asyncio.run(scenario())
