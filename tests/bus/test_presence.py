@@ -349,10 +349,10 @@ def test_two_nodes_admitting_one_guest_name_at_once_settle_it_the_same_way():
         async with nodes(1) as (one,):
             carol = await guest(one, "carol")
             key = user_key("carol")
-            mine = one.nodes.since.get(key, 0.0)  # alone when it took it: 0.0
+            mine = one.nodes.stamps.get(key, 0)  # alone when it took it: 0
 
-            def claim(node: str, since: float) -> bytes:
-                change = ["in", key, "carol", None, "guest", since]
+            def claim(node: str, stamp: int) -> bytes:
+                change = ["in", key, "carol", None, "guest", stamp]
                 record = {"kind": "changes", "node": node, "seq": 1, "changes": [change]}
                 return orjson.dumps(record)
 
@@ -405,7 +405,7 @@ def test_one_node_alone_publishes_nothing_and_its_replica_stays_empty():
             alice = await guest(one, "alice")
             await answer(alice, {"type": "join_room", "room": "dev"}, "join_room")
             node = one.nodes
-            assert (node.seq, node.changes, node.since, node.peers) == (0, [], {}, {})
+            assert (node.seq, node.changes, node.stamps, node.peers) == (0, [], {}, {})
             replica = one.engine.replica
             assert (replica.nodes, replica.users, replica.rooms) == ({}, {}, {})
 

@@ -8,7 +8,7 @@ from chinwag.engine.replica import RemoteUser, Replica
 
 def user(node: str, key: str, *rooms: str, account: str | None = None) -> RemoteUser:
     role = Role.MEMBER if account else Role.GUEST
-    return RemoteUser(node, key, key.title(), account, role, 1.0, {r: r for r in rooms})
+    return RemoteUser(node, key, key.title(), account, role, 1, {r: r for r in rooms})
 
 
 def test_users_and_rooms_are_indexed_and_leave_with_their_node():

@@ -32,7 +32,7 @@ class RemoteUser:
     name: str
     account: str | None = None
     role: Role = Role.GUEST
-    since: float = 0.0  # when it signed in or took this name (wall clock): decides races
+    stamp: int = 0  # when it took this name, as a Lamport stamp of its node: decides races
     rooms: dict[str, str] = field(default_factory=dict)  # room key -> room name
 
     def identity(self) -> Identity:

@@ -18,7 +18,9 @@ other nodes what changes here.
   heard of the other. Each node, hearing of a remote holder of a key one of its sessions
   holds, decides the same way: an account beats a guest; of two sessions of one account
   the newer login wins (the one-session rule); of two guests the one that took the name
-  first wins; ties go by node id. A local loser is signed out (`Engine.displaced`); a
+  first wins; ties go by node id. "Newer" and "first" compare Lamport stamps (`clock`),
+  not wall clocks, which differ between machines: a login made after its node heard of
+  the other session is always the newer. A local loser is signed out (`Engine.displaced`); a
   remote loser is its own node's to sign out.
 - **Directives**: a kick or ban of a user signed in elsewhere, and every new or lifted
   ban or mute, go out on the same channel (`Replica.send`); the target's node removes
@@ -96,7 +98,11 @@ class NodePresence:
         self.seq = 0
         self.changes: list[list[Any]] = []
         self._flush_due = False
-        self.since: dict[str, float] = {}  # local user key -> when it took that name
+        # Lamport clock of sign-ins: a stamp above every stamp this node has seen, so a
+        # login made knowing of another session is later than it whatever the wall clocks
+        # of the machines say. Local user key -> the stamp of when it took that name.
+        self.clock = 0
+        self.stamps: dict[str, int] = {}
         self.peers: dict[str, Peer] = {}
         # Nodes found dead: one heard again (a partition healed, a stalled process) gets
         # its users back, and the members here are told they joined again.
@@ -114,8 +120,8 @@ class NodePresence:
         """A membership fact (engine/facts.py): becomes a change for the other nodes."""
         if getattr(self.bus, "alone", False):
             # The in-process bus of a single node: nobody to tell (a node that comes later
-            # asks for a snapshot) and nobody to race, so nothing is kept (a user's `since`
-            # is then 0.0: it had its name before any other node could claim it).
+            # asks for a snapshot) and nobody to race, so nothing is kept (a user's stamp
+            # is then 0: it had its name before any other node could claim it).
             return
         kind = type(fact)
         if kind is Joined or kind is Left:
@@ -132,13 +138,13 @@ class NodePresence:
             change = ["in", *self._user(identity)]
         elif kind is Renamed:
             old, new = fact.old, fact.new  # type: ignore[union-attr]
-            self.since.pop(old.key, None)
+            self.stamps.pop(old.key, None)
             change = ["rename", old.key, *self._user(new)]
         elif kind is SignedOut:
             identity = fact.session.identity
             if identity is None:
                 return
-            self.since.pop(identity.key, None)
+            self.stamps.pop(identity.key, None)
             change = ["out", identity.key]
         else:
             return
@@ -148,8 +154,9 @@ class NodePresence:
             self.loop.call_soon(self.flush)
 
     def _user(self, identity: Identity) -> list[Any]:
-        since = self.since[identity.key] = wall_clock()
-        return [identity.key, identity.name, identity.account, identity.role.value, since]
+        self.clock += 1
+        stamp = self.stamps[identity.key] = self.clock
+        return [identity.key, identity.name, identity.account, identity.role.value, stamp]
 
     def flush(self) -> None:
         """Publish the changes of this turn of the loop, numbered."""
@@ -178,9 +185,9 @@ class NodePresence:
             if identity is None:
                 continue
             rooms = [[key, memberships.rooms[key].name] for key in session.rooms]
-            since = self.since.get(identity.key, 0.0)
+            stamp = self.stamps.get(identity.key, 0)
             users.append(
-                [identity.key, identity.name, identity.account, identity.role.value, since, rooms]
+                [identity.key, identity.name, identity.account, identity.role.value, stamp, rooms]
             )
         record = {"kind": "snapshot", "node": self.node, "seq": self.seq, "users": users}
         # Compressed: names and rooms repeat, and a NATS message holds 1 MiB by default
@@ -314,8 +321,8 @@ class NodePresence:
                 raise ValueError(f"a snapshot of more than {MAX_SNAPSHOT} bytes")
             users = []
             for user in record["users"]:
-                key, name, account, role, since, rooms = user
-                users.append(self._remote(node, key, name, account, role, since, dict(rooms)))
+                key, name, account, role, stamp, rooms = user
+                users.append(self._remote(node, key, name, account, role, stamp, dict(rooms)))
             seq = record["seq"]
         except Exception:
             log.exception("Unreadable presence snapshot from node %s", node)
@@ -346,12 +353,15 @@ class NodePresence:
         name: str,
         account: str | None,
         role: str,
-        since: float,
+        stamp: int,
         rooms: dict[str, str] | None = None,
     ) -> RemoteUser:
         if account is not None:  # an account made on another node since this one started
             self.engine.registered.add(account)
-        return RemoteUser(node, key, name, account, Role(role), float(since), rooms or {})
+        stamp = int(stamp)
+        if stamp > self.clock:
+            self.clock = stamp
+        return RemoteUser(node, key, name, account, Role(role), stamp, rooms or {})
 
     def _apply(self, node: str, changes: Iterable[list[Any]]) -> None:
         replica = self.replica
@@ -387,8 +397,8 @@ class NodePresence:
     def _remote_wins(self, local: Identity, remote: RemoteUser) -> bool:
         if (local.account is None) != (remote.account is None):
             return remote.account is not None  # an account proves the name
-        mine = (self.since.get(local.key, 0.0), self.node)
-        other = (remote.since, remote.node)
+        mine = (self.stamps.get(local.key, 0), self.node)
+        other = (remote.stamp, remote.node)
         if local.account is not None:
             return other > mine  # one session per account: the newer login
         return other < mine  # a guest name: whoever took it first
