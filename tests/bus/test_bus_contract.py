@@ -240,3 +240,61 @@ def test_a_node_resubscribed_hears_the_room_again(network: Network):
         await b.close()
 
     run(scenario)
+
+
+class Heard:
+    """A node's presence side: the records it hears, and the snapshot it answers with."""
+
+    def __init__(self, bus: Bus, node: str) -> None:
+        self.got: list[bytes] = []
+        bus.attach_presence(node, self.got.append, lambda: f"state of {node}".encode())
+
+    async def until(self, record: bytes) -> list[bytes]:
+        async with asyncio.timeout(TIMEOUT):
+            while record not in self.got:
+                await asyncio.sleep(0.001)
+        return self.got
+
+
+def test_presence_records_reach_every_other_node_in_order_and_never_the_publisher(
+    network: Network,
+):
+    async def scenario() -> None:
+        a, b, c = await network.node(), await network.node(), await network.node()
+        heard = [Heard(bus, node) for bus, node in ((a, "na"), (b, "nb"), (c, "nc"))]
+        await ready(a, b, c)
+        records = [f"r{i}".encode() for i in range(100)]
+        for record in records:
+            a.publish_presence(record)
+        assert await heard[1].until(b"r99") == records
+        assert await heard[2].until(b"r99") == records
+        b.publish_presence(b"from b")
+        assert await heard[0].until(b"from b") == [b"from b"]  # nothing of its own
+        for bus in (a, b, c):
+            await bus.close()
+
+    run(scenario)
+
+
+def test_a_node_answers_for_its_snapshot_and_a_detached_or_unknown_one_does_not(
+    network: Network,
+):
+    async def scenario() -> None:
+        a, b = await network.node(), await network.node()
+        Heard(a, "na")
+        heard_b = Heard(b, "nb")
+        await ready(a, b)
+        assert await a.ask_presence("nb") == b"state of nb"
+        assert await b.ask_presence("na") == b"state of na"
+        assert await a.ask_presence("nobody") is None
+        b.detach_presence()
+        await ready(b)
+        assert await a.ask_presence("nb") is None
+        a.publish_presence(b"after")
+        await ready(a, b)
+        await asyncio.sleep(0.05)  # a record in flight would land now; none may
+        assert heard_b.got == []
+        for bus in (a, b):
+            await bus.close()
+
+    run(scenario)

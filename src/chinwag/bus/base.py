@@ -8,6 +8,8 @@
 - `ToSession` is one connection: it never leaves the node that published it.
 - Per audience, envelopes from one publisher reach each receiver in the order they were
   published. A subscription is in effect once `ready()` returns (at once in-process).
+- Beside envelopes, a presence channel: opaque records every other node hears, and a
+  request for one node's snapshot (shared presence, server/nodes.py).
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ class Envelope:
 
 
 Receiver = Callable[[Envelope], None]
+# Shared presence (server/nodes.py): records are opaque bytes to the bus.
+PresenceReceiver = Callable[[bytes], None]
+PresenceSnapshot = Callable[[], bytes]
 
 
 class Bus(ABC):
@@ -115,6 +120,29 @@ class Bus(ABC):
 
     def forget(self, ids: Collection[int]) -> None:  # noqa: B027
         """The store gave up on these ids (their senders were told): never send them."""
+
+    # Shared presence: a channel beside the envelopes on which nodes tell each other who is
+    # signed in (records, heartbeats, directives; server/nodes.py), and a request for one
+    # node's whole state. A backend that does not carry it leaves each node alone.
+
+    def attach_presence(  # noqa: B027 (a backend without presence: nodes see no one else)
+        self, node: str, receiver: PresenceReceiver, snapshot: PresenceSnapshot
+    ) -> None:
+        """This node's id; where the other nodes' presence records go (called on the event
+        loop, never on the publisher's stack); what answers a request for this node's
+        snapshot. Set once, before `start`."""
+
+    def detach_presence(self) -> None:  # noqa: B027
+        """Stop hearing presence and answering for this node (a node going silent)."""
+
+    def publish_presence(self, record: bytes) -> None:  # noqa: B027
+        """Send a record to every other node (not this one), in the order published.
+        Never blocks, and is not held behind envelopes waiting for the store."""
+
+    async def ask_presence(self, node: str) -> bytes | None:
+        """That node's snapshot (what its `snapshot` returns), or None if it does not
+        answer within a few seconds."""
+        return None
 
     async def start(self) -> None:  # noqa: B027 (most backends need no connecting)
         """Connect to the broker, if any."""

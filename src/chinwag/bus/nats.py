@@ -20,11 +20,16 @@ the rooms and users it holds, as the fan-out tells it.
   or published while a node was not connected, does not arrive. Making a lost frame a
   delay instead of a loss is the store's job (ids, gaps fetched from it): see
   docs/DEVELOPING.md.
+- **Shared presence** (server/nodes.py): records on `<prefix>.presence`, every node
+  subscribed (and, with `no_echo`, not hearing its own), written by a task of their own so
+  that frames waiting for the store never hold up a heartbeat; a node's snapshot is a
+  request on `<prefix>.presence.ask.<node id>`, answered by that node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Collection
@@ -37,6 +42,8 @@ from chinwag.bus.base import (
     Audience,
     Bus,
     Envelope,
+    PresenceReceiver,
+    PresenceSnapshot,
     Receiver,
     Subscription,
     ToRoom,
@@ -59,6 +66,7 @@ CONNECT_TIMEOUT = 2.0
 START_TIMEOUT = 5.0  # start() gives up (BusError) when the broker cannot be reached by then
 READY_TIMEOUT = 10  # ready() gives up (TimeoutError) when the broker stays away this long
 CLOSE_TIMEOUT = 2.0  # close() sends what is queued for at most this long
+ASK_TIMEOUT = 2.0  # a node that does not send its presence snapshot by then is asked again
 
 
 def _nobody(envelope: Envelope) -> None:
@@ -98,6 +106,17 @@ class NatsBus(Bus):
         # Told after a reconnection: frames published meanwhile are lost, and a server
         # whose store numbers in commit order reads them back (server/sequencer.py).
         self.on_reconnect: Callable[[], None] | None = None
+        # Shared presence: `<prefix>.presence` (records), `<prefix>.presence.ask.<node>`.
+        self._presence_subject = f"{prefix}.presence"
+        self._node = ""
+        self._presence: PresenceReceiver | None = None
+        self._snapshot: PresenceSnapshot | None = None
+        self._presence_subs: list[NatsSubscription] = []
+        self._presence_ops: deque[bytes] = deque()
+        self._presence_wake = asyncio.Event()
+        self._presence_writer: asyncio.Task[None] | None = None
+        self._presence_starting: asyncio.Task[None] | None = None  # attached after start
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ subjects
 
@@ -147,6 +166,96 @@ class NatsBus(Bus):
         subject = self._all if kind is ToRooms else self._subject(audience)  # type: ignore[arg-type]
         self._queue((subject, encode_frame(envelope), envelope.id))
 
+    @property
+    def connected(self) -> bool:
+        """Connected to the broker now (shared presence judges no node while it is not)."""
+        client = self._client
+        return client is not None and client.is_connected
+
+    # ------------------------------------------------------------------ presence
+
+    def attach_presence(
+        self, node: str, receiver: PresenceReceiver, snapshot: PresenceSnapshot
+    ) -> None:
+        self._node = node
+        self._presence = receiver
+        self._snapshot = snapshot
+        if self._client is not None and self._presence_writer is None:  # after start
+            self._presence_starting = asyncio.get_running_loop().create_task(
+                self._start_presence(self._client)
+            )
+
+    def detach_presence(self) -> None:
+        self._presence = self._snapshot = None
+        subscriptions, self._presence_subs = self._presence_subs, []
+        if subscriptions:
+            task = asyncio.get_running_loop().create_task(self._unsubscribe(subscriptions))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _unsubscribe(self, subscriptions: list[NatsSubscription]) -> None:
+        for subscription in subscriptions:
+            try:
+                await subscription.unsubscribe()
+            except Exception as exc:  # closed meanwhile: nothing more arrives anyway
+                log.info("bus: presence unsubscribe: %s", exc)
+
+    def publish_presence(self, record: bytes) -> None:
+        if self._presence_writer is not None and self._presence is not None:
+            self._presence_ops.append(record)
+            self._presence_wake.set()
+
+    async def ask_presence(self, node: str) -> bytes | None:
+        client = self._client
+        if client is None:
+            return None
+        try:
+            answer = await client.request(
+                f"{self._presence_subject}.ask.{node}", b"", timeout=ASK_TIMEOUT
+            )
+        except Exception as exc:  # no such node (any more), or the broker is away
+            log.info("bus: node %s gave no presence snapshot: %s", node, exc)
+            return None
+        return bytes(answer.data)
+
+    async def _start_presence(self, client: Client) -> None:
+        if self._presence is None or self._presence_writer is not None:
+            return
+        subject = self._presence_subject
+        self._presence_subs = [
+            await client.subscribe(subject, cb=self._on_presence),
+            await client.subscribe(f"{subject}.ask.{self._node}", cb=self._on_ask),
+        ]
+        self._presence_writer = asyncio.create_task(
+            self._write_presence(client), name="nats presence writer"
+        )
+
+    async def _write_presence(self, client: Client) -> None:
+        """Records in order, apart from the envelopes: a frame waiting for the store must
+        not hold the heartbeats up (other nodes would take this one for dead)."""
+        ops = self._presence_ops
+        while True:
+            await self._presence_wake.wait()
+            self._presence_wake.clear()
+            while ops:
+                try:
+                    await client.publish(self._presence_subject, ops.popleft())
+                except Exception as exc:  # away with a full buffer: a later heartbeat heals
+                    self._lose(exc)
+
+    async def _on_presence(self, message: Msg) -> None:
+        receiver = self._presence
+        if receiver is not None:
+            receiver(message.data)
+
+    async def _on_ask(self, message: Msg) -> None:
+        snapshot = self._snapshot
+        if snapshot is not None and message.reply:
+            try:
+                await message.respond(snapshot())
+            except Exception as exc:
+                log.warning("bus: presence snapshot not sent: %s", exc)
+
     def durable(self, committed_id: int) -> None:
         self._committed = committed_id
         self._wake.set()
@@ -160,6 +269,9 @@ class NatsBus(Bus):
         self._wake.set()
 
     async def ready(self) -> None:
+        starting, self._presence_starting = self._presence_starting, None
+        if starting is not None:
+            await starting
         if self._writer is None:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -175,6 +287,7 @@ class NatsBus(Bus):
             why = str(exc) or "timed out"
             raise BusError(f"cannot reach the bus at {self.url}: {why}") from None
         await self._client.subscribe(self._all, cb=self._on_frame)
+        await self._start_presence(self._client)
         self._writer = asyncio.create_task(self._write(self._client), name="nats bus writer")
         await self.ready()
 
@@ -206,6 +319,13 @@ class NatsBus(Bus):
                 except TimeoutError:
                     log.warning("bus: closed with %d frames unsent", len(self._ops))
             writer.cancel()
+        presence, self._presence_writer = self._presence_writer, None
+        if presence is not None:
+            if self._presence_ops and client is not None:  # a goodbye to the other nodes
+                with contextlib.suppress(Exception):
+                    while self._presence_ops:
+                        await client.publish(self._presence_subject, self._presence_ops.popleft())
+            presence.cancel()
         if client is not None:
             await client.close()
 

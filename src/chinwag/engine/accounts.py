@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Collection
 
 from chinwag.bus.base import Envelope, ToSession
 from chinwag.engine.identity import Identity, Role, guest
 from chinwag.engine.joining import JoinCommands
 from chinwag.engine.limits import error_reply, reply
 from chinwag.engine.names import normalize_name, user_key, valid_username
+from chinwag.engine.replica import RemoteUser
 from chinwag.engine.sanctions import address_of
 from chinwag.engine.session import Session
 from chinwag.passwords import Busy, new_token, token_hash
@@ -164,11 +166,19 @@ class AccountCommands(JoinCommands):
         return out + answer + presence
 
     def sign_out_elsewhere(
-        self, session: Session, reason: str, now: float, *, newer: Session | None = None
+        self,
+        session: Session,
+        reason: str,
+        now: float,
+        *,
+        newer: Session | None = None,
+        kept: Collection[str] = (),
     ) -> list[Envelope]:
         """End another session of an account (or a guest in its name): it is told why, the
         rooms it was in see it leave (but not the `newer` session that replaces it, which
-        is a member by the time they are delivered), and its connection closes."""
+        is a member by the time they are delivered, nor the rooms in `kept`, where the
+        same name stays: the session that replaces it on another node is in them), and its
+        connection closes."""
         identity = session.identity
         self.tokens.pop(session, None)
         rooms = self.memberships.sign_out(session)
@@ -182,8 +192,25 @@ class AccountCommands(JoinCommands):
                     exclude=newer,
                 )
                 for room in rooms
+                if room.key not in kept
             ]
         return out
+
+    def displaced(self, session: Session, winner: RemoteUser, now: float) -> list[Envelope]:
+        """Another node holds this session's name and wins it (server/nodes.py decides:
+        a newer login of the same account, or a guest that took the name first): the
+        session is signed out, and only the rooms the winner is not in see it leave."""
+        identity = session.identity
+        if identity is None:
+            return []
+        out: list[Envelope] = []
+        if identity.account is not None and identity.account == winner.account:
+            reason = "signed in elsewhere"
+        else:
+            reason = "the name was taken on another server at the same moment"
+            out += error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
+        log.info("%s: signed out, %s (node %s)", identity.name, reason, winner.node)
+        return out + self.sign_out_elsewhere(session, reason, now, kept=winner.rooms)
 
     # ------------------------------------------------------------------ registering
 
@@ -248,10 +275,7 @@ class AccountCommands(JoinCommands):
     def _name_free(self, session: Session, key: str) -> list[Envelope] | None:
         if key in self.registered:
             return self._name_registered(session)
-        holder = self.memberships.online.get(key)
-        if holder is not None and holder is not session:
-            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
-        return None
+        return self._name_held(session, key)
 
     def _password_allowed(self, session: Session, password: str) -> list[Envelope] | None:
         shortest = self.limits.min_password

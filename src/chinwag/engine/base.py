@@ -16,6 +16,7 @@ from chinwag.engine.memberships import ROOM_RANK, Memberships, RoomRole
 from chinwag.engine.names import room_key
 from chinwag.engine.ratelimit import TokenBucket, take_lazily
 from chinwag.engine.replay import Replay
+from chinwag.engine.replica import RemoteUser, Replica
 from chinwag.engine.room import Room
 from chinwag.engine.sanctions import BAN, MUTE, SERVER, Sanctions, subjects_of
 from chinwag.engine.session import Session
@@ -48,6 +49,8 @@ class EngineBase:
         # end sessions whose token an admin revoked).
         self.tokens: dict[Session, str] = {}
         self.memberships = Memberships(store, recent_size=limits.history_on_join)
+        # Who is signed in on the other nodes (engine/replica.py; empty with one node).
+        self.replica = Replica()
         # False while the store cannot write (the server gave up on it): messages are then
         # refused with store_unavailable instead of waiting for ever.
         self.storing = True
@@ -187,17 +190,48 @@ class EngineBase:
             return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {name}")
         return self.memberships.rooms[key]
 
+    def _elsewhere(self, key: str) -> RemoteUser | None:
+        """The user signed in on another node under this key (the replica), if any."""
+        users = self.replica.users
+        return users.get(key) if users else None
+
+    def _remote_members(self, room_key: str) -> list[RemoteUser]:
+        """The room's members on other nodes, one per key, none that is also here (a login
+        that moved an account here is shown once, as this node's)."""
+        remote = self.replica.rooms.get(room_key)
+        if not remote:
+            return []
+        online = self.memberships.online
+        seen: dict[str, RemoteUser] = {}
+        for user in remote:
+            if user.key not in online:
+                seen.setdefault(user.key, user)
+        return list(seen.values())
+
+    def present(self, room: Room) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Who is in the room on every node, and who of them are accounts."""
+        names = room.usernames()
+        accounts = room.account_names()
+        if self.replica.rooms:
+            remote = self._remote_members(room.key)
+            names += tuple(user.name for user in remote)
+            accounts += tuple(user.name for user in remote if user.account is not None)
+        return names, accounts
+
     def room_joined(self, room: Room) -> ev.RoomJoined:
         """What a member is told of a room it is in: topic, who is there, who of them are
         accounts (the rest are guests)."""
-        names = room.usernames()
-        accounts = room.account_names()
+        names, accounts = self.present(room)
         if not room.roles and not room.modes:
             return ev.RoomJoined(room.name, room.topic, names, accounts)
         operators, voiced = [], []
-        for session, name in room.accounts.items():
-            identity = session.identity
-            role = room.roles.get(identity.account or "") if identity is not None else None
+        held = [
+            (session.identity.account if session.identity else None, name)
+            for session, name in room.accounts.items()
+        ]
+        held += [(user.account, user.name) for user in self._remote_members(room.key)]
+        for account, name in held:
+            role = room.roles.get(account) if account is not None else None
             if role in (RoomRole.OPERATOR, RoomRole.OWNER):
                 operators.append(name)
             elif role == RoomRole.VOICE:

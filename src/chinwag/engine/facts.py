@@ -72,3 +72,14 @@ class NoListener:
 
     def before(self, fact: Fact) -> None:
         pass
+
+
+class FactListeners:
+    """Several listeners, told in order (the fan-out, then shared presence)."""
+
+    def __init__(self, *listeners: FactListener) -> None:
+        self.listeners = listeners
+
+    def before(self, fact: Fact) -> None:
+        for listener in self.listeners:
+            listener.before(fact)

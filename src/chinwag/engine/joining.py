@@ -50,7 +50,7 @@ class JoinCommands(EngineBase):
             while True:  # server-picked names have a space, so no user can claim one
                 requested = f"Client {next(self._guest_numbers)}"
                 key = user_key(requested)
-                if key not in online:
+                if key not in online and self._elsewhere(key) is None:
                     break
         else:
             requested = normalize_name(requested)
@@ -92,8 +92,18 @@ class JoinCommands(EngineBase):
         """None if a guest may call itself by the name with this key, else the error."""
         if key in self.registered:
             return self._name_registered(session)
+        return self._name_held(session, key)
+
+    def _name_held(self, session: Session, key: str) -> list[Envelope] | None:
+        """`name_taken` if another session holds the key, on this node or another one (an
+        account signed in elsewhere is `name_registered`: its name is proven)."""
         holder = self.memberships.online.get(key)
         if holder is not None and holder is not session:
+            return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
+        remote = self._elsewhere(key)
+        if remote is not None:
+            if remote.account is not None:
+                return self._name_registered(session)
             return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
         return None
 
@@ -155,16 +165,16 @@ class JoinCommands(EngineBase):
                 )
             )
         rooms = memberships.of(session)
-        general = memberships.rooms[DEFAULT_ROOM]
+        users, accounts = self.present(memberships.rooms[DEFAULT_ROOM])
         account = identity.account is not None
         welcome = ev.Welcome(
             username=identity.name,
             message=f"Welcome to {self.name}, {identity.name}!",
-            users=general.usernames(),
+            users=users,
             rooms=tuple(room.name for room in rooms),
             last_id=self.store.last_id,
             timestamp=now,
-            accounts=general.account_names(),
+            accounts=accounts,
             guest=not account,
             account=identity.name if account else None,
             token=token,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from chinwag.bus.base import Envelope, ToSession, ToUser
 from chinwag.engine.base import INVITE_ONLY, OPERATOR_RANK, EngineBase
 from chinwag.engine.limits import NOT_STORING, error_reply, reply
-from chinwag.engine.names import user_key
+from chinwag.engine.names import room_key, user_key
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
@@ -54,15 +54,21 @@ class MessageCommands(EngineBase):
         return [Envelope(room.audience, notice, notice.id)]
 
     def _private(self, session: Session, command: ev.Private, now: float) -> list[Envelope]:
-        target = self.memberships.online.get(user_key(command.target))
-        if target is None or target.identity is None:
-            return error_reply(
-                session, ErrorCode.UNKNOWN_USER, f"No user named {command.target} is online"
-            )
+        key = user_key(command.target)
+        target = self.memberships.online.get(key)
+        if target is not None and target.identity is not None:
+            receiver = target.identity
+        else:  # signed in on another node: its node hears ToUser(key)
+            remote = self._elsewhere(key)
+            if remote is None:
+                return error_reply(
+                    session, ErrorCode.UNKNOWN_USER, f"No user named {command.target} is online"
+                )
+            target, receiver = None, remote.identity()
         refused = self._content_allowed(session, command.message, now)
         if refused is not None:
             return refused
-        sender, receiver = session.identity, target.identity
+        sender = session.identity
         assert sender is not None
         store = self.store
         notice = ev.PrivateMessage(
@@ -78,11 +84,14 @@ class MessageCommands(EngineBase):
 
     def _list_users(self, session: Session, command: ev.ListUsers, now: float) -> list[Envelope]:
         if command.room is None:
-            online = self.memberships.online.values()
-            names = tuple(sorted((s.identity.name for s in online if s.identity), key=str.casefold))
-            accounts = tuple(
-                s.identity.name for s in online if s.identity and s.identity.account is not None
-            )
+            online = self.memberships.online
+            identities = [s.identity for s in online.values() if s.identity]
+            if self.replica.users:  # and those signed in on other nodes, once each
+                identities += [
+                    user.identity() for key, user in self.replica.users.items() if key not in online
+                ]
+            names = tuple(sorted((i.name for i in identities), key=str.casefold))
+            accounts = tuple(i.name for i in identities if i.account is not None)
             return [
                 reply(
                     session, ev.UserList(names, accounts=tuple(sorted(accounts, key=str.casefold)))
@@ -90,15 +99,23 @@ class MessageCommands(EngineBase):
             ]
         room = self.memberships.find(command.room)
         if room is None:
-            return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
+            key = room_key(command.room.lstrip("#"))
+            name = self.replica.room_name(key)
+            if name is None:
+                return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
+            remote = self._remote_members(key)  # a room only other nodes have members in
+            names = tuple(sorted((user.name for user in remote), key=str.casefold))
+            accounts = tuple(sorted((u.name for u in remote if u.account), key=str.casefold))
+            return [reply(session, ev.UserList(names, name, accounts))]
         if INVITE_ONLY in room.modes and room.key not in session.rooms:
             identity = session.identity
             if identity is None or self._rank(identity, room) < OPERATOR_RANK:
                 return error_reply(
                     session, ErrorCode.INVITE_ONLY, f"{room.name} is invite-only: members only"
                 )
-        names = tuple(sorted(room.usernames(), key=str.casefold))
-        accounts = tuple(sorted(room.account_names(), key=str.casefold))
+        names, accounts = self.present(room)
+        names = tuple(sorted(names, key=str.casefold))
+        accounts = tuple(sorted(accounts, key=str.casefold))
         return [reply(session, ev.UserList(names, room.name, accounts))]
 
     def _ping(self, session: Session, command: ev.Ping, now: float) -> list[Envelope]:

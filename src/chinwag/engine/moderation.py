@@ -25,6 +25,7 @@ from chinwag.engine.identity import Identity, Role, guest
 from chinwag.engine.limits import error_reply, reply
 from chinwag.engine.memberships import ROOM_RANK, RoomRole
 from chinwag.engine.names import normalize_name, user_key
+from chinwag.engine.replica import Directive, RemoteUser
 from chinwag.engine.room import Room
 from chinwag.engine.sanctions import BAN, MUTE, SERVER, address_of, subject_of
 from chinwag.engine.session import Session
@@ -40,13 +41,17 @@ SERVER_ROLES = ("admin", "moderator", "member")
 
 
 class Target:
-    """Whom an action names: its identity, and its session if it is online here."""
+    """Whom an action names: its identity, and its session if it is online here, or where
+    it is signed in if that is another node (`remote`)."""
 
-    __slots__ = ("identity", "session")
+    __slots__ = ("identity", "remote", "session")
 
-    def __init__(self, identity: Identity, session: Session | None) -> None:
+    def __init__(
+        self, identity: Identity, session: Session | None, remote: RemoteUser | None = None
+    ) -> None:
         self.identity = identity
         self.session = session
+        self.remote = remote
 
 
 class ModerationCommands(AccountCommands):
@@ -59,6 +64,9 @@ class ModerationCommands(AccountCommands):
         online = self.memberships.online.get(key)
         if online is not None and online.identity is not None:
             return Target(online.identity, online)
+        remote = self._elsewhere(key)
+        if remote is not None:
+            return Target(remote.identity(), None, remote)
         if key in self.registered:
             record = await self.store.account(key)
             if record is not None:
@@ -136,11 +144,15 @@ class ModerationCommands(AccountCommands):
         room = self._room(session, command.room)
         if not isinstance(room, Room):
             return room
-        held = self.memberships.online.get(user_key(normalize_name(command.username)))
+        key = user_key(normalize_name(command.username))
+        held = self.memberships.online.get(key)
         if held is None or held.identity is None:
-            return error_reply(
-                session, ErrorCode.UNKNOWN_USER, f"No user named {command.username} is online"
-            )
+            remote = self._elsewhere(key)
+            if remote is None:
+                return error_reply(
+                    session, ErrorCode.UNKNOWN_USER, f"No user named {command.username} is online"
+                )
+            return await self._kick_elsewhere(session, command, room, remote, now)
         if room.key not in held.rooms:
             return error_reply(
                 session, ErrorCode.NOT_IN_ROOM, f"{held.identity.name} is not in {room.name}"
@@ -166,6 +178,30 @@ class ModerationCommands(AccountCommands):
         await self.store.commit()
         return self._told(session, notice, room, target)
 
+    async def _kick_elsewhere(
+        self, session: Session, command: ev.Kick, room: Room, remote: RemoteUser, now: float
+    ) -> list[Envelope]:
+        """A kick of a user signed in on another node: checked and recorded here, done
+        there (`directed`), which tells the room and the user what a kick here would."""
+        if room.key not in remote.rooms:
+            return error_reply(
+                session, ErrorCode.NOT_IN_ROOM, f"{remote.name} is not in {room.name}"
+            )
+        refused = self._outranks(session, remote.identity(), room)
+        if refused:
+            return refused
+        actor = session.identity
+        assert actor is not None
+        reason = command.reason.strip()[:MAX_REASON]
+        number = self._record(session, "kick", now, target=remote.name, room=room.name,
+                              reason=reason)  # fmt: skip
+        await self.store.commit()
+        notice = ev.Moderated(number, "kick", actor.name, now, room.name, remote.name, reason)
+        self.replica.send(Directive(remote.node, remote.key, notice))
+        if room.key == DEFAULT_ROOM:
+            return [reply(session, notice)]
+        return self._not_member(session, room, notice)
+
     async def _ban(self, session: Session, command: ev.Ban, now: float) -> list[Envelope]:
         room: Room | None = None
         if command.room is not None:
@@ -186,6 +222,17 @@ class ModerationCommands(AccountCommands):
             return imposed
         target, sanction = imposed
         held = target.session
+        remote = target.remote
+        if remote is not None:  # signed in on another node: it removes the user (`directed`)
+            notice = await self._imposed(session, sanction, room, now)
+            if room is not None:
+                self._uninvite(room, target.identity)
+            self.replica.send(Directive(remote.node, remote.key, notice, sanction))
+            return (
+                [reply(session, notice)]
+                if room is None
+                else self._not_member(session, room, notice)
+            )
         if room is not None:
             self._uninvite(room, target.identity)
             if held is not None and room.key in held.rooms:
@@ -240,6 +287,7 @@ class ModerationCommands(AccountCommands):
         number = self._record(session, s.kind, now, target=s.name, room=where or "",
                               reason=s.reason, until=s.until)  # fmt: skip
         await self.store.commit()
+        self.replica.send(Directive(None, "", sanction=sanction))  # every node keeps it
         return ev.Moderated(number, s.kind, s.by, now, where, s.name, s.reason, s.until)
 
     def _banned_sessions(self, held: Session | None, subject: str) -> list[Session]:
@@ -302,6 +350,7 @@ class ModerationCommands(AccountCommands):
         for sanction in lifted:
             self.sanctions.remove(kind, where, sanction.subject)
             self.store.lift_sanction(kind, where, sanction.subject)
+            self.replica.send(Directive(None, key, sanction=sanction, lifted=True))
         name = lifted[0].name
         action = "unban" if kind == BAN else "unmute"
         room_shown = None if room is None else room.name
@@ -446,6 +495,48 @@ class ModerationCommands(AccountCommands):
         if target.session is not None and target.session is not session:
             out.append(Envelope(ToUser(identity.key), notice))
         return out
+
+    # ------------------------------------------------------------------ from other nodes
+
+    def directed(self, directive: Directive, here: bool, now: float) -> list[Envelope]:
+        """Another node's moderator acted: when the target is signed in `here`, remove it
+        as the command would have done here, with the same notices; then keep (or stop
+        keeping) the sanction. The actor's node recorded and committed it already."""
+        out = self._removed_here(directive, now) if here else []
+        sanction = directive.sanction
+        # After the removal: a room its last member here left is removed, and forgets its
+        # sanctions (Memberships.forgotten); this one must stay.
+        if sanction is not None:
+            if directive.lifted:
+                self.sanctions.remove(sanction.kind, sanction.room_key, sanction.subject)
+            else:
+                self.sanctions.add(sanction)
+        return out
+
+    def _removed_here(self, directive: Directive, now: float) -> list[Envelope]:
+        notice = directive.notice
+        held = self.memberships.online.get(directive.key)
+        if notice is None or held is None or held.identity is None:
+            return []
+        why = f": {notice.reason}" if notice.reason else ""
+        if notice.room is None:  # a server ban
+            why = f"banned from this server by {notice.by}{why}"
+            out: list[Envelope] = []
+            subject = "" if directive.sanction is None else directive.sanction.subject
+            for gone in self._banned_sessions(held, subject):
+                out.append(Envelope(ToSession(gone), notice))
+                out += self.sign_out_elsewhere(gone, why, now)
+            return out
+        room = self.memberships.find(notice.room)
+        if notice.action == "kick" and room is not None and room.key == DEFAULT_ROOM:
+            out = [Envelope(ToSession(held), notice)]
+            return out + self.sign_out_elsewhere(held, f"kicked by {notice.by}{why}", now)
+        if room is None:  # nobody here is in it: the user alone is told
+            return [Envelope(ToSession(held), notice)]
+        if room.key in held.rooms:
+            self.memberships.leave(held, room, by=guest(notice.by, user_key(notice.by)))
+        self._uninvite(room, held.identity)
+        return [Envelope(room.audience, notice), Envelope(ToSession(held), notice)]
 
     def forget_guest(self, session: Session) -> None:
         """A guest's invitations end with its session (its name proves nothing later)."""

@@ -81,11 +81,28 @@ class RoomCommands(EngineBase):
         """A page of rooms in name order: a flood of rooms cannot make one answer huge."""
         limit = max(1, min(command.limit, MAX_ROOM_PAGE))
         after = room_key(command.after.lstrip("#")) if command.after else ""
-        keys = sorted(key for key in self.memberships.rooms if key > after)
-        page = [self.memberships.rooms[key] for key in keys[:limit]]
+        rooms = self.memberships.rooms
+        if self.replica.rooms:  # with members on other nodes (and rooms only they have)
+            return self._list_shared_rooms(session, limit, after)
+        keys = sorted(key for key in rooms if key > after)
+        page = [rooms[key] for key in keys[:limit]]
         infos = tuple(ev.RoomInfo(r.name, len(r.members), r.topic) for r in page)
         more = page[-1].name if len(keys) > limit else None
         return [reply(session, ev.RoomList(infos, more))]
+
+    def _list_shared_rooms(self, session: Session, limit: int, after: str) -> list[Envelope]:
+        rooms = self.memberships.rooms
+        keys = sorted(key for key in rooms.keys() | self.replica.rooms.keys() if key > after)
+        infos = []
+        for key in keys[:limit]:
+            remote = len(self._remote_members(key))
+            room = rooms.get(key)
+            if room is not None:
+                infos.append(ev.RoomInfo(room.name, len(room.members) + remote, room.topic))
+            else:  # its topic is that node's to know
+                infos.append(ev.RoomInfo(self.replica.room_name(key) or key, remote, ""))
+        more = infos[-1].room if len(keys) > limit else None
+        return [reply(session, ev.RoomList(tuple(infos), more))]
 
     def _set_topic(self, session: Session, command: ev.SetTopic, now: float) -> list[Envelope]:
         room = self._member_room(session, command.room)

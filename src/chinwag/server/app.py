@@ -18,6 +18,7 @@ from chinwag.bus.base import Bus, Envelope
 from chinwag.bus.local import InProcessBus
 from chinwag.config import ServerConfig
 from chinwag.engine.engine import Engine
+from chinwag.engine.facts import FactListeners
 from chinwag.engine.limits import wall_clock
 from chinwag.engine.session import Session
 from chinwag.errors import ConfigError, StoreError
@@ -30,6 +31,7 @@ from chinwag.server.fanout import FanOut
 from chinwag.server.files import FileService
 from chinwag.server.keepalive import KeepAliveSweep
 from chinwag.server.listeners import FrontEnd, Listener, TcpListener
+from chinwag.server.nodes import NodePresence
 from chinwag.server.outbox import Outbox
 from chinwag.server.presence import PresenceLog
 from chinwag.server.sequencer import Sequencer
@@ -157,8 +159,8 @@ class ChatServer:
             schedule_flush=self.outbox.schedule,
             flush=self.outbox.flush,
         )
-        self.engine.listen(self.fanout)
         self._publish = self.bus.publish  # one envelope of the engine's
+        receiver = self.fanout.receive
         if self.store.ids_at_commit:
             self.sequencer = Sequencer(
                 self.store,
@@ -169,11 +171,19 @@ class ChatServer:
                 members=self.engine.memberships.members,
             )
             self._publish = self.sequencer.publish
-            self.bus.attach(self.sequencer.receive)
+            receiver = self.sequencer.receive
             if hasattr(self.bus, "on_reconnect"):
                 self.bus.on_reconnect = self.sequencer.catch_up_soon
-        else:
-            self.bus.attach(self.fanout.receive)
+        # Shared presence: what this node tells the others, and its replica of theirs.
+        self.nodes = NodePresence(
+            self.engine,
+            self.bus,
+            self.loop,
+            publish=self.publish,
+            deliver_here=receiver,
+        )
+        self.engine.listen(FactListeners(self.fanout, self.nodes))
+        self.bus.attach(receiver)
         self.owe = self.outbox.owe  # Host.owe: the outbox's own method, one call less
         self.max_buffer = config.max_buffer
         self.max_connections = config.max_connections or connection_limit()
@@ -269,6 +279,7 @@ class ChatServer:
                 self.config.bus or type(self.bus).__name__,
             )
         await self.bus.start()
+        self.nodes.start()
         for listener in self.listeners:
             for port in await listener.start(self):
                 self.ports[port] = listener.front_end.dialect

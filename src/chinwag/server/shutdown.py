@@ -81,6 +81,7 @@ async def shut_down(server: ChatServer, reason: str) -> None:
     for listener in server.listeners:
         await listener.wait_closed()
     server.fanout.stop()
+    server.nodes.stop(goodbye=True)  # the other nodes drop this one at once
     await server.bus.close()
     try:
         await server.store.close()
