@@ -146,6 +146,13 @@ def _serve_parser(sub: Subcommands) -> None:
         help="let several servers share the ports (SO_REUSEPORT)",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run N server processes sharing the ports under one supervisor; more than 1"
+        " needs --store postgresql://... and --bus nats://... (docs/deploy.md)",
+    )
+    p.add_argument(
         "--bus",
         metavar="URL",
         help="nats://HOST:PORT: share rooms with the other nodes on that NATS (default: none)",
