@@ -1,59 +1,33 @@
 """Failover: a client given several servers goes on with the next when one stops, resuming
 with `since`, and misses nothing; the line client reads several addresses.
 
-The two servers are nodes of one chat: they share one MemoryStore object (one id sequence,
-one committed id) and an in-process bus network, in this process. That is the test-friendly
-pair; `chinwag serve --workers` and nodes over PostgreSQL and NATS share the same way.
+The two servers are nodes of one chat in this process (tests.helpers.node_pair: one store
+object, one in-process bus network); nodes over PostgreSQL and NATS share the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from chinwag.bus.local import InProcessBus, InProcessNetwork
 from chinwag.client.library import ChatClient
 from chinwag.client.line import _chat, ask_address, parse_servers
 from chinwag.client.status import Disconnected, Reconnected, Reconnecting, ReconnectPolicy
 from chinwag.client.tokens import TokenStore
-from chinwag.config import ServerConfig
 from chinwag.errors import ConnectionClosed
 from chinwag.protocol import events as ev
-from chinwag.server.app import ChatServer
-from chinwag.storage.memory import MemoryStore
 from tests.client.support import ScriptedTerminal, collect, expect, settle
 from tests.client.test_reconnect import GatedClient
-from tests.helpers import TIMEOUT, free_port
+from tests.helpers import TIMEOUT, free_port, node_pair
 
 HOST = "127.0.0.1"
 
 
-@contextlib.asynccontextmanager
-async def pair() -> AsyncIterator[list[ChatServer]]:
-    """Two nodes of one chat on 127.0.0.1 (see the module docstring)."""
-    store, network = MemoryStore(), InProcessNetwork()
-    servers: list[ChatServer] = []
-    try:
-        for _ in range(2):
-            config = ServerConfig(
-                host=HOST, port=0, data=":memory:", password_profile="cheapest", http_port=0
-            )
-            server = ChatServer(config, store=store, bus=InProcessBus(network))
-            await server.start()
-            servers.append(server)
-        yield servers
-    finally:
-        for server in servers:
-            await server.shutdown()
-
-
 def test_a_stopped_node_costs_a_reconnect_to_the_next_not_a_message():
     async def scenario() -> None:
-        async with pair() as (one, two):
+        async with node_pair() as (one, two):
             alice = GatedClient()  # holds its reconnect until bob has talked meanwhile
             await alice.connect(HOST, one.port, "alice", failover=[(HOST, two.port)])
             assert (alice.host, alice.port) == (HOST, one.port)
@@ -97,7 +71,7 @@ def test_a_stopped_node_costs_a_reconnect_to_the_next_not_a_message():
 def test_a_connect_tries_the_next_address_when_one_cannot_be_reached():
     async def scenario() -> None:
         dead, also_dead = free_port(), free_port()
-        async with pair() as (one, _two):
+        async with node_pair() as (one, _two):
             client = ChatClient()
             welcome = await client.connect(HOST, dead, "carol", failover=[(HOST, one.port)])
             assert welcome.username == "carol"
@@ -157,7 +131,7 @@ def test_a_host_without_its_own_port_takes_the_port_flag():
 def test_the_line_client_fails_over_at_connect_and_says_where_it_goes(tmp_path: Path):
     async def scenario() -> None:
         dead = free_port()
-        async with pair() as (one, two):
+        async with node_pair() as (one, two):
             terminal = ScriptedTerminal()
             task = asyncio.create_task(
                 _chat(HOST, dead, "alice", terminal=terminal, tokens=TokenStore(tmp_path),
