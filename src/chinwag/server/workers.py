@@ -224,8 +224,11 @@ def worker_main() -> int:
     """A worker: its settings from stdin, "ready" on stdout once it serves, logs on stderr."""
     status = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes to the log, not into the supervisor's pipe
-    order: dict[str, Any] = json.loads(sys.stdin.readline() or "{}")
-    if "settings" not in order:
+    try:
+        order: dict[str, Any] = json.loads(sys.stdin.readline() or "{}")
+    except ValueError:
+        order = {}
+    if not isinstance(order, dict) or "settings" not in order:
         print("chinwag.server.workers is started by `chinwag serve --workers N`", file=sys.stderr)
         return 2
     _die_with(int(order["supervisor"]))
