@@ -108,7 +108,7 @@ def from_record(row: asyncpg.Record) -> StoredNotice:
 
 
 async def migrate(db: Db, where: str) -> None:
-    async with db.transaction():  # under the lock: servers starting together would race
+    async with db.transaction():  # servers starting together: one makes it, under the lock
         await db.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
         await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     for number in range(1, len(MIGRATIONS) + 1):
