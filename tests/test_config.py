@@ -19,6 +19,7 @@ def test_file_then_environment_then_flags(tmp_path: Path):
         'port = 2000\nhost = "::1"\nlisten = ["7001=pipe"]\n[limits]\nmessage_rate = 3\n'
     )
     env = {"CHINWAG_PORT": "3000", "CHINWAG_MESSAGE_BURST": "9", "CHINWAG_CONFIG_HOME": "x"}
+    env["CHINWAG_PASTE_WINDOW"] = "0.2"  # the line client's, not a server setting
     config = load_config(file=file, environ=env, overrides={"port": 4000, "host": None})
     assert config.port == 4000  # flags win
     assert config.host == "::1"  # file, not overridden

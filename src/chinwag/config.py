@@ -174,8 +174,11 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
         raise ConfigError(f"invalid value for {name}: {value!r}") from None
 
 
-# chinwag's own variables that are not server settings.
-NOT_SETTINGS = frozenset({"CHINWAG_CONFIG", "CHINWAG_CONFIG_HOME", "CHINWAG_BENCH_PROFILE"})
+# chinwag's own variables that are not server settings (the clients' included: one shell
+# may run both).
+NOT_SETTINGS = frozenset(
+    {"CHINWAG_CONFIG", "CHINWAG_CONFIG_HOME", "CHINWAG_BENCH_PROFILE", "CHINWAG_PASTE_WINDOW"}
+)
 
 
 def _unknown(raw_name: str, origin: str) -> ConfigError:

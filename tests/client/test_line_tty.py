@@ -62,11 +62,13 @@ class Terminal:
         os.close(self.master)
 
 
-async def start_chat(port: int, user: str) -> tuple[asyncio.subprocess.Process, Terminal]:
+async def start_chat(
+    port: int, user: str, **extra_env: str
+) -> tuple[asyncio.subprocess.Process, Terminal]:
     """`chinwag chat` on a 100x24 pty; the caller kills the process and closes the screen."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    env = {**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    env = {**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", **extra_env}
     argv = ["--host", "127.0.0.1", "--port", str(port), "--user", user]
     proc = await asyncio.create_subprocess_exec(
         *[sys.executable, "-m", "chinwag", "chat", *argv],
@@ -218,7 +220,9 @@ def test_a_paste_without_bracketed_paste_is_one_message():
         async with running_server() as server:
             bob = ChatClient()
             await bob.connect("127.0.0.1", server.port, "bob")
-            proc, screen = await start_chat(server.port, "alice")
+            # A whole second: on a loaded machine the terminal reads a paste's lines more
+            # than 50 ms apart (the setting exists for slow links too).
+            proc, screen = await start_chat(server.port, "alice", CHINWAG_PASTE_WINDOW="1")
             try:
                 await screen.wait_for("alice@general>")
                 pasted = [f"pasted line {i}" for i in range(30)]

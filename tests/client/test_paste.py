@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chinwag.client.paste import Pacer, PasteInput, chunks
+from chinwag.client.paste import PASTE_WINDOW, Pacer, PasteInput, chunks, paste_window
 from tests.client.support import ScriptedTerminal
 
 
@@ -63,3 +63,12 @@ def test_the_pacer_waits_only_past_its_burst_for_as_long_as_a_token_takes():
         assert slept == [0.25, 0.25]
 
     asyncio.run(scenario())
+
+
+def test_the_paste_window_can_be_widened_for_slow_links_and_bad_values_are_ignored():
+    assert paste_window({}) == PASTE_WINDOW
+    assert paste_window({"CHINWAG_PASTE_WINDOW": "0.3"}) == 0.3
+    assert paste_window({"CHINWAG_PASTE_WINDOW": "soon"}) == PASTE_WINDOW
+    assert paste_window({"CHINWAG_PASTE_WINDOW": "nan"}) == PASTE_WINDOW
+    assert paste_window({"CHINWAG_PASTE_WINDOW": "1e9"}) == 5.0
+    assert paste_window({"CHINWAG_PASTE_WINDOW": "-1"}) == 0.0

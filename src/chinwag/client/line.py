@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from chinwag.certs import TLS_PORT
 from chinwag.client.format import event_lines, welcome_lines
 from chinwag.client.library import ChatClient, JoinRefused
-from chinwag.client.paste import PasteInput
+from chinwag.client.paste import PasteInput, paste_window
 from chinwag.client.runner import CommandRunner, save_login
 from chinwag.client.status import Closed, ReconnectPolicy
 from chinwag.client.terminal import LineInput, open_input
@@ -262,7 +262,7 @@ async def _chat(
     if isinstance(joined, int):
         return joined
     client, welcome = joined
-    lines = PasteInput(terminal)  # a paste without bracketed paste: one message
+    lines = PasteInput(terminal, paste_window())  # a paste without bracketed paste: one message
     chat = LineChat(client, lines, welcome.username, tokens, web)
     with terminal.session():
         chat.say(*welcome_lines(welcome))

@@ -15,12 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Awaitable, Callable
 
 from chinwag.client.terminal import LineInput
 
 PASTE_WINDOW = 0.05  # seconds: lines closer than this were pasted, not typed
+MAX_PASTE_WINDOW = 5.0
+
+
+def paste_window(environ: dict[str, str] | os._Environ[str] = os.environ) -> float:
+    """The window, or CHINWAG_PASTE_WINDOW's seconds: over a slow link (ssh with lag) or on a
+    busy machine a paste reaches the client in pieces further apart than 50 ms."""
+    try:
+        window = float(environ.get("CHINWAG_PASTE_WINDOW", PASTE_WINDOW))
+    except ValueError:
+        return PASTE_WINDOW
+    return min(max(window, 0.0), MAX_PASTE_WINDOW) if window == window else PASTE_WINDOW
+
+
 MAX_MESSAGE_BYTES = 10_000  # a batch is cut into messages of at most this much UTF-8
 
 
