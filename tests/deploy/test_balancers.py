@@ -244,3 +244,14 @@ def test_the_systemd_units_are_valid(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr.decode()
+
+
+def test_the_node_settings_file_is_valid() -> None:
+    """deploy/chinwag.toml, with the store's address from the environment as documented."""
+    from chinwag.config import load_config
+
+    store = "postgresql://chinwag:secret@10.0.0.20/chinwag"
+    config = load_config(file=DEPLOY / "chinwag.toml", environ={"CHINWAG_STORE": store})
+    assert (config.workers, config.store, config.port, config.http_port) == (2, store, 12345, 8080)
+    assert config.bus.startswith("nats://") and "10.0.0.5" in config.limits.limit_exempt
+    assert config.http_origin == ("https://chat.example",)
