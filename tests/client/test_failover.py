@@ -167,3 +167,20 @@ def test_chat_takes_the_servers_as_an_argument(monkeypatch: pytest.MonkeyPatch) 
     assert (seen["host"], seen["port"]) == ("h3", 4)
     with pytest.raises(SystemExit):
         main(["chat", "h1", "--host", "h2"])
+
+
+def test_the_tui_takes_several_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chinwag.tui import run_tui
+
+    made: list[tuple[object, ...]] = []
+
+    class App:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            made.append((*args, kwargs["failover"]))
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr("chinwag.tui.app.ChatApp", App)
+    assert run_tui(host="a:1,b", port=2, user="alice") == 0
+    assert made == [("a", 1, "alice", [("b", 2)])]

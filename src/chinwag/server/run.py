@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from chinwag.config import ServerConfig
 from chinwag.errors import ChinwagError
-from chinwag.server.app import ChatServer
 
 LOG_FORMAT = "%(asctime)s - %(levelname)s - %(message)s"  # as seed 004 shows
 
@@ -31,6 +30,8 @@ async def serve(config: ServerConfig, ready: Callable[[], None] | None = None) -
     """Run until SIGINT or SIGTERM, then shut down gracefully. SIGUSR1: an admin changed
     accounts (`chinwag user`), read them again. SIGHUP reloads the TLS certificate (a
     renewal without a restart). `ready` is called once every port is served."""
+    from chinwag.server.app import ChatServer  # here: a `--workers` supervisor runs none
+
     server = ChatServer(config)
     loop = asyncio.get_running_loop()
     # Before start(): the data folder's lock file names this process as soon as start()
