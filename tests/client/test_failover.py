@@ -184,3 +184,22 @@ def test_the_tui_takes_several_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("chinwag.tui.app.ChatApp", App)
     assert run_tui(host="a:1,b", port=2, user="alice") == 0
     assert made == [("a", 1, "alice", [("b", 2)])]
+
+
+def test_a_login_is_saved_under_the_first_address_whichever_server_answered(tmp_path: Path):
+    from chinwag.client.runner import save_login
+
+    async def scenario() -> None:
+        dead = free_port()
+        async with node_pair() as (one, _two):
+            client = ChatClient()
+            await client.connect(HOST, dead, "erin", failover=[(HOST, one.port)])
+            await client.register("erin", "correct horse battery")
+            tokens = TokenStore(tmp_path)
+            assert save_login(tokens, client)
+            assert client.primary == (HOST, dead) and client.port == one.port
+            assert tokens.get(HOST, dead, "erin") == client.token
+            assert tokens.get(HOST, one.port, "erin") is None
+            await client.close()
+
+    asyncio.run(scenario())

@@ -183,6 +183,12 @@ class ChatClient:
         return self._link is not None
 
     @property
+    def primary(self) -> tuple[str, int]:
+        """The first address given: what saved logins are kept under, whichever server
+        the client is on now."""
+        return self.servers[0] if self.servers else (self.host, self.port)
+
+    @property
     def guest(self) -> bool:
         """True unless signed in to an account (a guest proves nothing about its name)."""
         return self.account is None
