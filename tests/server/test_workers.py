@@ -208,6 +208,27 @@ def test_clients_on_two_workers_chat_both_ways(shared: list[str], tmp_path: Path
         server.stop()
 
 
+def test_sigint_stops_every_worker_too(shared: list[str], tmp_path: Path) -> None:
+    """Ctrl-C in a terminal reaches the supervisor alone (workers are in their own session),
+    which passes it on once: each worker shuts down gracefully, then the supervisor exits."""
+    server = Supervised(tmp_path, [*shared, "--listen", f"{free_port()}=irc"])
+
+    async def scenario() -> dict[int, int]:
+        workers = await server.until_serving(2)
+        server.proc.send_signal(signal.SIGINT)
+        return workers
+
+    try:
+        workers = asyncio.run(scenario())
+        assert server.proc.wait(timeout=30) == 0, server.text()
+    finally:
+        server.stop()
+    log = server.text()
+    assert log.count("Shutting down: Server shutting down") == 2, log
+    assert "Supervisor: every worker has stopped" in log
+    assert not any(alive(pid) for pid in workers.values())
+
+
 def test_a_worker_that_cannot_start_stops_them_all(shared: list[str], tmp_path: Path) -> None:
     """The port is taken by a process without SO_REUSEPORT: the first start fails, the
     supervisor says so and exits 1 instead of starting it again for ever."""
