@@ -9,15 +9,19 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from bench.history import run_history
 from bench.load import run_load
 from bench.profile import ENV
-from bench.scenarios import irc_table, load_specs, table
+from bench.scenarios import irc_table, load_specs, table, workers_table
 from bench.stats import median_report
 
 ALL = ("A", "A20", "B", "BW", "C", "C1", "D", "IA", "IB", "IC", "NB", "NC")
+# Over PostgreSQL + NATS, one process against `--workers 2`: asked for by name (they need
+# both services), e.g. --scenario AP1,AP2,BP1,BP2.
+SHARED = ("AP1", "AP2", "BP1", "BP2")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -27,6 +31,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small and short: a smoke run")
     p.add_argument("--profile", metavar="DIR", help="py-spy the server into DIR (raw stacks)")
     p.add_argument("--messages", type=int, default=None, help="D: messages in the big room")
+    p.add_argument("--procs", type=int, default=None, help="generator processes (A: 2, AP*: 3)")
     return p.parse_args(argv)
 
 
@@ -36,13 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[ENV] = os.path.abspath(args.profile)
     runs = args.runs or (1 if args.quick else 3)
     wanted = [s.strip() for s in args.scenario.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in ALL]
+    unknown = [s for s in wanted if s not in ALL + SHARED]
     if unknown:
         print(
-            f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(ALL)}", file=sys.stderr
+            f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(ALL + SHARED)}",
+            file=sys.stderr,
         )
         return 2
     specs = load_specs(args.quick)
+    if args.procs:
+        specs = {name: replace(spec, procs=args.procs) for name, spec in specs.items()}
     medians: dict[str, dict[str, Any]] = {}
     for name in wanted:
         if name == "D":
@@ -68,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(name.startswith(("I", "N")) for name in medians):
         print()
         print(irc_table(medians))
+    if any(name in SHARED for name in medians):
+        print()
+        print(workers_table(medians))
     return 0
 
 

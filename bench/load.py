@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.proc import cpu_seconds, rss_bytes
+from bench.proc import tree_cpu_seconds as cpu_seconds
+from bench.proc import tree_rss_bytes as rss_bytes
 from bench.profile import Profiler
 from bench.server import NgircdProcess, ServerProcess, free_port
 from bench.stats import merge, percentiles_ms
@@ -45,6 +49,10 @@ class LoadSpec:
     websocket: bool = False  # the clients connect to /ws on the web port (BW)
     dialect: str = "native"  # "irc": the same load as IRC clients
     server: str = "chinwag"  # "ngircd": Debian's ngIRCd, for comparison (IRC only)
+    # PostgreSQL (a fresh schema per run) and NATS (a prefix of its own): BENCH_POSTGRES,
+    # BENCH_NATS, else the local ones CI has. `workers` > 1 needs them (--workers N).
+    shared: bool = False
+    workers: int = 1
 
 
 def room_of(spec: LoadSpec, index: int) -> str:
@@ -146,13 +154,38 @@ class Side(Protocol):
         """In a thread, a third of the way into the sending; its figures join the report."""
 
 
+POSTGRES = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+NATS = os.environ.get("BENCH_NATS", "nats://127.0.0.1:4222")
+
+
+@contextlib.contextmanager
+def shared_flags(spec: LoadSpec) -> Iterator[tuple[str, ...]]:
+    """The server flags of a store and bus shared by workers (a schema made and dropped)."""
+    if not spec.shared:
+        yield ("--workers", str(spec.workers)) if spec.workers > 1 else ()
+        return
+    from bench.stores import execute
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    execute(POSTGRES, f'CREATE SCHEMA "{schema}"')
+    try:
+        url = f"{POSTGRES}{'&' if '?' in POSTGRES else '?'}search_path={schema}"
+        yield ("--store", url, "--bus", NATS, "--bus-prefix", schema.replace("_", "-"),
+               "--workers", str(spec.workers))  # fmt: skip
+    finally:
+        execute(POSTGRES, f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def run_load(
     spec: LoadSpec, workdir: Path | None = None, side: Side | None = None
 ) -> dict[str, Any]:
     """One run of one scenario; returns its report (a flat dict)."""
-    with tempfile.TemporaryDirectory(prefix="chinwag-bench-", dir=workdir) as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="chinwag-bench-", dir=workdir) as tmp,
+        shared_flags(spec) as shared,
+    ):
         data = spec.data if spec.data == ":memory:" else str(Path(tmp) / "data")
-        args = spec.server_args
+        args = (*spec.server_args, *shared)
         web_port = free_port() if spec.websocket else 0
         if spec.websocket:
             args = (*args, "--http-port", str(web_port))
@@ -181,7 +214,8 @@ def _drive(
     spec: LoadSpec, pid: int, gens: Generators, side: tuple[int, Side] | None = None
 ) -> dict[str, Any]:
     report: dict[str, Any] = {"scenario": spec.name, "clients": spec.clients, "rooms": spec.rooms,
-                              "senders": spec.senders, "procs": spec.procs}  # fmt: skip
+                              "senders": spec.senders, "procs": spec.procs,
+                              "workers": spec.workers, "shared": spec.shared}  # fmt: skip
     gens.ask_all({"cmd": "counts"})  # every generator is up
     rss0, cpu0 = rss_bytes(pid), cpu_seconds(pid)
     profiler = Profiler(pid, f"{spec.name}-join") if not spec.senders else None

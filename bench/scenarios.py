@@ -24,6 +24,16 @@ def load_specs(quick: bool) -> dict[str, LoadSpec]:
         "C": LoadSpec("C", clients=many, rooms=50, procs=2, wait_notices=True),
         "C1": LoadSpec("C1", clients=many, rooms=1, procs=2, wait_notices=True),
     }
+    # A and B over PostgreSQL + NATS: one process (AP1, BP1) against `--workers 2` (AP2,
+    # BP2), in one sitting (issue 15). More generator processes for A: they must not be
+    # the limit once two workers deliver (docs/performance.md).
+    for workers in (1, 2):
+        specs[f"AP{workers}"] = replace(
+            specs["A"], name=f"AP{workers}", shared=True, workers=workers, procs=3
+        )
+        specs[f"BP{workers}"] = replace(
+            specs["B"], name=f"BP{workers}", shared=True, workers=workers
+        )
     # The same loads over IRC, on chinwag (I*) and on ngIRCd (N*). ngIRCd has no
     # echo-message, so nothing acknowledges a sender there: A (window) is chinwag's alone.
     for server, letter in (("chinwag", "I"), ("ngircd", "N")):
@@ -144,4 +154,30 @@ def irc_table(medians: dict[str, dict[str, Any]]) -> str:
             continue
         ratio = f"{theirs / ours:.2f}" if ours and theirs is not None else "-"
         lines.append(f"| {base}: {label} | {_fmt(ours)} | {_fmt(theirs)} | {ratio} |")
+    return "\n".join(lines)
+
+
+# Rows of the workers comparison: (label, key, scenario letter, the target's rule).
+WORKER_ROWS = (
+    ("deliveries/s", "deliveries_per_s", "A", "2 workers >= 1.6x one"),
+    ("server CPU-s per million deliveries", "server_cpu_s_per_m", "A", "no worse than one"),
+    ("generator CPU %", "gen_cpu_pct", "A", ""),
+    ("loss", "loss", "B", "0"),
+    ("p99 latency ms", "p99_ms", "B", "no worse than one"),
+    ("p50 latency ms", "p50_ms", "B", ""),
+    ("server CPU %", "server_cpu_pct", "B", ""),
+)
+
+
+def workers_table(medians: dict[str, dict[str, Any]]) -> str:
+    """One process against `--workers 2`, both over PostgreSQL + NATS, one sitting."""
+    lines = ["| PostgreSQL + NATS | one process | --workers 2 | 2 / 1 | target |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for label, key, base, target in WORKER_ROWS:
+        one = medians.get(f"{base}P1", {}).get(key)
+        two = medians.get(f"{base}P2", {}).get(key)
+        if one is None and two is None:
+            continue
+        ratio = f"{two / one:.2f}" if one and two is not None else "-"
+        lines.append(f"| {base}: {label} | {_fmt(one)} | {_fmt(two)} | {ratio} | {target} |")
     return "\n".join(lines)

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from bench.proc import listening
+
 HOST = "127.0.0.1"
 START_TIMEOUT = 15.0
 
@@ -36,6 +38,8 @@ class ServerProcess:
         self.limits = limits
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        # `--workers N`: ready once every worker listens (the first may serve alone a while).
+        self.workers = int(extra[extra.index("--workers") + 1]) if "--workers" in extra else 1
 
     @property
     def pid(self) -> int:
@@ -76,7 +80,8 @@ class ServerProcess:
                     f"server exited with {self.proc.returncode}; see {self.log_path}"
                 )
             with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.5):
-                return
+                if len(listening(self.pid, self.port)) >= self.workers:
+                    return
             time.sleep(0.05)
         raise TimeoutError(f"server not listening on {HOST}:{self.port} after {START_TIMEOUT} s")
 

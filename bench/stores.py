@@ -29,6 +29,11 @@ async def _execute(dsn: str, sql: str) -> None:
         await db.close()
 
 
+def execute(dsn: str, sql: str) -> None:
+    """Run one statement on its own connection (from code without a loop)."""
+    asyncio.run(_execute(dsn, sql))
+
+
 def one_run(store: str, dsn: str, seconds: float) -> dict[str, Any]:
     spec = replace(SPEC, duration=seconds)
     if store == "sqlite":

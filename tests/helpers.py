@@ -86,6 +86,33 @@ async def running_server(
         await server.shutdown()
 
 
+@contextlib.asynccontextmanager
+async def node_pair(**settings: Any) -> AsyncIterator[list[ChatServer]]:
+    """Two nodes of one chat on ephemeral ports of 127.0.0.1, in this process: they share
+    one MemoryStore object (one id sequence, one committed id) and an in-process bus network,
+    as nodes over PostgreSQL and NATS share theirs. `settings` as for running_server."""
+    from chinwag.bus.local import InProcessBus, InProcessNetwork
+    from chinwag.storage.memory import MemoryStore
+
+    store, network = MemoryStore(), InProcessNetwork()
+    servers: list[ChatServer] = []
+    try:
+        for _ in range(2):
+            config = ServerConfig(
+                host="127.0.0.1", port=0, data=":memory:", password_profile="cheapest",
+                http_port=0,
+            )  # fmt: skip
+            for key, value in settings.items():
+                setattr(config.limits if hasattr(config.limits, key) else config, key, value)
+            server = ChatServer(config, store=store, bus=InProcessBus(network))
+            await server.start()
+            servers.append(server)
+        yield servers
+    finally:
+        for server in servers:
+            await server.shutdown()
+
+
 class LineClient:
     """A raw socket client that speaks lines; `json()` helpers for the native dialect."""
 

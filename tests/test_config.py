@@ -66,3 +66,45 @@ def test_serve_takes_the_store_flag():
 
     args = build_parser().parse_args(["serve", "--store", "postgresql://u@h/db"])
     assert args.store == "postgresql://u@h/db"
+
+
+def test_settings_of_reads_back_into_the_same_config(tmp_path: Path):
+    """What the supervisor hands a worker (server/workers.py) is the config it resolved."""
+    import json
+
+    from chinwag.config import settings_of
+
+    config = load_config(
+        environ={"CHINWAG_MESSAGE_RATE": "7.5"},
+        overrides={
+            "port": 4000,
+            "listen": ["4001=irc", "4002"],
+            "limit_exempt": "10.0.0.1 10.0.0.2",
+            "http_origin": "https://chat.example",
+            "tls_cert": str(tmp_path / "c.pem"),
+            "tls_key": str(tmp_path / "k.pem"),
+            "store": "postgresql://u:secret@db/chat",
+            "bus": "nats://127.0.0.1:4222",
+            "workers": 3,
+            "guests": "deny",
+        },
+    )
+    plain = json.loads(json.dumps(settings_of(config)))
+    again = load_config(environ={}, overrides=plain)
+    assert again == config
+    assert again.limits.message_rate == 7.5 and again.workers == 3
+    assert again.listen == [ListenSpec(4001, "irc"), ListenSpec(4002, "auto")]
+
+
+def test_workers_need_a_shared_store_and_bus(tmp_path: Path):
+    assert load_config(environ={}, overrides={"data": str(tmp_path)}).workers == 1
+    with pytest.raises(ConfigError, match="store the workers share"):
+        load_config(environ={}, overrides={"workers": 2, "data": str(tmp_path)})
+    with pytest.raises(ConfigError, match="bus the workers share"):
+        load_config(environ={}, overrides={"workers": 2, "store": "postgresql://db/chat"})
+    with pytest.raises(ConfigError, match="workers must be a number more than 0"):
+        load_config(environ={}, overrides={"workers": 0})
+    shared = {"store": "postgresql://db/chat", "bus": "nats://127.0.0.1:4222"}
+    assert load_config(environ={}, overrides={"workers": 2, **shared}).workers == 2
+    with pytest.raises(ConfigError, match="give listen a number"):
+        load_config(environ={}, overrides={"workers": 2, "listen": ["0=irc"], **shared})

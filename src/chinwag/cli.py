@@ -146,6 +146,13 @@ def _serve_parser(sub: Subcommands) -> None:
         help="let several servers share the ports (SO_REUSEPORT)",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run N server processes sharing the ports under one supervisor; more than 1"
+        " needs --store postgresql://... and --bus nats://... (docs/deploy.md)",
+    )
+    p.add_argument(
         "--bus",
         metavar="URL",
         help="nats://HOST:PORT: share rooms with the other nodes on that NATS (default: none)",
@@ -186,9 +193,24 @@ def _serve_parser(sub: Subcommands) -> None:
     _with_defaults(p)
 
 
+def _servers_arguments(p: argparse.ArgumentParser) -> None:
+    """Where `chat` and `tui` connect: one server, or the nodes of one chat in turn."""
+    servers = "HOST[:PORT][,HOST[:PORT]...]"
+    p.add_argument(
+        "server",
+        nargs="?",
+        metavar=servers,
+        help="the server; several (nodes of one chat) are tried in turn when one cannot be"
+        " reached or the connection drops, resuming where it was (same as --host)",
+    )
+    p.add_argument(
+        "--host", metavar=servers, help="server address(es) (asked if missing; default localhost)"
+    )
+
+
 def _chat_parser(sub: Subcommands) -> None:
     p = sub.add_parser("chat", help="chat from this terminal")
-    p.add_argument("--host", help="server address (asked if missing; default localhost)")
+    _servers_arguments(p)
     p.add_argument(
         "--port", type=_port_from(1), help="server port (asked if missing; default 12345)"
     )
@@ -215,7 +237,7 @@ def _tui_parser(sub: Subcommands) -> None:
         " loads older history), Tab completes names, rooms and /commands, Ctrl+N/Ctrl+B"
         " switch conversations, Ctrl+P opens the command palette, Ctrl+Q quits.",
     )
-    p.add_argument("--host", help="server address (asked if missing; default localhost)")
+    _servers_arguments(p)
     p.add_argument(
         "--port", type=_port_from(1), help="server port (asked if missing; default 12345)"
     )
@@ -363,7 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "server", None) is not None:  # chat, tui: HOST[:PORT],... or --host
+        if args.host is not None:
+            parser.error(f"give the server once: {args.server} or --host {args.host}")
+        args.host = args.server
     if args.command == "serve":
         from chinwag.config import load_config
         from chinwag.errors import ConfigError

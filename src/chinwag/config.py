@@ -82,6 +82,9 @@ class ServerConfig:
     store_grace: float = 3.0  # a failing store is retried this long before messages are refused
     query_budget: float = 1.0  # seconds a store read (search, history) may run
     reuse_port: bool = False
+    # Server processes sharing the ports (SO_REUSEPORT) under one supervisor (server/workers.py);
+    # more than 1 needs a shared store (PostgreSQL) and bus (NATS).
+    workers: int = 1
     # "" (the default): the in-process bus, one process. nats://HOST:PORT: nodes that name
     # the same NATS server (and bus_prefix) share rooms (docs/DEVELOPING.md, the bus).
     bus: str = ""
@@ -235,6 +238,7 @@ def load_config(
     _check_tls(config)
     _check_http(config)
     _check_bus(config)
+    _check_workers(config)
     return config
 
 
@@ -257,6 +261,7 @@ POSITIVE = frozenset(
         "query_budget",
         "tls_handshake_timeout",
         "token_days",
+        "workers",
     }
 )
 
@@ -326,11 +331,59 @@ def _check_bus(config: ServerConfig) -> None:
         )
 
 
+def _check_workers(config: ServerConfig) -> None:
+    """Workers must share what makes them one chat: the store (ids, history, accounts), the
+    bus (who hears what) and the ports (each one given: port 0 is another port per worker)."""
+    count = config.workers
+    if count <= 1:
+        return
+    if not config.store:
+        where = "memory" if config.data_dir is None else f"SQLite in {config.data}"
+        raise ConfigError(
+            f"--workers {count} needs a store the workers share, and {where} is one process's"
+            " (each worker would hand out the same message ids"
+            + (", and the data folder is locked by one process)" if config.data_dir else ")")
+            + ": keep the chat in PostgreSQL with --store postgresql://USER@HOST/DB and join"
+            " the workers with --bus nats://HOST:4222 (docs/deploy.md)"
+        )
+    if not config.bus:
+        raise ConfigError(
+            f"--workers {count} needs a bus the workers share: with the in-process bus each"
+            " worker would hear only its own clients; give --bus nats://HOST:4222"
+            " (docs/deploy.md)"
+        )
+    ports = [("port", config.port)] + [("listen", spec.port) for spec in config.listen]
+    if config.tls_files() is not None:
+        ports.append(("tls_port", config.tls_port))
+    for name, port in ports:  # (http_port 0 is off)
+        if port == 0:
+            raise ConfigError(
+                f"--workers {count} shares the ports, so give {name} a number: any free port"
+                " (0) would be another one for each worker"
+            )
+
+
 def _check_tls(config: ServerConfig) -> None:
     if config.tls_files() is None:
         return
     if config.tls_port and config.tls_port in {spec.port for spec in config.listeners()}:
         raise ConfigError(f"tls_port {config.tls_port} is also a plain-text port")
+
+
+def settings_of(config: ServerConfig) -> dict[str, Any]:
+    """Every setting as plain JSON values that `load_config(overrides=...)` reads back into
+    the same config: how the supervisor hands a worker its settings (server/workers.py)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        if isinstance(value, ListenSpec):
+            return f"{value.port}={value.dialect}"
+        return value
+
+    values = {name: getattr(config, name) for name in _SERVER_FIELDS}
+    values.update({name: getattr(config.limits, name) for name in _LIMIT_FIELDS})
+    return {name: plain(value) for name, value in values.items()}
 
 
 def settings_names() -> list[str]:

@@ -203,9 +203,10 @@ def _event_lines(event: ClientEvent, view: View) -> list[str]:
             return [f"! The server sent something this client cannot read ({reason})"]
         case Disconnected(reason=reason, reconnecting=reconnecting):
             return [f"! Connection lost: {reason}" + ("" if reconnecting else ".")]
-        case Reconnecting(attempt=attempt, max_attempts=most, delay=delay):
+        case Reconnecting(attempt=attempt, max_attempts=most, delay=delay, server=server):
             of = f"/{most}" if most is not None else ""
-            return [f"* Reconnecting in {delay:.1f} s (attempt {attempt}{of})..."]
+            to = f" to {server}" if server else ""
+            return [f"* Reconnecting{to} in {delay:.1f} s (attempt {attempt}{of})..."]
         case Reconnected():
             return ["* Reconnected; what was said meanwhile follows."]
         case Closed(reason=reason, by_user=by_user):

@@ -29,9 +29,14 @@ account operations (`register`, `login`, `change_password`): each is fenced by p
 server answers a connection's commands in order), so what arrives between its command and
 the pong that follows is its answer; that answer is not put in the event stream.
 
+Several servers (`connect(host, port, name, failover=[(host2, port2), ...])`: nodes of one
+chat, sharing its store and bus): a connect that fails tries the next address, and a dropped
+connection reconnects to the next one in turn (round robin, with the same backoff), rejoining
+with `since`, so a dead node costs a reconnect, not a message.
+
 Over TLS (`ChatClient(tls=TlsOptions(...))`), every connection, reconnects included, is
 checked by chinwag.client.trust before anything is sent, and must show the certificate the
-first one showed unless a CA vouches for it.
+first one to that address showed unless a CA vouches for it.
 
 Concurrency: all state changes happen on the event loop's thread, inside `_handle` (called by
 the one pump task) or in `connect`/`close`; `_link` is None whenever no connection is usable.
@@ -45,7 +50,7 @@ import itertools
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -144,8 +149,10 @@ class ChatClient:
         self.tls = tls
         self.tls_fingerprint: str | None = None  # the server's certificate, once connected
         self.max_line = max_line
-        self.host = ""
+        self.host = ""  # the server connected to (or being tried)
         self.port = 0
+        self.servers: list[tuple[str, int]] = []  # every address given, tried in turn
+        self._pins: dict[tuple[str, int], str] = {}  # TLS: each address's first certificate
         self.username: str | None = None
         self.account: str | None = None  # the account signed in to; None for a guest
         self.token: str | None = None  # the account's login token, for reconnecting
@@ -176,6 +183,12 @@ class ChatClient:
         return self._link is not None
 
     @property
+    def primary(self) -> tuple[str, int]:
+        """The first address given: what saved logins are kept under, whichever server
+        the client is on now."""
+        return self.servers[0] if self.servers else (self.host, self.port)
+
+    @property
     def guest(self) -> bool:
         """True unless signed in to an account (a guest proves nothing about its name)."""
         return self.account is None
@@ -198,17 +211,33 @@ class ChatClient:
         *,
         password: str | None = None,
         token: str | None = None,
+        failover: Sequence[tuple[str, int]] = (),
     ) -> ev.Welcome:
         """Open the connection and join: as a guest, or signed in to the account `username`
         with its password or a login token. Raises JoinRefused (`name_registered`: the name
         needs its password; `auth_failed`: wrong password, or a token no longer valid),
-        ClientError or OSError. The password is sent, not kept."""
+        ClientError or OSError. The password is sent, not kept.
+
+        `failover`: more addresses of the same chat. When `host:port` cannot be reached
+        the next is tried (a server that answers, even with a refusal, ends the search),
+        and later reconnects go round them all."""
         if self._task is not None:
             raise ClientError("this client is already connected; make a new one")
-        self.host, self.port = host, port
+        self.servers = list(dict.fromkeys([(host, port), *failover]))
         join = ev.Join(username, password=password, token=token)
         del password
-        link, welcome, pending = await self._open(join)
+        failures: list[str] = []
+        for address in self.servers:
+            self.host, self.port = address
+            try:
+                link, welcome, pending = await self._open(join)
+                break
+            except (OSError, TimeoutError, ConnectionClosed) as exc:
+                if len(self.servers) == 1:
+                    raise
+                failures.append(f"{self.host}:{self.port}: {exc or type(exc).__name__}")
+        else:
+            raise ConnectionClosed("no server could be reached (" + "; ".join(failures) + ")")
         del join
         self._adopt(link, welcome, token)
         self.last_id = max(self.last_id, welcome.last_id)
@@ -281,9 +310,11 @@ class ChatClient:
         """TCP, or TLS trusted as chinwag.client.trust says (the first certificate is kept)."""
         if self.tls is None:
             return await asyncio.open_connection(self.host, self.port, limit=READ_CHUNK)
+        address = (self.host, self.port)
         reader, writer, self.tls_fingerprint = await open_tls(
-            self.host, self.port, self.tls, limit=READ_CHUNK, pinned=self.tls_fingerprint
+            self.host, self.port, self.tls, limit=READ_CHUNK, pinned=self._pins.get(address)
         )
+        self._pins[address] = self.tls_fingerprint
         return reader, writer
 
     async def _await_welcome(self, link: _Link) -> tuple[ev.Welcome, list[ServerEvent]]:
@@ -610,7 +641,11 @@ class ChatClient:
         while self.policy.allows(attempt + 1):
             attempt += 1
             delay = self.policy.delay(attempt, self._rng)
-            await self._emit(Reconnecting(attempt, self.policy.max_attempts, delay, reason))
+            self._next_server()
+            where = f"{self.host}:{self.port}" if len(self.servers) > 1 else ""
+            await self._emit(
+                Reconnecting(attempt, self.policy.max_attempts, delay, reason, server=where)
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
             if self._stop.is_set():
@@ -649,6 +684,13 @@ class ChatClient:
                 await self._handle(event, quiet=again)
             return link, Closed("closed", by_user=True)
         return None, Closed(f"gave up after {attempt} attempts: {reason}", by_user=False)
+
+    def _next_server(self) -> None:
+        """Move to the address after the current one (round robin; alone, the same)."""
+        current = (self.host, self.port)
+        if len(self.servers) > 1 and current in self.servers:
+            following = (self.servers.index(current) + 1) % len(self.servers)
+            self.host, self.port = self.servers[following]
 
     def _finish(self, closed: Closed) -> None:
         if self._finished:

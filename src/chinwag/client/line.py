@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from collections.abc import Sequence
 
 from chinwag.certs import TLS_PORT
 from chinwag.client.format import event_lines, welcome_lines
@@ -71,15 +72,53 @@ def _ask(question: str) -> str | None:
         return None
 
 
+Address = tuple[str, int]
+
+
+def parse_servers(text: str) -> list[tuple[str, int | None]]:
+    """`HOST[:PORT][,HOST[:PORT]...]`: the nodes of one chat, tried in turn. An IPv6 address
+    with a port goes in brackets (`[::1]:12345`); a bare one has no port. Raises ValueError
+    with what is wrong."""
+    servers: list[tuple[str, int | None]] = []
+    for item in text.split(","):
+        item = item.strip()
+        host, port = item, ""
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest and not rest.startswith(":"):
+                raise ValueError(f"{item!r}: after [ADDRESS] comes :PORT or nothing")
+            port = rest[1:]
+        elif item.count(":") == 1:
+            host, _, port = item.partition(":")
+        if not host:
+            raise ValueError(f"{item!r}: no host (HOST[:PORT], several separated by commas)")
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError(f"{item!r}: a port is a number between 1 and 65535")
+        servers.append((host, int(port) if port else None))
+    return servers
+
+
 def ask_address(
     host: str | None, port: int | None, default_port: int = DEFAULT_PORT
-) -> tuple[str, int] | None:
-    if host is None:
-        answer = _ask(f"Server host (default: {DEFAULT_HOST}): ")
-        if answer is None:
-            return None
-        host = answer or DEFAULT_HOST
-    while port is None:
+) -> list[Address] | None:
+    """The servers to try, in order: `host` is one or several (`parse_servers`); what the
+    command line did not say is asked. A host without its own port gets `port`."""
+    while True:
+        if host is None:
+            answer = _ask(f"Server host (default: {DEFAULT_HOST}): ")  # or several, a,b
+            if answer is None:
+                return None
+            text = answer or DEFAULT_HOST
+        else:
+            text = host
+        try:
+            servers = parse_servers(text)
+            break
+        except ValueError as exc:
+            print(f"! {exc}")
+            if host is not None:
+                return None
+    while port is None and any(p is None for _, p in servers):
         answer = _ask(f"Server port (default: {default_port}): ")
         if answer is None:
             return None
@@ -89,7 +128,7 @@ def ask_address(
             port = int(answer)
         else:
             print("! A port is a number between 1 and 65535")
-    return host, port
+    return [(h, p if p is not None else port or default_port) for h, p in servers]
 
 
 async def _ask_user(terminal: LineInput) -> str | None:
@@ -122,6 +161,7 @@ async def _sign_in(
     tokens: TokenStore,
     tls: TlsOptions | None = None,
     reconnect: ReconnectPolicy = LINE_RECONNECT,
+    failover: Sequence[Address] = (),
 ) -> tuple[ChatClient, ev.Welcome] | bool:
     """Join as `name`: with its saved login token if there is one, else as a guest, and
     with its password when the server says the name is an account's. The client and its
@@ -131,7 +171,9 @@ async def _sign_in(
     while True:
         client = ChatClient(tls=tls, reconnect=reconnect, greeting_wait=GREETING_WAIT)
         try:
-            welcome = await client.connect(host, port, name, password=password, token=token)
+            welcome = await client.connect(
+                host, port, name, password=password, token=token, failover=failover
+            )
         except JoinRefused as exc:
             password = None
             if token is not None and exc.code == ErrorCode.AUTH_FAILED:
@@ -159,12 +201,13 @@ async def _sign_in(
         except TimeoutError:
             seconds = client.policy.connect_timeout
             terminal.show(
-                f"! {host}:{port} did not answer within {seconds:g} s:"
+                f"! {client.host}:{client.port} did not answer within {seconds:g} s:"
                 " is it a chinwag server's main port?"
             )
             return False
         except (OSError, ClientError) as exc:
-            terminal.show(f"! Cannot connect to {host}:{port}: {exc or type(exc).__name__}")
+            where = f"{host}:{port}" if not failover else "any server"
+            terminal.show(f"! Cannot connect to {where}: {exc or type(exc).__name__}")
             return False
         save_login(tokens, client)
         return client, welcome
@@ -178,14 +221,17 @@ async def connect_user(
     tokens: TokenStore,
     tls: TlsOptions | None = None,
     reconnect: ReconnectPolicy = LINE_RECONNECT,
+    failover: Sequence[Address] = (),
 ) -> tuple[ChatClient, ev.Welcome] | int:
-    """Join, asking again for a name the server refused (unless it came from --user)."""
+    """Join, asking again for a name the server refused (unless it came from --user).
+    `failover`: the chat's other servers (tried when `host:port` cannot be reached, and
+    in turn on reconnects); saved logins are kept under the first address."""
     asked = user is None
     while True:
         name = user if user is not None else await _ask_user(terminal)
         if name is None:
             return 1
-        joined = await _sign_in(host, port, name, terminal, tokens, tls, reconnect)
+        joined = await _sign_in(host, port, name, terminal, tokens, tls, reconnect, failover)
         if isinstance(joined, tuple):
             return joined
         if not (joined and asked):
@@ -203,6 +249,7 @@ async def _chat(
     tls: TlsOptions | None = None,
     reconnect: ReconnectPolicy = LINE_RECONNECT,
     web: str | None = None,
+    failover: Sequence[Address] = (),
 ) -> int:
     """The session: join, then chat until /quit, end of input or the connection's end.
     `terminal` and `tokens` default to the real ones (tests pass their own, and a
@@ -211,7 +258,7 @@ async def _chat(
     if terminal is None:
         terminal = open_input(lambda: chat.prompt() if chat else "> ")
     tokens = tokens or TokenStore()
-    joined = await connect_user(host, port, user, terminal, tokens, tls, reconnect)
+    joined = await connect_user(host, port, user, terminal, tokens, tls, reconnect, failover)
     if isinstance(joined, int):
         return joined
     client, welcome = joined
@@ -262,11 +309,12 @@ def run_line_client(
     """The `chinwag chat` command; its exit status (0 after /quit, 1 when cut off)."""
     print("chinwag chat")
     print("=" * 30)
-    address = ask_address(host, port, TLS_PORT if tls else DEFAULT_PORT)
-    if address is None:
+    servers = ask_address(host, port, TLS_PORT if tls else DEFAULT_PORT)
+    if servers is None:
         return 1
+    (first_host, first_port), *others = servers
     try:
-        return asyncio.run(_chat(*address, user, tls=tls, web=web))
+        return asyncio.run(_chat(first_host, first_port, user, tls=tls, web=web, failover=others))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130

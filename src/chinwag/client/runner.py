@@ -293,7 +293,7 @@ class CommandRunner:
         client = self.client
         name = client.account or client.username or self.view.me
         with contextlib.suppress(OSError):
-            self.tokens.forget(client.host, client.port, name)
+            self.tokens.forget(*client.primary, name)
 
 
 def save_login(tokens: TokenStore, client: ChatClient) -> bool:
@@ -301,8 +301,9 @@ def save_login(tokens: TokenStore, client: ChatClient) -> bool:
     if client.account is None or client.token is None:
         return False
     try:
-        if tokens.get(client.host, client.port, client.account) != client.token:
-            tokens.put(client.host, client.port, client.account, client.token)
+        host, port = client.primary  # the first address given, whichever answered
+        if tokens.get(host, port, client.account) != client.token:
+            tokens.put(host, port, client.account, client.token)
     except OSError:
         return False
     return True

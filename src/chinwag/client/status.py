@@ -24,12 +24,14 @@ class Disconnected:
 
 @dataclass(frozen=True, slots=True)
 class Reconnecting:
-    """About to wait `delay` seconds, then make attempt number `attempt` (1-based)."""
+    """About to wait `delay` seconds, then make attempt number `attempt` (1-based); to
+    `server` ("host:port") when the client was given several, "" otherwise."""
 
     attempt: int
     max_attempts: int | None
     delay: float
     reason: str
+    server: str = ""
 
 
 @dataclass(frozen=True, slots=True)

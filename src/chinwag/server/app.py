@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -502,6 +503,7 @@ class ChatServer:
         outbox = self.outbox
         return {
             "version": __version__,
+            "pid": os.getpid(),  # which process answered: workers share the port
             "uptime": round(time.monotonic() - self.started_at, 3),
             "connections": len(self.connections),
             "online": self.engine.online(),

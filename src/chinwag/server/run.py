@@ -6,24 +6,32 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 from chinwag.config import ServerConfig
 from chinwag.errors import ChinwagError
-from chinwag.server.app import ChatServer
 
 LOG_FORMAT = "%(asctime)s - %(levelname)s - %(message)s"  # as seed 004 shows
 
 log = logging.getLogger("chinwag.server")
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
+def setup_logging(level: str, worker: int | None = None) -> None:
+    """Log lines to stderr; a worker's say which worker they come from (`--workers N`)."""
+    shown = (
+        LOG_FORMAT
+        if worker is None
+        else LOG_FORMAT.replace("%(message)s", f"worker {worker}: %(message)s")
+    )
+    logging.basicConfig(level=level, format=shown, stream=sys.stderr, force=True)
 
 
-async def serve(config: ServerConfig) -> None:
+async def serve(config: ServerConfig, ready: Callable[[], None] | None = None) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully. SIGUSR1: an admin changed
     accounts (`chinwag user`), read them again. SIGHUP reloads the TLS certificate (a
-    renewal without a restart)."""
+    renewal without a restart). `ready` is called once every port is served."""
+    from chinwag.server.app import ChatServer  # here: a `--workers` supervisor runs none
+
     server = ChatServer(config)
     loop = asyncio.get_running_loop()
     # Before start(): the data folder's lock file names this process as soon as start()
@@ -36,6 +44,8 @@ async def serve(config: ServerConfig) -> None:
             loop.add_signal_handler(sig, stop.set)
         if server.tls is not None:
             loop.add_signal_handler(signal.SIGHUP, server.tls.reload)
+        if ready is not None:
+            ready()
         try:
             await stop.wait()
         finally:
@@ -70,12 +80,20 @@ def raise_file_limit() -> None:
         log.warning("cannot raise the open-files limit: %s", exc)
 
 
-def run_server(config: ServerConfig) -> int:
-    setup_logging(config.log_level)
+def run_server(
+    config: ServerConfig, *, worker: int | None = None, ready: Callable[[], None] | None = None
+) -> int:
+    """`chinwag serve`: one server process, or (`workers` > 1) the supervisor of several.
+    `worker` and `ready`: this process is a supervisor's worker (server/workers.py)."""
+    setup_logging(config.log_level, worker)
+    if config.workers > 1:
+        from chinwag.server.workers import supervise
+
+        return supervise(config)
     raise_file_limit()
     try:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
-            runner.run(serve(config))
+            runner.run(serve(config, ready))
     except (ChinwagError, OSError) as exc:
         log.error("cannot run the server: %s", exc)
         return 1

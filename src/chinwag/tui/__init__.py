@@ -19,8 +19,9 @@ def run_tui(
     from chinwag.client.line import DEFAULT_PORT, ask_address
     from chinwag.tui.app import ChatApp
 
-    address = ask_address(host, port, TLS_PORT if tls else DEFAULT_PORT)
-    if address is None:
+    servers = ask_address(host, port, TLS_PORT if tls else DEFAULT_PORT)
+    if servers is None:
         return 1
-    result = ChatApp(*address, user, tls=tls).run()
+    (first_host, first_port), *others = servers
+    result = ChatApp(first_host, first_port, user, tls=tls, failover=others).run()
     return 1 if result is None else result

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -116,9 +116,11 @@ class ChatApp(App[int]):
         reconnect: ReconnectPolicy = TUI_RECONNECT,
         clock: Clock = LOCAL,
         env: dict[str, str] | None = None,
+        failover: Sequence[tuple[str, int]] = (),
     ) -> None:
         super().__init__()
         self.host, self.port, self.user = host, port, user
+        self.failover = tuple(failover)  # the chat's other servers (ChatClient.connect)
         self.tls, self.tokens, self.reconnect = tls, tokens or TokenStore(), reconnect
         self.clock = clock
         self.env = dict(os.environ) if env is None else env
@@ -210,7 +212,7 @@ class ChatApp(App[int]):
 
     async def _session(self) -> None:
         joined = await connect_user(self.host, self.port, self.user, self.terminal, self.tokens,
-                                    self.tls, self.reconnect)  # fmt: skip
+                                    self.tls, self.reconnect, self.failover)  # fmt: skip
         if isinstance(joined, int):
             self.exit(joined)
             return
@@ -259,8 +261,9 @@ class ChatApp(App[int]):
             case Disconnected():
                 self._offline = "○ connection lost"
                 self._say_all(event)
-            case Reconnecting(attempt=attempt, delay=delay):
-                self._offline = f"○ reconnecting in {delay:.0f} s (attempt {attempt})"
+            case Reconnecting(attempt=attempt, delay=delay, server=server):
+                to = f" to {server}" if server else ""
+                self._offline = f"○ reconnecting{to} in {delay:.0f} s (attempt {attempt})"
                 self._say_all(event)
             case Reconnected():
                 self._offline = None
