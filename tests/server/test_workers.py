@@ -182,12 +182,6 @@ def test_two_workers_share_the_port_restart_and_stop(shared: list[str], tmp_path
     assert not any(alive(pid) for pid in server.serving().values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ids do not follow commit order across PostgreSQL stores yet (each reserves its"
-    " own blocks), so a worker holds another's message until its own commits pass that id;"
-    " the commit-ordered ids of issue 15 fix it: then drop this mark",
-)
 def test_clients_on_two_workers_chat_both_ways(shared: list[str], tmp_path: Path) -> None:
     server = Supervised(tmp_path, shared)
 
