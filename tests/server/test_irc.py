@@ -579,3 +579,39 @@ def test_joins_in_a_big_room_reach_each_irc_client_with_its_own_tags() -> None:
             assert await late.settle() == []
 
     asyncio.run(scenario())
+
+
+def test_a_run_of_room_messages_reaches_each_irc_client_as_its_caps_and_echo_say() -> None:
+    """A burst to a room is one run: shared per capability set, the senders' echoes apart."""
+
+    async def scenario() -> None:
+        async with running_server() as server:
+            caps = [
+                (),
+                ("server-time",),
+                ("echo-message",),
+                ("echo-message", "message-tags"),
+                ("server-time", "message-tags"),
+            ]
+            clients = [await irc_user(server, f"c{i}", *c) for i, c in enumerate(caps)]
+            watcher = await irc_user(server, "watcher")
+            for client in clients:
+                await client.settle()  # the others' joins
+            # Three senders, a burst each: c0 has no echo-message, so its own lines must
+            # not come back to it although c0 and c2 share a capability set for the rest.
+            for i in (0, 2, 3):
+                await clients[i].send(*(f"PRIVMSG #general :{i}-{n}" for n in range(3)))
+                for _ in range(3):
+                    await watcher.until("PRIVMSG")
+            said = {i: [f"{i}-{n}" for n in range(3)] for i in (0, 2, 3)}
+            for i, client in enumerate(clients):
+                got = [m for m in await client.settle() if m.command == "PRIVMSG"]
+                echo = "echo-message" in caps[i]
+                want = [t for j, texts in said.items() if j != i or echo for t in texts]
+                assert [m.params[1] for m in got] == want, i
+                for m in got:
+                    assert m.source == f"c{m.params[1][0]}!u@chinwag"
+                    assert ("time" in m.tags) == ("server-time" in caps[i]), (i, m)
+                    assert ("msgid" in m.tags) == ("message-tags" in caps[i]), (i, m)
+
+    asyncio.run(scenario())

@@ -10,7 +10,7 @@ ping: its pong renders them (`Ctx.reply`), in order with everything else.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from typing import NamedTuple
 
 from chinwag.protocol import events as ev
@@ -171,6 +171,18 @@ class IrcRenderer(Codec):
             return SHARE_KEYS[self._caps & SHARED_CAPS]
         if kind in SHARED and not concerns(notice, viewer):
             return SHARE_KEYS[self._caps & SHARED_CAPS]
+        return None
+
+    def apart(self, notice: ev.Notice) -> Collection[str] | None:
+        """Who share_key renders on its own: a chat's sender (its echo), a renamed user
+        (its own NICK); nobody else, for room traffic. The fan-out's whole-run sharing."""
+        kind = notice.__class__
+        if kind is ev.ChatMessage:
+            return () if notice.history else (notice.username,)  # type: ignore[union-attr]
+        if kind is ev.UserRenamed:
+            return (notice.new,)  # type: ignore[union-attr]
+        if kind in SHARED:
+            return ()
         return None
 
     def presence_key(self, viewer: str | None) -> Hashable | None:
