@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import time
 from pathlib import Path
 
 import trustme
@@ -613,5 +614,33 @@ def test_a_run_of_room_messages_reaches_each_irc_client_as_its_caps_and_echo_say
                     assert m.source == f"c{m.params[1][0]}!u@chinwag"
                     assert ("time" in m.tags) == ("server-time" in caps[i]), (i, m)
                     assert ("msgid" in m.tags) == ("message-tags" in caps[i]), (i, m)
+
+    asyncio.run(scenario())
+
+
+def test_topic_who_and_when_333_on_join_and_on_a_topic_query(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as server:
+            alice = await irc_user(server, "alice")
+            await alice.join("#dev")
+            await alice.send("TOPIC #dev :Release 1.0")
+            assert (await alice.until("TOPIC")).params == ("#dev", "Release 1.0")
+            bob = await irc_user(server, "bob")
+            got = await bob.join("#dev")
+            assert commands(got) == ["JOIN", "332", "333", "353", "366"]
+            whotime = got[2]
+            assert whotime.params[1:3] == ("#dev", "alice")
+            assert abs(int(whotime.params[3]) - time.time()) < 600
+            assert commands(await bob.settle()) == ["TOPIC"]  # the recent history
+            await bob.send("TOPIC #dev", "TOPIC #general")
+            got = await bob.settle()
+            assert commands(got) == ["332", "333", "331"]
+            assert got[1].params == whotime.params
+        # Kept across a restart: the store has who set it and when.
+        async with running_server(tmp_path) as server:
+            carol = await irc_user(server, "carol")
+            got = await carol.join("#dev")
+            assert commands(got) == ["JOIN", "332", "333", "353", "366"]
+            assert got[2].params == ("carol", *whotime.params[1:])
 
     asyncio.run(scenario())

@@ -619,7 +619,7 @@ def test_rooms_topics_and_memberships_survive_reopen(backend: Backend) -> None:
         store.save_membership("alice", "ops", True)
         store.save_membership("bob", "dev", True)
         await store.commit()
-        store.save_room(RoomRecord("Dev", "second"))
+        store.save_room(RoomRecord("Dev", "second", topic_by="Bob", topic_at=1234.5))
         store.save_membership("alice", "ops", False)
         store.save_membership("carol", "ops", True)
         store.save_membership("carol", "ops", False)
@@ -633,6 +633,8 @@ def test_rooms_topics_and_memberships_survive_reopen(backend: Backend) -> None:
             ("general", ""),
             ("ops", ""),
         ]
+        setters = {r.name: (r.topic_by, r.topic_at) for r in state.rooms}
+        assert setters == {"Dev": ("Bob", 1234.5), "general": ("", 0.0), "ops": ("", 0.0)}
         members = {user: rooms for user, rooms in state.memberships.items() if rooms}
         assert members == {"alice": {"dev"}, "bob": {"dev"}}
         await again.close()

@@ -193,7 +193,10 @@ class EngineBase:
         names = room.usernames()
         accounts = room.account_names()
         if not room.roles and not room.modes:
-            return ev.RoomJoined(room.name, room.topic, names, accounts)
+            return ev.RoomJoined(
+                room.name, room.topic, names, accounts, topic_by=room.topic_by,
+                topic_at=room.topic_at,
+            )  # fmt: skip
         operators, voiced = [], []
         for session, name in room.accounts.items():
             identity = session.identity
@@ -204,8 +207,9 @@ class EngineBase:
                 voiced.append(name)
         modes = tuple(m for m in MODES if m in room.modes)
         return ev.RoomJoined(
-            room.name, room.topic, names, accounts, tuple(operators), tuple(voiced), modes
-        )
+            room.name, room.topic, names, accounts, tuple(operators), tuple(voiced), modes,
+            room.topic_by, room.topic_at,
+        )  # fmt: skip
 
     def _replay_recent(self, session: Session, rooms: list[Room]) -> list[Envelope]:
         """The rooms' recent history for a joiner, streamed by its connection."""

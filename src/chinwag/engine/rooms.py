@@ -83,7 +83,9 @@ class RoomCommands(EngineBase):
         after = room_key(command.after.lstrip("#")) if command.after else ""
         keys = sorted(key for key in self.memberships.rooms if key > after)
         page = [self.memberships.rooms[key] for key in keys[:limit]]
-        infos = tuple(ev.RoomInfo(r.name, len(r.members), r.topic) for r in page)
+        infos = tuple(
+            ev.RoomInfo(r.name, len(r.members), r.topic, r.topic_by, r.topic_at) for r in page
+        )
         more = page[-1].name if len(keys) > limit else None
         return [reply(session, ev.RoomList(infos, more))]
 
@@ -115,10 +117,10 @@ class RoomCommands(EngineBase):
         assert session.identity is not None
         store = self.store
         notice = ev.TopicChanged(store.next_id(), room.name, session.identity.name, topic, now)
-        room.topic = topic
+        room.topic, room.topic_by, room.topic_at = topic, notice.username, now
         room.used = True
         store.append(notice)
-        store.save_room(RoomRecord(room.name, topic))
+        store.save_room(RoomRecord(room.name, topic, topic_by=notice.username, topic_at=now))
         room.recent.append(notice)
         return [Envelope(room.audience, notice, notice.id)]
 

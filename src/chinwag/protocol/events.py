@@ -415,6 +415,8 @@ class RoomInfo:
     room: str
     users: int
     topic: str
+    topic_by: str = ""  # who set the topic ("": unknown)
+    topic_at: float = 0.0  # when (unix time; 0.0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +434,8 @@ class RoomJoined:
     operators: tuple[str, ...] = ()  # its owners and operators among `users`
     voiced: tuple[str, ...] = ()  # its voiced members among `users`
     modes: tuple[str, ...] = ()  # invite_only, moderated, topic_locked
+    topic_by: str = ""  # who set the topic ("": unknown)
+    topic_at: float = 0.0  # when (unix time; 0.0: unknown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,14 +176,11 @@ class IrcRenderer(Codec):
     def apart(self, notice: ev.Notice) -> Collection[str] | None:
         """Who share_key renders on its own: a chat's sender (its echo), a renamed user
         (its own NICK); nobody else, for room traffic. The fan-out's whole-run sharing."""
-        kind = notice.__class__
-        if kind is ev.ChatMessage:
-            return () if notice.history else (notice.username,)  # type: ignore[union-attr]
-        if kind is ev.UserRenamed:
-            return (notice.new,)  # type: ignore[union-attr]
-        if kind in SHARED:
-            return ()
-        return None
+        if isinstance(notice, ev.ChatMessage):
+            return () if notice.history else (notice.username,)
+        if isinstance(notice, ev.UserRenamed):
+            return (notice.new,)
+        return () if notice.__class__ in SHARED else None
 
     def presence_key(self, viewer: str | None) -> Hashable | None:
         """JOIN, PART and QUIT lines name who came or went, never who reads them."""
@@ -372,7 +369,9 @@ class IrcRenderer(Codec):
         if ctx is not None and ctx.kind == "TOPIC":  # a topic asked of a room one is not in
             for info in notice.rooms[:1]:
                 if info.room.casefold() == (room_of(ctx.target) or "").casefold():
-                    return self._topic_reply(me, info.room, info.topic)
+                    return self._topic_reply(
+                        me, info.room, info.topic, info.topic_by, info.topic_at
+                    )
             return numeric(rpl.ERR_NOSUCHCHANNEL, me, ctx.target, "No such channel")
         wanted = set(ctx.extra) if ctx is not None else set()
         out = [numeric(rpl.RPL_LISTSTART, me, "Channel", "Users  Name")]
@@ -385,12 +384,17 @@ class IrcRenderer(Codec):
         return b"".join(out)
 
     @staticmethod
-    def _topic_reply(me: str, room: str, topic: str) -> bytes:
+    def _topic_reply(me: str, room: str, topic: str, by: str = "", at: float = 0.0) -> bytes:
+        """332 with the topic (its first line's worth), then 333: who set it, and when."""
+        chan = channel(room)
         if not topic:
-            return numeric(rpl.RPL_NOTOPIC, me, channel(room), "No topic is set")
-        head = len(f":{SERVER} 332 {me} {channel(room)} :") + 2
+            return numeric(rpl.RPL_NOTOPIC, me, chan, "No topic is set")
+        head = len(f":{SERVER} 332 {me} {chan} :") + 2
         text = chunks(clean(topic), MAX_LINE - head)[0]
-        return numeric(rpl.RPL_TOPIC, me, channel(room), text)
+        line = numeric(rpl.RPL_TOPIC, me, chan, text)
+        if by:
+            line += numeric(rpl.RPL_TOPICWHOTIME, me, chan, to_nick(by), str(int(at)))
+        return line
 
     def _room_joined(self, notice: ev.RoomJoined, me: str, viewer: str | None) -> bytes:
         ctx = self._ctx
@@ -406,7 +410,11 @@ class IrcRenderer(Codec):
         if kind == "NAMES":
             return names_lines(me, notice.room, names)
         join = build("JOIN", channel(notice.room), source=f"{me}!u@{HOST}")
-        topic = self._topic_reply(me, notice.room, notice.topic) if notice.topic else b""
+        topic = (
+            self._topic_reply(me, notice.room, notice.topic, notice.topic_by, notice.topic_at)
+            if notice.topic
+            else b""
+        )
         return join + topic + names_lines(me, notice.room, names)
 
     def _moderated(self, notice: ev.Moderated, me: str, viewer: str | None) -> bytes:

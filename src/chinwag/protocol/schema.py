@@ -348,8 +348,17 @@ AUDIT_ENTRY = shape(
     opt("reason", TEXT, "", omit=True),
     opt("until", STAMP, omit=True, tolerant=True),
 )
+# Who set a room's topic and when (left out while unknown: no topic set yet).
+TOPIC_BY = opt("topic_by", TEXT, "", omit=True, tolerant=True)
+TOPIC_AT = opt("topic_at", STAMP, 0.0, omit=True, tolerant=True)
 ROOM_INFO = shape(
-    None, ev.RoomInfo, Field("room", TEXT), opt("users", COUNT, 0), opt("topic", TEXT, "")
+    None,
+    ev.RoomInfo,
+    Field("room", TEXT),
+    opt("users", COUNT, 0),
+    opt("topic", TEXT, ""),
+    TOPIC_BY,
+    TOPIC_AT,
 )
 
 
@@ -424,6 +433,8 @@ NOTICES: tuple[Shape, ...] = (
         opt("operators", NAMES, (), omit=True),
         opt("voiced", NAMES, (), omit=True),
         opt("modes", NAMES, (), omit=True),
+        TOPIC_BY,
+        TOPIC_AT,
     ),
     shape("leave_room", ev.RoomLeft, Field("room", TEXT)),
     shape(

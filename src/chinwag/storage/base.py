@@ -29,6 +29,8 @@ class RoomRecord:
     name: str
     topic: str = ""
     used: bool = False  # something was ever said in it (loaded; ignored when saving)
+    topic_by: str = ""  # who set the topic ("": unknown)
+    topic_at: float = 0.0  # when (unix time; 0.0: unknown)
 
 
 @dataclass(slots=True)

@@ -205,7 +205,9 @@ class SQLiteStore(Store):
             batch.messages.append(ops.room_row(notice))
 
     def save_room(self, room: RoomRecord) -> None:
-        self._batch.rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
+        self._batch.rooms[room.name.casefold()] = RoomRecord(
+            room.name, room.topic, topic_by=room.topic_by, topic_at=room.topic_at
+        )
 
     def delete_room(self, room_key: str) -> None:
         self._batch.delete_room(room_key)

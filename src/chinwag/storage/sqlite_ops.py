@@ -210,10 +210,10 @@ def load(db: sqlite3.Connection) -> StoreState:
     row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
     state = StoreState(last_id=int(row[0]) if row else 0)
     state.rooms = [
-        RoomRecord(name, topic, bool(used))
-        for name, topic, used in db.execute(
-            "SELECT name, topic, EXISTS (SELECT 1 FROM messages m WHERE m.room_key = r.key)"
-            " FROM rooms r"
+        RoomRecord(name, topic, bool(used), topic_by, topic_at)
+        for name, topic, used, topic_by, topic_at in db.execute(
+            "SELECT name, topic, EXISTS (SELECT 1 FROM messages m WHERE m.room_key = r.key),"
+            " topic_by, topic_at FROM rooms r"
         )
     ]
     for account, room in db.execute("SELECT user_key, room_key FROM memberships"):
@@ -348,9 +348,10 @@ def write(db: sqlite3.Connection, batch: Batch) -> None:
                 db.executemany(f"DELETE FROM {table}", gone)
         if batch.rooms:
             db.executemany(
-                "INSERT INTO rooms (key, name, topic) VALUES (?, ?, ?) ON CONFLICT (key)"
-                " DO UPDATE SET name = excluded.name, topic = excluded.topic",
-                [(key, r.name, r.topic) for key, r in batch.rooms.items()],
+                "INSERT INTO rooms (key, name, topic, topic_by, topic_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET name = excluded.name, topic = excluded.topic,"
+                " topic_by = excluded.topic_by, topic_at = excluded.topic_at",
+                [(k, r.name, r.topic, r.topic_by, r.topic_at) for k, r in batch.rooms.items()],
             )
         for _, sql, params in batch.moderation:
             db.execute(sql, params)
