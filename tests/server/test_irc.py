@@ -219,6 +219,7 @@ def test_channels_topic_names_list_who_whois_ison_userhost_away_and_ping() -> No
             got = await irc.settle()
             assert [(m.command, m.params[1:]) for m in got] == [
                 ("332", ("#dev", "Talk about dev")),
+                ("333", ("#dev", "ric", got[1].params[3])),
                 ("331", ("#general", "No topic is set")),
                 ("403", ("#nosuch", "No such channel")),
             ]
@@ -642,5 +643,63 @@ def test_topic_who_and_when_333_on_join_and_on_a_topic_query(tmp_path: Path) -> 
             got = await carol.join("#dev")
             assert commands(got) == ["JOIN", "332", "333", "353", "366"]
             assert got[2].params == ("carol", *whotime.params[1:])
+
+    asyncio.run(scenario())
+
+
+def test_account_tag_extended_join_and_account_notify(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as server:
+            await make_account(server, "acct")
+            await make_account(server, "later")
+            caps = ("account-tag", "extended-join", "account-notify")
+            watcher = await irc_user(server, "watcher", *caps)
+            plain = await irc_user(server, "plain")
+            # Its own JOIN under extended-join: a guest's account is `*`.
+            own = await IrcClient.connect(server.port)
+            got = await own.register("ext", ("extended-join",))
+            join = next(m for m in got if m.command == "JOIN")
+            assert join.params == ("#general", "*", "ext")
+            signed = await IrcClient.connect(server.port)
+            got = await signed.register("x", ("extended-join",), sasl=("acct", PASSWORD))
+            join = next(m for m in got if m.command == "JOIN")
+            assert (join.source, join.params) == ("acct!u@chinwag", ("#general", "acct", "acct"))
+            await signed.settle()
+            joins = [m for m in await watcher.settle() if m.command == "JOIN"]
+            assert [(m.source, m.params) for m in joins] == [
+                ("plain!u@chinwag", ("#general", "*", "plain")),
+                ("ext!u@chinwag", ("#general", "*", "ext")),
+                ("acct!u@chinwag", ("#general", "acct", "acct")),
+            ]
+            assert "account" in joins[2].tags and "account" not in joins[1].tags
+            assert all(m.params == ("#general",) for m in await plain.settle())
+            # account-tag: on messages from a signed-in sender, never on a guest's.
+            await signed.send("PRIVMSG #general :from an account", "TOPIC #general :set")
+            await own.send("PRIVMSG #general :from a guest")
+            await signed.send("PRIVMSG watcher :psst")
+            got = [m for m in await watcher.settle() if m.command in ("PRIVMSG", "TOPIC")]
+            got += [m for m in await watcher.settle() if m.command in ("PRIVMSG", "TOPIC")]
+            tagged = {m.params[1]: m.tags.get("account") for m in got}
+            assert tagged == {
+                "from an account": "acct",
+                "set": "acct",
+                "from a guest": None,
+                "psst": "acct",
+            }
+            assert all(not m.tags for m in await plain.settle())
+            # account-notify: a guest who signs in is renamed, then ACCOUNT.
+            native = await LineClient.connect(server.port)
+            await native.join("guestly")
+            await native.settle()  # the recent history
+            await watcher.settle()
+            await plain.settle()
+            await native.send({"type": "join", "username": "later", "password": PASSWORD})
+            await native.until("welcome")
+            got = await watcher.settle()
+            assert [(m.command, m.source, m.params) for m in got] == [
+                ("NICK", "guestly!u@chinwag", ("later",)),
+                ("ACCOUNT", "later!u@chinwag", ("later",)),
+            ]
+            assert commands(await plain.settle()) == ["NICK"]
 
     asyncio.run(scenario())

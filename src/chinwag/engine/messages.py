@@ -42,10 +42,16 @@ class MessageCommands(EngineBase):
         refused = self._content_allowed(session, command.message, now)
         if refused is not None:
             return refused
-        assert session.identity is not None
+        identity = session.identity
+        assert identity is not None
         store = self.store
         notice = ev.ChatMessage(
-            store.next_id(), room.name, session.identity.name, command.message, now
+            store.next_id(),
+            room.name,
+            identity.name,
+            command.message,
+            now,
+            signed_in=identity.account is not None,
         )
         store.append(notice)
         room.recent.append(notice)
@@ -66,7 +72,12 @@ class MessageCommands(EngineBase):
         assert sender is not None
         store = self.store
         notice = ev.PrivateMessage(
-            store.next_id(), sender.name, receiver.name, command.message, now
+            store.next_id(),
+            sender.name,
+            receiver.name,
+            command.message,
+            now,
+            signed_in=sender.account is not None,
         )
         store.append(notice, parties=(sender.account, receiver.account))
         if target is session:

@@ -58,7 +58,11 @@ class RoomCommands(EngineBase):
         return [
             reply(session, self.room_joined(room)),
             *self._replay_recent(session, [room]),
-            Envelope(room.audience, ev.UserJoined(room.name, identity.name, now), exclude=session),
+            Envelope(
+                room.audience,
+                ev.UserJoined(room.name, identity.name, now, identity.account is not None),
+                exclude=session,
+            ),
         ]
 
     def _leave_room(self, session: Session, command: ev.LeaveRoom, now: float) -> list[Envelope]:
@@ -114,9 +118,13 @@ class RoomCommands(EngineBase):
             return error_reply(
                 session, ErrorCode.RATE_LIMITED, "You are sending too fast; topic not set"
             )
-        assert session.identity is not None
+        identity = session.identity
+        assert identity is not None
         store = self.store
-        notice = ev.TopicChanged(store.next_id(), room.name, session.identity.name, topic, now)
+        notice = ev.TopicChanged(
+            store.next_id(), room.name, identity.name, topic, now,
+            signed_in=identity.account is not None,
+        )  # fmt: skip
         room.topic, room.topic_by, room.topic_at = topic, notice.username, now
         room.used = True
         store.append(notice)

@@ -313,6 +313,7 @@ class ChatMessage:
     timestamp: float
     history: bool = False
     deleted: bool = False  # a tombstone: the message was deleted, its text is gone
+    signed_in: bool = False  # the sender is signed in to its account (live messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +326,7 @@ class PrivateMessage:
     message: str
     timestamp: float
     history: bool = False
+    signed_in: bool = False  # the sender is signed in to its account (live messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +337,7 @@ class TopicChanged:
     topic: str
     timestamp: float
     history: bool = False
+    signed_in: bool = False  # the setter is signed in to its account (live messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +389,7 @@ class UserJoined:
     room: str
     username: str
     timestamp: float
+    signed_in: bool = False  # the joiner is signed in to its account (else a guest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +405,7 @@ class UserRenamed:
     old: str
     new: str
     timestamp: float
+    signed_in: bool = False  # under the new name it is signed in to its account
 
 
 @dataclass(frozen=True, slots=True)

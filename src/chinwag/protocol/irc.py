@@ -109,6 +109,7 @@ class IrcCodec(IrcRenderer):
         match notice:
             case ev.Welcome():
                 self._stage = _REGISTERED
+                self._signed_in = notice.account is not None
                 self._channels = {room.casefold() for room in notice.rooms}
                 self._password = self._sasl = None
             case ev.Error() if self._stage == _JOINING:

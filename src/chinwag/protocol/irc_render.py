@@ -33,6 +33,7 @@ HISTORY_LIMIT = 100  # CHATHISTORY's most messages per request
 
 # Capabilities, as bits: one small int per connection.
 CAP_TIME, CAP_TAGS, CAP_ECHO, CAP_BATCH, CAP_SASL, CAP_HISTORY = 1, 2, 4, 8, 16, 32
+CAP_ACCOUNT, CAP_EXTJOIN, CAP_ACCOUNT_NOTIFY, CAP_AWAY_NOTIFY = 64, 128, 256, 512
 CAPS = {
     "server-time": CAP_TIME,
     "message-tags": CAP_TAGS,
@@ -40,11 +41,16 @@ CAPS = {
     "batch": CAP_BATCH,
     "sasl": CAP_SASL,
     "draft/chathistory": CAP_HISTORY,
+    "account-tag": CAP_ACCOUNT,
+    "extended-join": CAP_EXTJOIN,
+    "account-notify": CAP_ACCOUNT_NOTIFY,
+    "away-notify": CAP_AWAY_NOTIFY,
 }
 CAP_VALUES = {"sasl": "PLAIN"}
+TAG_CAPS = CAP_TIME | CAP_TAGS | CAP_ACCOUNT  # the capabilities that add tags
 # The capabilities that change the bytes of a notice rendered for many viewers, and the
 # share key of each combination (made once: the fan-out asks for one per recipient).
-SHARED_CAPS = CAP_TIME | CAP_TAGS
+SHARED_CAPS = TAG_CAPS | CAP_EXTJOIN | CAP_ACCOUNT_NOTIFY | CAP_AWAY_NOTIFY
 SHARE_KEYS = tuple(("irc", bits) for bits in range(SHARED_CAPS + 1))
 ISUPPORT = (
     "CHANTYPES=#",
@@ -130,26 +136,37 @@ def mode_letters(modes: tuple[str, ...]) -> str:
     return "+" + "".join(letters[m] for m in modes if m in letters)
 
 
+def _account(
+    notice: ev.ChatMessage | ev.PrivateMessage | ev.TopicChanged | ev.UserJoined | ev.UserRenamed,
+) -> str:
+    """The account the notice's sender is signed in to (its name), or ""."""
+    if not notice.signed_in:
+        return ""
+    return notice.new if isinstance(notice, ev.UserRenamed) else notice.username
+
+
 class IrcRenderer(Codec):
     """The notices as IRC lines, for this connection's capabilities and context."""
 
     personal = True
-    __slots__ = ("_caps", "_ctx", "_nick")
+    __slots__ = ("_caps", "_ctx", "_nick", "_signed_in")
 
     def __init__(self) -> None:
         super().__init__()
         self._caps = 0
         self._ctx: Ctx | None = None  # the context of the command being run
         self._nick: str | None = None  # the nick asked for (before the welcome)
+        self._signed_in = False  # its welcome named an account (for its own extended JOIN)
 
     # ------------------------------------------------------------------ helpers
 
     def _me(self, viewer: str | None) -> str:
         return "*" if viewer is None else to_nick(viewer)  # "*" until registered
 
-    def _tags(self, timestamp: float, msgid: int = 0, batch: str = "") -> str:
+    def _tags(self, timestamp: float, msgid: int = 0, batch: str = "", account: str = "") -> str:
+        """The tags this connection asked for; `account`: the sender's, if signed in."""
         caps = self._caps
-        if not caps & SHARED_CAPS and not batch:
+        if not caps & TAG_CAPS and not batch:
             return ""
         pairs: list[tuple[str, str]] = []
         if batch:
@@ -158,7 +175,16 @@ class IrcRenderer(Codec):
             pairs.append(("time", iso_time(timestamp)))
         if caps & CAP_TAGS and msgid:
             pairs.append(("msgid", str(msgid)))
+        if caps & CAP_ACCOUNT and account:
+            pairs.append(("account", to_nick(account)))
         return tag_text(pairs)
+
+    def _join_line(self, room: str, who: str, signed_in: bool, tags: str = "") -> bytes:
+        """JOIN, with the account (or `*`) and the realname under extended-join."""
+        if self._caps & CAP_EXTJOIN:
+            account = to_nick(who) if signed_in else "*"
+            return build("JOIN", channel(room), account, who, source=source(who), tags=tags)
+        return build("JOIN", channel(room), source=source(who), tags=tags)
 
     def share_key(self, notice: ev.Notice, viewer: str | None) -> Hashable | None:
         """Room traffic renders alike for everyone with the same tag capabilities.
@@ -196,7 +222,7 @@ class IrcRenderer(Codec):
             case ev.PrivateMessage():
                 return self._private(notice, viewer, "")
             case ev.TopicChanged():
-                tags = self._tags(notice.timestamp, notice.id)
+                tags = self._tags(notice.timestamp, notice.id, "", _account(notice))
                 return said(
                     "TOPIC",
                     source(notice.username),
@@ -207,10 +233,8 @@ class IrcRenderer(Codec):
             case ev.FileShared():
                 return self._file(notice, "")
             case ev.UserJoined():
-                tags = self._tags(notice.timestamp)
-                return build(
-                    "JOIN", channel(notice.room), source=source(notice.username), tags=tags
-                )
+                tags = self._tags(notice.timestamp, 0, "", _account(notice))
+                return self._join_line(notice.room, notice.username, notice.signed_in, tags)
             case ev.UserLeft():
                 tags = self._tags(notice.timestamp)
                 who = source(notice.username)
@@ -218,8 +242,12 @@ class IrcRenderer(Codec):
                     return build("PART", channel(notice.room), source=who, tags=tags)
                 return build("QUIT", strip_controls(notice.reason or "Quit"), source=who, tags=tags)
             case ev.UserRenamed():
-                tags = self._tags(notice.timestamp)
-                return build("NICK", to_nick(notice.new), source=source(notice.old), tags=tags)
+                tags = self._tags(notice.timestamp, 0, "", _account(notice))
+                nick = build("NICK", to_nick(notice.new), source=source(notice.old), tags=tags)
+                if notice.signed_in and self._caps & CAP_ACCOUNT_NOTIFY:
+                    who = to_nick(notice.new)
+                    return nick + build("ACCOUNT", who, source=source(notice.new), tags=tags)
+                return nick
             case ev.Welcome():
                 return self._welcome(notice, me)
             case ev.UserList():
@@ -258,21 +286,22 @@ class IrcRenderer(Codec):
         if notice.username == viewer and not notice.history and not self._caps & CAP_ECHO:
             return b""  # without echo-message a client shows its own line itself
         text = "(message deleted)" if notice.deleted else clean(notice.message)
-        tags = self._tags(notice.timestamp, notice.id, batch)
+        tags = self._tags(notice.timestamp, notice.id, batch, _account(notice))
         return said("PRIVMSG", source(notice.username), channel(notice.room), text, tags)
 
     def _file(self, notice: ev.FileShared, batch: str) -> bytes:
         """A file shared in a room: a NOTICE from its sender (IRC has no file message)."""
         size = file_size(notice.size)
         text = clean(f"shared a file: {notice.name} ({size}) {notice.url}")
-        tags = self._tags(notice.timestamp, notice.id, batch)
+        # Files are shared with a login token: their senders are always signed in.
+        tags = self._tags(notice.timestamp, notice.id, batch, notice.username)
         return said("NOTICE", source(notice.username), channel(notice.room), text, tags)
 
     def _private(self, notice: ev.PrivateMessage, viewer: str | None, batch: str) -> bytes:
         mine = notice.username == viewer and notice.target != viewer
         if mine and not notice.history and not self._caps & CAP_ECHO:
             return b""
-        tags = self._tags(notice.timestamp, notice.id, batch)
+        tags = self._tags(notice.timestamp, notice.id, batch, _account(notice))
         text = clean(notice.message)
         return said("PRIVMSG", source(notice.username), to_nick(notice.target), text, tags)
 
@@ -296,7 +325,7 @@ class IrcRenderer(Codec):
             self._lusers(me, len(notice.users)),
             self._motd(me),
         ]
-        out.append(build("JOIN", channel(ev.DEFAULT_ROOM), source=f"{me}!u@{HOST}"))
+        out.append(self._join_line(ev.DEFAULT_ROOM, notice.username, self._signed_in))
         out.append(names_lines(me, ev.DEFAULT_ROOM, [to_nick(u) for u in notice.users]))
         return b"".join(out)
 
@@ -409,7 +438,7 @@ class IrcRenderer(Codec):
         ]
         if kind == "NAMES":
             return names_lines(me, notice.room, names)
-        join = build("JOIN", channel(notice.room), source=f"{me}!u@{HOST}")
+        join = self._join_line(notice.room, viewer or me, self._signed_in)
         topic = (
             self._topic_reply(me, notice.room, notice.topic, notice.topic_by, notice.topic_at)
             if notice.topic
@@ -467,7 +496,7 @@ class IrcRenderer(Codec):
             elif isinstance(message, ev.FileShared):
                 out.append(self._file(message, batch))
             else:
-                tags = self._tags(message.timestamp, message.id, batch)
+                tags = self._tags(message.timestamp, message.id, batch, _account(message))
                 text = clean(message.topic)
                 out.append(
                     said("TOPIC", source(message.username), channel(message.room), text, tags)

@@ -285,6 +285,8 @@ COMMANDS: tuple[Shape, ...] = (
 ID = opt("id", COUNT, 0)
 TIMESTAMP = opt("timestamp", STAMP, 0.0)  # seed-004 servers may omit it: 0.0 is "unknown"
 HISTORY = opt("history", FLAG, False, omit=True, tolerant=True)
+# The sender (joiner, renamed user) is signed in to its account, whose name is its name.
+SIGNED_IN = opt("signed_in", FLAG, False, omit=True, tolerant=True)
 IN_ROOM = opt("room", TEXT, DEFAULT_ROOM)
 USERNAME = Field("username", TEXT)
 ACCOUNTS = opt("accounts", NAMES, (), omit=True)  # the names signed in to an account
@@ -299,6 +301,7 @@ CHAT = shape(
     TIMESTAMP,
     HISTORY,
     opt("deleted", FLAG, False, omit=True, tolerant=True),
+    SIGNED_IN,
 )
 PRIVATE = shape(
     "private",
@@ -309,6 +312,7 @@ PRIVATE = shape(
     Field("message", TEXT),
     TIMESTAMP,
     HISTORY,
+    SIGNED_IN,
 )
 TOPIC = shape(
     "topic",
@@ -319,6 +323,7 @@ TOPIC = shape(
     opt("topic", TEXT, ""),
     TIMESTAMP,
     HISTORY,
+    SIGNED_IN,
 )
 FILE = shape(
     "file",
@@ -392,6 +397,7 @@ NOTICES: tuple[Shape, ...] = (
         IN_ROOM,
         computed("message", lambda n: f"{n.username} joined the chat"),
         TIMESTAMP,
+        SIGNED_IN,
     ),
     shape(
         "user_left",
@@ -409,6 +415,7 @@ NOTICES: tuple[Shape, ...] = (
         Field("username", TEXT, attr="new"),
         computed("message", lambda n: f"{n.old} is now known as {n.new}"),
         TIMESTAMP,
+        SIGNED_IN,
     ),
     shape(
         "list_users",
