@@ -251,6 +251,11 @@ def test_channels_topic_names_list_who_whois_ison_userhost_away_and_ping() -> No
                 ("306", ("You have been marked as being away",)),
                 ("305", ("You are no longer marked as being away",)),
             ]
+            gone, back = await native.until("away"), await native.until("away")
+            assert [(n["username"], n["message"]) for n in (gone, back)] == [
+                ("ric", "gone"),
+                ("ric", ""),
+            ]
             await irc.send("LUSERS", "MOTD", "MODE ric", "MODE ric +i", "MODE nat")
             got = await irc.settle()
             assert commands(got) == ["251", "255", "375", "372", "372", "376", "221", "221", "502"]
@@ -701,5 +706,63 @@ def test_account_tag_extended_join_and_account_notify(tmp_path: Path) -> None:
                 ("ACCOUNT", "later!u@chinwag", ("later",)),
             ]
             assert commands(await plain.settle()) == ["NICK"]
+
+    asyncio.run(scenario())
+
+
+def test_away_is_shared_301_whois_who_away_notify_and_native() -> None:
+    async def scenario() -> None:
+        async with running_server() as server:
+            alice = await irc_user(server, "alice", "away-notify")
+            carol = await irc_user(server, "carol")
+            bob = await irc_user(server, "bob")
+            native = await LineClient.connect(server.port)
+            await native.join("nat")
+            await alice.join("#dev")
+            for client in (alice, carol, bob):
+                await client.settle()
+            await bob.send("AWAY :out to lunch")
+            assert commands(await bob.settle()) == ["306"]
+            got = await alice.settle()
+            assert [(m.command, m.source, m.params) for m in got] == [
+                ("AWAY", "bob!u@chinwag", ("out to lunch",))
+            ]
+            assert await carol.settle() == []  # no away-notify: not told
+            told = await native.until("away")
+            assert (told["username"], told["message"]) == ("bob", "out to lunch")
+            # A private message to an away user is answered 301; it still arrives.
+            await alice.send("PRIVMSG bob :are you there?")
+            got = await alice.settle()
+            assert [(m.command, m.params) for m in got] == [
+                ("301", ("alice", "bob", "out to lunch"))
+            ]
+            assert (await bob.until("PRIVMSG")).params == ("bob", "are you there?")
+            await native.send({"type": "private", "target": "bob", "message": "hi"})
+            echo = await native.until("private")
+            assert echo["away"] == "out to lunch"
+            await carol.send("WHOIS bob", "WHO #general")
+            got = await carol.settle()
+            assert ("301", ("carol", "bob", "out to lunch")) in [(m.command, m.params) for m in got]
+            flags = {m.params[5]: m.params[6] for m in got if m.command == "352"}
+            assert flags == {"alice": "H", "bob": "G", "carol": "H", "nat": "H"}
+            await native.send({"type": "list_users"})
+            users = await native.until("list_users")
+            assert users["away"] == [{"username": "bob", "message": "out to lunch"}]
+            # Joining a channel while away: its away-notify members learn it after the JOIN.
+            await bob.join("#dev")
+            got = await alice.settle()
+            assert [(m.command, m.source) for m in got] == [
+                ("JOIN", "bob!u@chinwag"),
+                ("AWAY", "bob!u@chinwag"),
+            ]
+            await bob.send("AWAY", "AWAY")  # back, then back again: nobody is told twice
+            assert commands(await bob.settle()) == ["305", "305"]
+            got = await alice.settle()
+            assert [(m.command, m.params) for m in got] == [("AWAY", ())]
+            assert (await native.until("away"))["message"] == ""
+            await native.settle()
+            await bob.send("AWAY :gone for good", "QUIT")
+            await bob.closed()
+            assert not server.engine.away  # nothing kept of a session that left
 
     asyncio.run(scenario())

@@ -57,6 +57,9 @@ class EngineBase:
         self.sanctions = Sanctions()  # bans and mutes in force (engine/sanctions.py)
         # guest key -> rooms it was invited to (for its session only, see moderation.py)
         self.guest_invites: dict[str, set[str]] = {}
+        # Who is away, with what message (`away`): a dict beside the sessions, so that
+        # the many who are not away cost nothing. Emptied of a session as it closes.
+        self.away: dict[Session, str] = {}
 
     # ------------------------------------------------------------------ moderation rules
 

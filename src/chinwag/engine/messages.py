@@ -6,7 +6,9 @@ one envelope to the room (the server holds it until the write is durable).
 
 from __future__ import annotations
 
-from chinwag.bus.base import Envelope, ToSession, ToUser
+from dataclasses import replace
+
+from chinwag.bus.base import Envelope, ToRooms, ToSession, ToUser
 from chinwag.engine.base import INVITE_ONLY, OPERATOR_RANK, EngineBase
 from chinwag.engine.limits import NOT_STORING, error_reply, reply
 from chinwag.engine.names import user_key
@@ -17,6 +19,7 @@ from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.text import inert
 
 MAX_QUIT = 200  # characters of a parting message passed on
+MAX_AWAY = 200  # characters of an away message
 
 
 class MessageCommands(EngineBase):
@@ -82,10 +85,41 @@ class MessageCommands(EngineBase):
         store.append(notice, parties=(sender.account, receiver.account))
         if target is session:
             return [Envelope(ToSession(session), notice, notice.id)]
+        away = self.away.get(target)
+        mine = notice if away is None else replace(notice, away=away)  # IRC's 301
         return [
             Envelope(ToUser(receiver.key), notice, notice.id),
-            Envelope(ToSession(session), notice, notice.id),
+            Envelope(ToSession(session), mine, notice.id),
         ]
+
+    def _away(self, session: Session, command: ev.Away, now: float) -> list[Envelope]:
+        """Away with a message, or back; those who share a room are told of a change."""
+        identity = session.identity
+        assert identity is not None
+        message = inert(" ".join((command.message or "").split()))[:MAX_AWAY]
+        before = self.away.get(session)
+        if message:
+            self.away[session] = message
+            done = ev.Done("away", f"You are marked as away: {message}")
+        else:
+            self.away.pop(session, None)
+            done = ev.Done("away", "You are no longer marked as away")
+        out = [reply(session, done)]
+        if before != (message or None):
+            notice = ev.UserAway(identity.name, message, now)
+            out.append(Envelope(ToRooms(session.rooms), notice, exclude=session))
+        return out
+
+    def _absent(self, room: Room | None) -> tuple[ev.Absent, ...]:
+        """The away entries of a user list (of the room's members, or of everyone)."""
+        if not self.away:
+            return ()
+        found = [
+            ev.Absent(s.identity.name, message)
+            for s, message in self.away.items()
+            if s.identity is not None and (room is None or s in room.members)
+        ]
+        return tuple(sorted(found, key=lambda a: a.username.casefold()))
 
     def _list_users(self, session: Session, command: ev.ListUsers, now: float) -> list[Envelope]:
         if command.room is None:
@@ -94,11 +128,8 @@ class MessageCommands(EngineBase):
             accounts = tuple(
                 s.identity.name for s in online if s.identity and s.identity.account is not None
             )
-            return [
-                reply(
-                    session, ev.UserList(names, accounts=tuple(sorted(accounts, key=str.casefold)))
-                )
-            ]
+            accounts = tuple(sorted(accounts, key=str.casefold))
+            return [reply(session, ev.UserList(names, None, accounts, self._absent(None)))]
         room = self.memberships.find(command.room)
         if room is None:
             return error_reply(session, ErrorCode.UNKNOWN_ROOM, f"No room named {command.room}")
@@ -110,7 +141,7 @@ class MessageCommands(EngineBase):
                 )
         names = tuple(sorted(room.usernames(), key=str.casefold))
         accounts = tuple(sorted(room.account_names(), key=str.casefold))
-        return [reply(session, ev.UserList(names, room.name, accounts))]
+        return [reply(session, ev.UserList(names, room.name, accounts, self._absent(room)))]
 
     def _ping(self, session: Session, command: ev.Ping, now: float) -> list[Envelope]:
         return [reply(session, ev.PongReply(now, command.token))]

@@ -55,7 +55,7 @@ class RoomCommands(EngineBase):
         if refused is not None:
             return refused
         memberships.enter(session, room)
-        return [
+        out = [
             reply(session, self.room_joined(room)),
             *self._replay_recent(session, [room]),
             Envelope(
@@ -64,6 +64,12 @@ class RoomCommands(EngineBase):
                 exclude=session,
             ),
         ]
+        away = self.away.get(session)
+        if away is not None:  # the room's members learn it as they learn of the others
+            out.append(
+                Envelope(room.audience, ev.UserAway(identity.name, away, now), exclude=session)
+            )
+        return out
 
     def _leave_room(self, session: Session, command: ev.LeaveRoom, now: float) -> list[Envelope]:
         room = self._member_room(session, command.room)

@@ -107,6 +107,13 @@ class Private:
 
 
 @dataclass(frozen=True, slots=True)
+class Away:
+    """Mark oneself away with a message, or (None or blank) back."""
+
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ListUsers:
     room: str | None = None
 
@@ -268,6 +275,7 @@ class BadInput:
 
 Command = (
     Join
+    | Away
     | Chat
     | Private
     | ListUsers
@@ -327,6 +335,7 @@ class PrivateMessage:
     timestamp: float
     history: bool = False
     signed_in: bool = False  # the sender is signed in to its account (live messages)
+    away: str = ""  # on the sender's own copy: the target is away, with this message
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,10 +418,28 @@ class UserRenamed:
 
 
 @dataclass(frozen=True, slots=True)
+class UserAway:
+    """Someone who shares a room with you is away now (`message`), or back ("")."""
+
+    username: str
+    message: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class Absent:
+    """In a user list: one of its users is away, with this message."""
+
+    username: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class UserList:
     users: tuple[str, ...]
     room: str | None = None
     accounts: tuple[str, ...] = ()  # those of `users` signed in to an account
+    away: tuple[Absent, ...] = ()  # those of `users` who are away
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,6 +584,7 @@ Notice = (
     | UserJoined
     | UserLeft
     | UserRenamed
+    | UserAway
     | UserList
     | RoomList
     | RoomJoined

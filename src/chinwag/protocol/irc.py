@@ -298,11 +298,8 @@ class IrcCodec(IrcRenderer):
         self._send(ev.Quit(clean(params[0])[:200] if params else None))
 
     def _cmd_away(self, params: tuple[str, ...]) -> None:
-        # chinwag has no away state to share: the client is told it is set, nobody else is.
-        if params and params[0]:
-            self._numeric(rpl.RPL_NOWAWAY, "You have been marked as being away")
-        else:
-            self._numeric(rpl.RPL_UNAWAY, "You are no longer marked as being away")
+        text = clean(params[0]).strip() if params else ""
+        self._send(ev.Away(text or None), Ctx("AWAY", extra=("away",) if text else ()))
 
     # ------------------------------------------------------------------ channels
 

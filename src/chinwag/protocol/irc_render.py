@@ -64,7 +64,9 @@ ISUPPORT = (
     "CHATHISTORY=100",
     "MSGREFTYPES=msgid",
 )
-SHARED = frozenset({ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed})
+SHARED = frozenset(
+    {ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed, ev.UserAway}
+)
 LEFT_ROOM = "left the room"  # the reason the engine gives a leave (the rest are quits)
 
 
@@ -248,6 +250,14 @@ class IrcRenderer(Codec):
                     who = to_nick(notice.new)
                     return nick + build("ACCOUNT", who, source=source(notice.new), tags=tags)
                 return nick
+            case ev.UserAway():
+                if not self._caps & CAP_AWAY_NOTIFY:
+                    return b""
+                tags = self._tags(notice.timestamp)
+                who = source(notice.username)
+                if notice.message:
+                    return build("AWAY", strip_controls(notice.message), source=who, tags=tags)
+                return build("AWAY", source=who, tags=tags)
             case ev.Welcome():
                 return self._welcome(notice, me)
             case ev.UserList():
@@ -279,6 +289,11 @@ class IrcRenderer(Codec):
             case ev.Goodbye():
                 return build("ERROR", f"Closing link: {strip_controls(notice.message)}")
             case ev.Done():
+                ctx = self._ctx
+                if ctx is not None and ctx.kind == "AWAY":
+                    if ctx.extra:
+                        return numeric(rpl.RPL_NOWAWAY, me, "You have been marked as being away")
+                    return numeric(rpl.RPL_UNAWAY, me, "You are no longer marked as being away")
                 return server_notice(me, notice.message)
         return b""  # pragma: no cover (every notice type is matched above)
 
@@ -299,11 +314,17 @@ class IrcRenderer(Codec):
 
     def _private(self, notice: ev.PrivateMessage, viewer: str | None, batch: str) -> bytes:
         mine = notice.username == viewer and notice.target != viewer
+        away = b""
+        if mine and notice.away:  # the target is away: 301, as the RFC answers a PRIVMSG
+            target = to_nick(notice.target)
+            text = strip_controls(notice.away)
+            away = numeric(rpl.RPL_AWAY, to_nick(notice.username), target, text)
         if mine and not notice.history and not self._caps & CAP_ECHO:
-            return b""
+            return away
         tags = self._tags(notice.timestamp, notice.id, batch, _account(notice))
         text = clean(notice.message)
-        return said("PRIVMSG", source(notice.username), to_nick(notice.target), text, tags)
+        line = said("PRIVMSG", source(notice.username), to_nick(notice.target), text, tags)
+        return line + away
 
     def _welcome(self, notice: ev.Welcome, me: str) -> bytes:
         ctx = self._ctx
@@ -364,8 +385,19 @@ class IrcRenderer(Codec):
         if kind == "WHO" and ctx is not None:
             where = channel(notice.room) if notice.room else "*"
             wanted = ctx.target.casefold()
+            gone = {to_nick(a.username) for a in notice.away}  # G(one) instead of H(ere)
             out = [
-                numeric(rpl.RPL_WHOREPLY, me, where, "u", HOST, SERVER, n, "H", f"0 {n}")
+                numeric(
+                    rpl.RPL_WHOREPLY,
+                    me,
+                    where,
+                    "u",
+                    HOST,
+                    SERVER,
+                    n,
+                    "G" if n in gone else "H",
+                    f"0 {n}",
+                )
                 for n in nicks
                 if notice.room is not None or wanted in ("", "*", "0", n.casefold())
             ]
@@ -385,6 +417,9 @@ class IrcRenderer(Codec):
                 numeric(rpl.RPL_WHOISUSER, me, nick, "u", HOST, "*", name),
                 numeric(rpl.RPL_WHOISSERVER, me, nick, SERVER, "chinwag"),
             ]
+            for absent in notice.away:
+                if absent.username == name:
+                    out.append(numeric(rpl.RPL_AWAY, me, nick, strip_controls(absent.message)))
             if nick.casefold() in accounts:
                 out.append(numeric(rpl.RPL_WHOISACCOUNT, me, nick, nick, "is logged in as"))
             out.append(numeric(rpl.RPL_ENDOFWHOIS, me, nick, "End of /WHOIS list"))

@@ -215,6 +215,7 @@ COMMANDS: tuple[Shape, ...] = (
     shape("private", ev.Private, Field("target", TEXT), Field("message", TEXT)),
     shape("list_users", ev.ListUsers, opt("room", TEXT, omit=True)),
     shape("ping", ev.Ping, opt("token", TOKEN, omit=True)),
+    shape("away", ev.Away, opt("message", TEXT, omit=True)),
     shape("pong", ev.Pong),
     shape("quit", ev.Quit, opt("message", TEXT, omit=True)),
     shape("nick", ev.Rename, Field("username", TEXT)),
@@ -313,6 +314,7 @@ PRIVATE = shape(
     TIMESTAMP,
     HISTORY,
     SIGNED_IN,
+    opt("away", TEXT, "", omit=True, tolerant=True),
 )
 TOPIC = shape(
     "topic",
@@ -356,6 +358,7 @@ AUDIT_ENTRY = shape(
 # Who set a room's topic and when (left out while unknown: no topic set yet).
 TOPIC_BY = opt("topic_by", TEXT, "", omit=True, tolerant=True)
 TOPIC_AT = opt("topic_at", STAMP, 0.0, omit=True, tolerant=True)
+ABSENT = shape(None, ev.Absent, USERNAME, opt("message", TEXT, ""))
 ROOM_INFO = shape(
     None,
     ev.RoomInfo,
@@ -417,12 +420,14 @@ NOTICES: tuple[Shape, ...] = (
         TIMESTAMP,
         SIGNED_IN,
     ),
+    shape("away", ev.UserAway, USERNAME, opt("message", TEXT, ""), TIMESTAMP),
     shape(
         "list_users",
         ev.UserList,
         opt("users", NAMES, ()),
         opt("room", TEXT, omit=True),
         ACCOUNTS,
+        opt("away", Items("away entry", ABSENT), (), omit=True),
     ),
     shape(
         "rooms",
