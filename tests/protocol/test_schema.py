@@ -106,6 +106,8 @@ CLIENT_BYTES: list[tuple[ev.Command, bytes]] = [
     # New with the IRC gateway's away state.
     (ev.Away("lunch"), b'{"type":"away","message":"lunch"}\n'),
     (ev.Away(), b'{"type":"away"}\n'),
+    (ev.WhoWas("bob"), b'{"type":"whowas","username":"bob"}\n'),
+    (ev.WhoWas("bob", 3), b'{"type":"whowas","username":"bob","limit":3}\n'),
 ]
 
 # Notices added with accounts (the render table of the seed dialects predates them).
@@ -143,6 +145,8 @@ ACCOUNT_NOTICES: dict[str, ev.Notice] = {
     "private_to_away": ev.PrivateMessage(14, "alice", "bob", "hi", 1.5, away="lunch"),
     "away": ev.UserAway("bob", "lunch", 1.5),
     "back": ev.UserAway("bob", "", 1.5),
+    "whowas": ev.WhoWasReply("bob", (ev.SignedOff("bob", 2.5, True), ev.SignedOff("Bob", 1.5))),
+    "whowas_nobody": ev.WhoWasReply("ghost"),
     "users_away": ev.UserList(("alice", "bob"), "dev", (), (ev.Absent("bob", "lunch"),)),
 }  # fmt: skip
 

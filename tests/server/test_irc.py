@@ -766,3 +766,56 @@ def test_away_is_shared_301_whois_who_away_notify_and_native() -> None:
             assert not server.engine.away  # nothing kept of a session that left
 
     asyncio.run(scenario())
+
+
+def test_whowas_tells_the_latest_sign_outs_and_406_for_a_stranger() -> None:
+    async def scenario() -> None:
+        async with running_server() as server:
+            asker = await irc_user(server, "asker")
+            for _ in range(2):  # bob signs in and out twice
+                bob = await irc_user(server, "bob")
+                await bob.send("QUIT :bye")
+                await bob.closed()
+            jose = await irc_user(server, "`Jos-dma")
+            await jose.close()
+            await asker.settle()
+            await asker.send("WHOWAS bob", "WHOWAS bob 1", "WHOWAS `Jos-dma", "WHOWAS ghost")
+            got = [(m.command, m.params[1:]) for m in await asker.settle()]
+            signed_off = [p[2] for c, p in got if c == "312"]
+            assert all(text.startswith("signed off 20") for text in signed_off)
+            assert [(c, p[:2]) for c, p in got] == [
+                ("314", ("bob", "u")),
+                ("312", ("bob", "chinwag")),
+                ("314", ("bob", "u")),
+                ("312", ("bob", "chinwag")),
+                ("369", ("bob", "End of WHOWAS")),
+                ("314", ("bob", "u")),
+                ("312", ("bob", "chinwag")),
+                ("369", ("bob", "End of WHOWAS")),
+                ("314", ("`Jos-dma", "u")),
+                ("312", ("`Jos-dma", "chinwag")),
+                ("369", ("`Jos-dma", "End of WHOWAS")),
+                ("406", ("ghost", "There was no such nickname")),
+                ("369", ("ghost", "End of WHOWAS")),
+            ]
+            assert got[8][1][-1] == "José"  # the realname is the chinwag name
+            await asker.send("WHOWAS")
+            assert commands(await asker.settle()) == ["461"]
+
+    asyncio.run(scenario())
+
+
+def test_whowas_remembers_a_bounded_number_of_sign_outs() -> None:
+    from chinwag.engine.base import WHOWAS_KEPT
+
+    async def scenario() -> None:
+        async with running_server() as server:
+            for n in range(3):
+                client = await irc_user(server, f"u{n}")
+                await client.send("QUIT")
+                await client.closed()
+            departed = server.engine.departed
+            assert [gone.username for _, gone in departed] == ["u0", "u1", "u2"]
+            assert departed.maxlen == WHOWAS_KEPT
+
+    asyncio.run(scenario())

@@ -8,6 +8,7 @@ from the caller (one reading of the clock per command) and return envelopes.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 
 from chinwag.bus.base import Envelope, ToSession
 from chinwag.engine.identity import Identity, Role
@@ -31,6 +32,7 @@ SERVER_RANK = {Role.MODERATOR: 10, Role.ADMIN: 11}
 INVITE_ONLY, MODERATED, TOPIC_LOCKED = "invite_only", "moderated", "topic_locked"
 MODES = (INVITE_ONLY, MODERATED, TOPIC_LOCKED)
 OPERATOR_RANK = ROOM_RANK[RoomRole.OPERATOR]
+WHOWAS_KEPT = 500  # sign-outs remembered for `whowas` (the oldest are forgotten)
 
 
 class EngineBase:
@@ -60,6 +62,8 @@ class EngineBase:
         # Who is away, with what message (`away`): a dict beside the sessions, so that
         # the many who are not away cost nothing. Emptied of a session as it closes.
         self.away: dict[Session, str] = {}
+        # The latest sign-outs, (name key, what `whowas` tells), oldest first: bounded.
+        self.departed: deque[tuple[str, ev.SignedOff]] = deque(maxlen=WHOWAS_KEPT)
 
     # ------------------------------------------------------------------ moderation rules
 

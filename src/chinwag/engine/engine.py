@@ -85,6 +85,7 @@ class Engine(ModerationCommands, MessageCommands, RoomCommands, FileCommands):
             ev.Private: Row(guest, self._private),
             ev.ListUsers: Row(anyone, self._list_users),
             ev.Away: Row(guest, self._away),
+            ev.WhoWas: Row(guest, self._whowas),
             ev.Ping: Row(anyone, self._ping),
             ev.Pong: Row(anyone, self._pong),
             ev.Quit: Row(anyone, self._quit),
@@ -142,6 +143,8 @@ class Engine(ModerationCommands, MessageCommands, RoomCommands, FileCommands):
         rooms = self.memberships.sign_out(session)
         if identity is None or not rooms:
             return []
+        gone = ev.SignedOff(identity.name, now, identity.account is not None)
+        self.departed.append((identity.key, gone))
         log.info("%s left (%s)", identity.name, reason or "disconnected")
         return [
             Envelope(room.audience, ev.UserLeft(room.name, identity.name, now, reason))

@@ -11,7 +11,7 @@ from dataclasses import replace
 from chinwag.bus.base import Envelope, ToRooms, ToSession, ToUser
 from chinwag.engine.base import INVITE_ONLY, OPERATOR_RANK, EngineBase
 from chinwag.engine.limits import NOT_STORING, error_reply, reply
-from chinwag.engine.names import user_key
+from chinwag.engine.names import NAME_MAX, normalize_name, user_key
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
@@ -20,6 +20,7 @@ from chinwag.protocol.text import inert
 
 MAX_QUIT = 200  # characters of a parting message passed on
 MAX_AWAY = 200  # characters of an away message
+MAX_WHOWAS = 50  # sign-outs in one `whowas` answer
 
 
 class MessageCommands(EngineBase):
@@ -109,6 +110,19 @@ class MessageCommands(EngineBase):
             notice = ev.UserAway(identity.name, message, now)
             out.append(Envelope(ToRooms(session.rooms), notice, exclude=session))
         return out
+
+    def _whowas(self, session: Session, command: ev.WhoWas, now: float) -> list[Envelope]:
+        """The newest sign-outs under a name (compared as names are: look-alikes too)."""
+        name = normalize_name(command.username)
+        seen: list[ev.SignedOff] = []
+        if len(name) <= NAME_MAX:
+            key, most = user_key(name), max(1, min(command.limit, MAX_WHOWAS))
+            for gone_key, gone in reversed(self.departed):
+                if gone_key == key:
+                    seen.append(gone)
+                    if len(seen) >= most:
+                        break
+        return [reply(session, ev.WhoWasReply(name[:NAME_MAX], tuple(seen)))]
 
     def _absent(self, room: Room | None) -> tuple[ev.Absent, ...]:
         """The away entries of a user list (of the room's members, or of everyone)."""

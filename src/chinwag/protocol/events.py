@@ -114,6 +114,14 @@ class Away:
 
 
 @dataclass(frozen=True, slots=True)
+class WhoWas:
+    """Who went by this name lately (the newest `limit` sign-outs under it)."""
+
+    username: str
+    limit: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class ListUsers:
     room: str | None = None
 
@@ -276,6 +284,7 @@ class BadInput:
 Command = (
     Join
     | Away
+    | WhoWas
     | Chat
     | Private
     | ListUsers
@@ -435,6 +444,23 @@ class Absent:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedOff:
+    """One sign-out the server remembers (for `whowas`)."""
+
+    username: str
+    timestamp: float
+    signed_in: bool = False  # it was signed in to its account (else a guest)
+
+
+@dataclass(frozen=True, slots=True)
+class WhoWasReply:
+    """The answer to `whowas`: the newest sign-outs under that name first (none: unknown)."""
+
+    username: str
+    seen: tuple[SignedOff, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class UserList:
     users: tuple[str, ...]
     room: str | None = None
@@ -585,6 +611,7 @@ Notice = (
     | UserLeft
     | UserRenamed
     | UserAway
+    | WhoWasReply
     | UserList
     | RoomList
     | RoomJoined

@@ -44,6 +44,7 @@ from chinwag.protocol.irc_wire import MAX_LINE, MAX_TAGS, build, parse, split_si
 _REGISTERING, _JOINING, _REGISTERED = 0, 1, 2
 SASL_CHUNK = 400  # AUTHENTICATE carries base64 in pieces of 400 bytes
 SASL_MAX = 1600
+WHOWAS_LIMIT = 50  # entries when WHOWAS gives no count (the engine's most)
 ROLE_LETTERS = {"o": "operator", "v": "voice"}
 FLAG_LETTERS = {"i": "invite_only", "m": "moderated", "t": "topic_locked"}
 
@@ -363,6 +364,11 @@ class IrcCodec(IrcRenderer):
         nick = params[-1].split(",")[0]
         self._send(ev.ListUsers(), Ctx("WHOIS", nick))
 
+    def _cmd_whowas(self, params: tuple[str, ...]) -> None:
+        nick = params[0].split(",")[0]
+        count = _number(params[1]) if len(params) > 1 else 0  # none, or not positive: all
+        self._send(ev.WhoWas(from_nick(nick), count or WHOWAS_LIMIT), Ctx("WHOWAS", nick))
+
     def _cmd_ison(self, params: tuple[str, ...]) -> None:
         nicks = tuple(n for p in params for n in p.split())
         self._send(ev.ListUsers(), Ctx("ISON", extra=nicks))
@@ -518,6 +524,7 @@ IrcCodec.table = {
     "LIST": (IrcCodec._cmd_list, False, 0),
     "WHO": (IrcCodec._cmd_who, False, 0),
     "WHOIS": (IrcCodec._cmd_whois, False, 1),
+    "WHOWAS": (IrcCodec._cmd_whowas, False, 1),
     "ISON": (IrcCodec._cmd_ison, False, 1),
     "USERHOST": (IrcCodec._cmd_userhost, False, 1),
     "LUSERS": (IrcCodec._cmd_lusers, False, 0),

@@ -262,6 +262,8 @@ class IrcRenderer(Codec):
                 return self._welcome(notice, me)
             case ev.UserList():
                 return self._users(notice, me)
+            case ev.WhoWasReply():
+                return self._whowas(notice, me)
             case ev.RoomList():
                 return self._rooms(notice, me)
             case ev.RoomJoined():
@@ -427,6 +429,21 @@ class IrcRenderer(Codec):
         return numeric(rpl.ERR_NOSUCHNICK, me, wanted, "No such nick/channel") + numeric(
             rpl.RPL_ENDOFWHOIS, me, wanted, "End of /WHOIS list"
         )
+
+    def _whowas(self, notice: ev.WhoWasReply, me: str) -> bytes:
+        """314 and 312 (with the time it signed off) per sign-out, or 406; then 369."""
+        ctx = self._ctx
+        nick = ctx.target if ctx is not None and ctx.target else to_nick(notice.username)
+        out: list[bytes] = []
+        for gone in notice.seen:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.timestamp))
+            was = to_nick(gone.username)
+            out.append(numeric(rpl.RPL_WHOWASUSER, me, was, "u", HOST, "*", gone.username))
+            out.append(numeric(rpl.RPL_WHOISSERVER, me, was, SERVER, f"signed off {when}"))
+        if not out:
+            out.append(numeric(rpl.ERR_WASNOSUCHNICK, me, nick, "There was no such nickname"))
+        out.append(numeric(rpl.RPL_ENDOFWHOWAS, me, nick, "End of WHOWAS"))
+        return b"".join(out)
 
     def _rooms(self, notice: ev.RoomList, me: str) -> bytes:
         ctx = self._ctx

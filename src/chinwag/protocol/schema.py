@@ -216,6 +216,7 @@ COMMANDS: tuple[Shape, ...] = (
     shape("list_users", ev.ListUsers, opt("room", TEXT, omit=True)),
     shape("ping", ev.Ping, opt("token", TOKEN, omit=True)),
     shape("away", ev.Away, opt("message", TEXT, omit=True)),
+    shape("whowas", ev.WhoWas, Field("username", TEXT), opt("limit", COUNT, 10, omit=True)),
     shape("pong", ev.Pong),
     shape("quit", ev.Quit, opt("message", TEXT, omit=True)),
     shape("nick", ev.Rename, Field("username", TEXT)),
@@ -359,6 +360,7 @@ AUDIT_ENTRY = shape(
 TOPIC_BY = opt("topic_by", TEXT, "", omit=True, tolerant=True)
 TOPIC_AT = opt("topic_at", STAMP, 0.0, omit=True, tolerant=True)
 ABSENT = shape(None, ev.Absent, USERNAME, opt("message", TEXT, ""))
+SIGNED_OFF = shape(None, ev.SignedOff, USERNAME, TIMESTAMP, SIGNED_IN)
 ROOM_INFO = shape(
     None,
     ev.RoomInfo,
@@ -421,6 +423,7 @@ NOTICES: tuple[Shape, ...] = (
         SIGNED_IN,
     ),
     shape("away", ev.UserAway, USERNAME, opt("message", TEXT, ""), TIMESTAMP),
+    shape("whowas", ev.WhoWasReply, USERNAME, opt("seen", Items("sign-out", SIGNED_OFF), ())),
     shape(
         "list_users",
         ev.UserList,
