@@ -7,6 +7,7 @@ import asyncio
 import base64
 import contextlib
 import time
+from datetime import datetime
 from pathlib import Path
 
 import trustme
@@ -389,7 +390,7 @@ def test_chathistory_pages_in_a_batch() -> None:
             older = [await irc.message() for _ in range(2)]
             assert [m.params[1] for m in older] == ["m0", "m1"]
             await irc.until("BATCH")
-            await irc.send("CHATHISTORY AROUND #general msgid=3 10")
+            await irc.send("CHATHISTORY TARGETS timestamp=2020-01-01T00:00:00Z * 10")
             assert (await irc.message()).command == "FAIL"
 
     asyncio.run(scenario())
@@ -817,5 +818,73 @@ def test_whowas_remembers_a_bounded_number_of_sign_outs() -> None:
             departed = server.engine.departed
             assert [gone.username for _, gone in departed] == ["u0", "u1", "u2"]
             assert departed.maxlen == WHOWAS_KEPT
+
+    asyncio.run(scenario())
+
+
+def test_chathistory_by_msgid_and_timestamp_latest_around_and_between() -> None:
+    async def scenario() -> None:
+        async with running_server() as server:
+            caps = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
+            irc = await irc_user(server, "hist", *caps)
+            ids: list[str] = []
+            times: list[datetime] = []
+            for n in range(10):
+                await irc.send(f"PRIVMSG #general :m{n}")
+                echo = await irc.until("PRIVMSG")
+                ids.append(echo.tags["msgid"])
+                times.append(datetime.fromisoformat(echo.tags["time"]))
+                await asyncio.sleep(0.01)  # apart by more than the time tag's millisecond
+
+            def mid(k: int) -> str:  # a time between message k and message k + 1
+                when = times[k] + (times[k + 1] - times[k]) / 2
+                return "timestamp=" + when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+            async def ask(line: str) -> list[str]:
+                await irc.send(line)
+                got = await irc.settle()
+                assert got[0].command == "BATCH" and got[-1].command == "BATCH", got
+                name = got[0].params[0][1:]
+                assert got[0].params[1:] == ("chathistory", "#general")
+                assert got[-1].params == ("-" + name,)
+                assert all(m.tags["batch"] == name for m in got[1:-1])
+                return [m.params[1] for m in got[1:-1]]
+
+            def m(*numbers: int) -> list[str]:
+                return [f"m{n}" for n in numbers]
+
+            i = ids
+            assert await ask("CHATHISTORY LATEST #general * 3") == m(7, 8, 9)
+            assert await ask(f"CHATHISTORY LATEST #general msgid={i[7]} 5") == m(8, 9)
+            assert await ask(f"CHATHISTORY LATEST #general msgid={i[2]} 3") == m(7, 8, 9)
+            assert await ask(f"CHATHISTORY BEFORE #general msgid={i[3]} 10") == m(0, 1, 2)
+            assert await ask(f"CHATHISTORY AFTER #general msgid={i[6]} 2") == m(7, 8)
+            assert await ask(f"CHATHISTORY AROUND #general msgid={i[5]} 4") == m(4, 5, 6, 7)
+            between = f"CHATHISTORY BETWEEN #general msgid={i[2]} msgid={i[6]} 10"
+            assert await ask(between) == m(3, 4, 5)
+            between = f"CHATHISTORY BETWEEN #general msgid={i[6]} msgid={i[2]} 2"
+            assert await ask(between) == m(4, 5)
+            assert await ask(f"CHATHISTORY BEFORE #general {mid(3)} 2") == m(2, 3)
+            assert await ask(f"CHATHISTORY AFTER #general {mid(3)} 2") == m(4, 5)
+            assert await ask(f"CHATHISTORY LATEST #general {mid(7)} 10") == m(8, 9)
+            assert await ask(f"CHATHISTORY AROUND #general {mid(4)} 2") == m(4, 5)
+            between = f"CHATHISTORY BETWEEN #general {mid(1)} {mid(4)} 10"
+            assert await ask(between) == m(2, 3, 4)
+            between = f"CHATHISTORY BETWEEN #general {mid(8)} {mid(1)} 3"
+            assert await ask(between) == m(6, 7, 8)
+            for bad in (
+                f"CHATHISTORY BETWEEN #general msgid={i[1]} {mid(4)} 10",  # two kinds
+                "CHATHISTORY BEFORE #general timestamp=yesterday 10",
+                "CHATHISTORY AROUND #general * 10",
+                "CHATHISTORY AFTER #general msgid=x 10",
+                "CHATHISTORY BETWEEN #general * *",
+            ):
+                await irc.send(bad)
+                fail = await irc.message()
+                assert fail.command == "FAIL" and fail.params[:2] == (
+                    "CHATHISTORY",
+                    "INVALID_PARAMS",
+                )
+            assert await irc.settle() == []
 
     asyncio.run(scenario())

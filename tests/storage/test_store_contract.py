@@ -370,6 +370,26 @@ def test_limit_is_capped(backend: Backend) -> None:
     run(scenario())
 
 
+def test_id_at_is_the_newest_message_said_before_a_time(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        assert await store.id_at(2e9) == 0  # nothing said yet
+        # chat(n) is said at 1_700_000_000 + n/1000; private(9) at 1_700_000_009.5.
+        await fill(store, [chat(2), chat(5, "dev"), private(9, "a", "b"), chat(12)])
+        assert await store.id_at(1_700_000_000.0) == 0
+        assert await store.id_at(1_700_000_000.002) == 0  # strictly before
+        assert await store.id_at(1_700_000_000.0021) == 2
+        assert await store.id_at(1_700_000_001.0) == 12  # chat(12) is at .012
+        assert await store.id_at(1_700_000_000.006) == 5  # any room counts
+        put(store, chat(13))  # not committed: not seen
+        assert await store.id_at(2e9) == 12
+        await store.commit()
+        assert await store.id_at(2e9) == 13
+        await store.close()
+
+    run(scenario())
+
+
 def test_history_never_includes_private_messages(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)

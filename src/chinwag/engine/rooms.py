@@ -7,6 +7,7 @@ batches right (engine/facts.py).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from chinwag.bus.base import Envelope
 from chinwag.engine.base import OPERATOR_RANK, TOPIC_LOCKED, EngineBase
@@ -140,10 +141,29 @@ class RoomCommands(EngineBase):
 
     # ------------------------------------------------------------------ store reads
 
+    async def _by_time(self, command: ev.History) -> ev.History:
+        """The command with its times made ids: a time is the newest message said before
+        it (ids follow time), one store read each. An id given wins over a time."""
+        before, after = command.before, command.after
+        if before is None and command.before_time is not None:
+            before = await self.store.id_at(command.before_time) + 1
+        if after is None and command.after_time is not None:
+            after = await self.store.id_at(command.after_time)
+        return replace(command, before=before, after=after, before_time=None, after_time=None)
+
     async def _history(self, session: Session, command: ev.History, now: float) -> list[Envelope]:
+        room: Room | list[Envelope] | None = None
+        if command.with_ is None:
+            room = self._member_room(session, command.room)  # before any read
+            if not isinstance(room, Room):
+                return room
+        try:
+            command = await self._by_time(command)
+        except QueryTooExpensive:
+            return error_reply(session, ErrorCode.TOO_EXPENSIVE, "History took too long; ask again")
         if command.with_ is not None:
             return await self._conversation(session, command, command.with_)
-        room = self._member_room(session, command.room)
+        room = self._member_room(session, command.room)  # again: it may have left meanwhile
         if not isinstance(room, Room):
             return room
         limit = max(1, min(command.limit, MAX_PAGE))

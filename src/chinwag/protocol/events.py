@@ -179,6 +179,9 @@ class History:
     after: int | None = None
     limit: int = 50
     with_: str | None = None
+    # Times (unix seconds) instead of ids: the messages said before / after them.
+    before_time: float | None = None
+    after_time: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

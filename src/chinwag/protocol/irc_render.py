@@ -534,13 +534,28 @@ class IrcRenderer(Codec):
         return server_notice(me, describe_moderation(notice))
 
     def _history(self, notice: ev.HistoryPage, viewer: str | None, me: str) -> bytes:
-        batch = ""
+        """A CHATHISTORY answer (or one part of it: AROUND reads two pages) in a batch."""
+        ctx = self._ctx
+        part, batch = "openclose", ""
+        floor: tuple[str, ...] = ()
+        if ctx is not None and ctx.kind == "CHATHISTORY" and len(ctx.extra) >= 2:
+            part, batch, floor = ctx.extra[0], ctx.extra[1], ctx.extra[2:]
+        messages = notice.messages
+        if len(floor) == 2:  # the newest page, of which only what follows the reference
+            kind, value = floor[0], float(floor[1])
+            if kind == "msgid":
+                messages = tuple(m for m in messages if m.id > value)
+            else:
+                messages = tuple(m for m in messages if m.timestamp > value)
         out: list[bytes] = []
         target = to_nick(notice.with_) if notice.with_ else channel(notice.room)
-        if self._caps & CAP_BATCH:
-            batch = f"h{notice.messages[0].id if notice.messages else 0}"
+        if not self._caps & CAP_BATCH:
+            batch = ""
+        elif not batch:
+            batch = f"h{messages[0].id if messages else 0}"
+        if batch and "open" in part:
             out.append(build("BATCH", "+" + batch, "chathistory", target, source=SERVER))
-        for message in notice.messages:
+        for message in messages:
             if isinstance(message, ev.ChatMessage):
                 out.append(self._chat(message, viewer, batch))
             elif isinstance(message, ev.PrivateMessage):
@@ -553,7 +568,7 @@ class IrcRenderer(Codec):
                 out.append(
                     said("TOPIC", source(message.username), channel(message.room), text, tags)
                 )
-        if batch:
+        if batch and "close" in part:
             out.append(build("BATCH", "-" + batch, source=SERVER))
         return b"".join(out)
 

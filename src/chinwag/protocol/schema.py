@@ -234,6 +234,8 @@ COMMANDS: tuple[Shape, ...] = (
         opt("before", COUNT, omit=True),
         opt("after", COUNT, omit=True),
         opt("with", TEXT, attr="with_", omit=True),
+        opt("before_time", STAMP, omit=True),
+        opt("after_time", STAMP, omit=True),
     ),
     shape("search", ev.Search, ROOM, Field("query", TEXT), LIMIT),
     shape(

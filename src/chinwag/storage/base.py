@@ -279,6 +279,11 @@ class Store(ABC):
         `after` (when both are None: the newest)."""
 
     @abstractmethod
+    async def id_at(self, timestamp: float) -> int:
+        """The id of the newest committed message (of any room or conversation) said
+        before `timestamp`, 0 if none: a time as a bound for `history` (ids follow time)."""
+
+    @abstractmethod
     async def missed(
         self,
         account: str | None,

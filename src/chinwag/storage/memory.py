@@ -235,6 +235,12 @@ class MemoryStore(Store):
         end = bisect.bisect_right(self._ids, self._committed_id)
         return self._messages[:end]
 
+    async def id_at(self, timestamp: float) -> int:
+        for m in reversed(self._committed()):
+            if m.timestamp < timestamp:
+                return m.id
+        return 0
+
     async def recent(self, room_key: str, limit: int) -> list[StoredNotice]:
         return await self.history(room_key, limit=limit)
 

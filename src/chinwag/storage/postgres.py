@@ -372,6 +372,9 @@ class PostgresStore(Store):
     ) -> list[StoredNotice]:
         return await self._read(ops.history, room_key, before, after, limit)
 
+    async def id_at(self, timestamp: float) -> int:
+        return await self._read(ops.id_at, timestamp)
+
     async def missed(
         self,
         account: str | None,

@@ -393,6 +393,14 @@ async def search(db: Db, room_key: str, query: str, limit: int) -> list[StoredNo
     return rows
 
 
+async def id_at(db: Db, timestamp: float) -> int:
+    """Newest first along the primary key (see sqlite_ops.id_at)."""
+    found = await db.fetchval(
+        "SELECT id FROM messages WHERE ts < $1 ORDER BY id DESC LIMIT 1", timestamp
+    )
+    return 0 if found is None else int(found)
+
+
 async def message(db: Db, message_id: int) -> StoredNotice | None:
     row = await db.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
     return None if row is None else from_record(row)

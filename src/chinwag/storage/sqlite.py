@@ -500,6 +500,9 @@ class SQLiteStore(Store):
     ) -> list[StoredNotice]:
         return await self._read(ops.history, room_key, before, after, limit, self._committed_id)
 
+    async def id_at(self, timestamp: float) -> int:
+        return await self._read(ops.id_at, timestamp, self._committed_id)
+
     async def missed(
         self,
         account: str | None,

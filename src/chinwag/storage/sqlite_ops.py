@@ -439,6 +439,16 @@ def search(
     return rows
 
 
+def id_at(db: sqlite3.Connection, timestamp: float, committed: int) -> int:
+    """Newest first along the primary key: quick for recent times, and an old time is
+    bounded by the read's time budget like any other read."""
+    row = db.execute(
+        "SELECT id FROM messages WHERE id <= ? AND ts < ? ORDER BY id DESC LIMIT 1",
+        (committed, timestamp),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def message(db: sqlite3.Connection, message_id: int, committed: int) -> StoredNotice | None:
     if message_id > committed:
         return None
