@@ -200,8 +200,10 @@ class FanOut:
         # Fast path: most recipients share one codec class that renders alike for everyone.
         fast_class: type | None = None
         fast_data = b""
-        # Per-viewer codecs (IRC): codec class -> the viewers the run singles out (None: all).
+        # Per-viewer codecs (IRC): codec class -> the viewers the run singles out (None: all),
+        # and the run's bytes by presence key (unique across classes, as presence logs need).
         apart: dict[type, frozenset[str] | None] = {}
+        by_key: dict[Any, bytes] = {}
         queued = 0
         for session in to:
             if session is exclude:
@@ -224,10 +226,10 @@ class FanOut:
                 if named is _UNKNOWN:
                     named = apart[kind] = _singled_out(codec, notices)
                 if named is not None and viewer not in named:
-                    key = (kind, codec.presence_key(viewer))
-                    data = cache.get(key)  # type: ignore[assignment]
+                    key = codec.presence_key(viewer)
+                    data = by_key.get(key)  # type: ignore[assignment]
                     if data is None:
-                        data = cache[key] = render_for(codec, notices, 0, viewer, cache)
+                        data = by_key[key] = render_for(codec, notices, 0, viewer, cache)
                 else:
                     data = render_for(codec, notices, 0, viewer, cache)
             if data:
