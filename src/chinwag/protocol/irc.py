@@ -491,23 +491,25 @@ class IrcCodec(IrcRenderer):
             self._send(command, Ctx("CHATHISTORY", target, (part, batch, *floor)))
 
 
-Bound = tuple[str, float]  # ("msgid", id) or ("timestamp", unix seconds); ("*", 0) for LATEST
+# ("msgid", id) or ("timestamp", unix seconds); ("*", 0) for LATEST. Ids stay ints: a
+# float holds them exactly only up to 2**53.
+Bound = tuple[str, int | float]
 
 
 def _reference(text: str) -> Bound | None:
     if text == "*":
-        return ("*", 0.0)
+        return ("*", 0)
     kind, _, value = text.partition("=")
     if kind == "msgid" and _number(value) > 0:
-        return ("msgid", float(_number(value)))
+        return ("msgid", _number(value))
     if kind == "timestamp":
         try:
             when = datetime.fromisoformat(value)
-        except ValueError:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return ("timestamp", when.timestamp())
+        except (ValueError, OverflowError):
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return ("timestamp", when.timestamp())
     return None
 
 

@@ -542,11 +542,12 @@ class IrcRenderer(Codec):
             part, batch, floor = ctx.extra[0], ctx.extra[1], ctx.extra[2:]
         messages = notice.messages
         if len(floor) == 2:  # the newest page, of which only what follows the reference
-            kind, value = floor[0], float(floor[1])
-            if kind == "msgid":
-                messages = tuple(m for m in messages if m.id > value)
+            if floor[0] == "msgid":
+                newest = int(floor[1])
+                messages = tuple(m for m in messages if m.id > newest)
             else:
-                messages = tuple(m for m in messages if m.timestamp > value)
+                since = float(floor[1])
+                messages = tuple(m for m in messages if m.timestamp > since)
         out: list[bytes] = []
         target = to_nick(notice.with_) if notice.with_ else channel(notice.room)
         if not self._caps & CAP_BATCH:
