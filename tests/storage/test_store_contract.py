@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -370,21 +371,28 @@ def test_limit_is_capped(backend: Backend) -> None:
     run(scenario())
 
 
+T = 1_700_000_000.0
+
+
 def test_id_at_is_the_newest_message_said_before_a_time(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)
         assert await store.id_at(2e9) == 0  # nothing said yet
-        # chat(n) is said at 1_700_000_000 + n/1000; private(9) at 1_700_000_009.5.
-        await fill(store, [chat(2), chat(5, "dev"), private(9, "a", "b"), chat(12)])
-        assert await store.id_at(1_700_000_000.0) == 0
-        assert await store.id_at(1_700_000_000.002) == 0  # strictly before
-        assert await store.id_at(1_700_000_000.0021) == 2
-        assert await store.id_at(1_700_000_001.0) == 12  # chat(12) is at .012
-        assert await store.id_at(1_700_000_000.006) == 5  # any room counts
-        put(store, chat(13))  # not committed: not seen
-        assert await store.id_at(2e9) == 12
+        # chat(n) is said at 1_700_000_000 + n/1000: ids follow time.
+        said = [chat(2), chat(5, "dev"), replace(private(9, "a", "b"), timestamp=T + 0.009)]
+        await fill(store, [*said, chat(12), *(chat(n, "ops") for n in range(20, 300, 7))])
+        assert await store.id_at(T) == 0
+        assert await store.id_at(T + 0.002) == 0  # strictly before
+        assert await store.id_at(T + 0.0021) == 2
+        assert await store.id_at(T + 0.006) == 5  # any room counts
+        assert await store.id_at(T + 0.0095) == 9  # a private message too
+        assert await store.id_at(T + 0.013) == 12
+        assert await store.id_at(T + 0.2) == 195
+        assert await store.id_at(T + 1.0) == 293
+        put(store, chat(300))  # not committed: not seen
+        assert await store.id_at(2e9) == 293
         await store.commit()
-        assert await store.id_at(2e9) == 13
+        assert await store.id_at(2e9) == 300
         await store.close()
 
     run(scenario())

@@ -281,7 +281,8 @@ class Store(ABC):
     @abstractmethod
     async def id_at(self, timestamp: float) -> int:
         """The id of the newest committed message (of any room or conversation) said
-        before `timestamp`, 0 if none: a time as a bound for `history` (ids follow time)."""
+        before `timestamp`, 0 if none: a time as a bound for `history`. Ids follow time
+        (a clock set back breaks that, and the answer is then one of the boundaries)."""
 
     @abstractmethod
     async def missed(

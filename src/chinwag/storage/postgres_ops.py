@@ -394,11 +394,20 @@ async def search(db: Db, room_key: str, query: str, limit: int) -> list[StoredNo
 
 
 async def id_at(db: Db, timestamp: float) -> int:
-    """Newest first along the primary key (see sqlite_ops.id_at)."""
-    found = await db.fetchval(
-        "SELECT id FROM messages WHERE ts < $1 ORDER BY id DESC LIMIT 1", timestamp
-    )
-    return 0 if found is None else int(found)
+    """A binary search over ids, one primary-key seek a step (see sqlite_ops.id_at)."""
+    low, high = 0, int(await db.fetchval("SELECT coalesce(max(id), 0) FROM messages"))
+    while low < high:
+        middle = (low + high + 1) // 2
+        row = await db.fetchrow(
+            "SELECT id, ts FROM messages WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT 1",
+            middle,
+            high,
+        )
+        if row is not None and row["ts"] < timestamp:
+            low = int(row["id"])
+        else:
+            high = middle - 1
+    return low
 
 
 async def message(db: Db, message_id: int) -> StoredNotice | None:

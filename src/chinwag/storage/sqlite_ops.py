@@ -439,14 +439,22 @@ def search(
     return rows
 
 
+ID_AT_STEP = "SELECT id, ts FROM messages WHERE id >= ? AND id <= ? ORDER BY id LIMIT 1"
+
+
 def id_at(db: sqlite3.Connection, timestamp: float, committed: int) -> int:
-    """Newest first along the primary key: quick for recent times, and an old time is
-    bounded by the read's time budget like any other read."""
-    row = db.execute(
-        "SELECT id FROM messages WHERE id <= ? AND ts < ? ORDER BY id DESC LIMIT 1",
-        (committed, timestamp),
-    ).fetchone()
-    return 0 if row is None else int(row[0])
+    """A binary search over ids (which follow time) with one primary-key seek a step:
+    about log2(ids) seeks whatever the time, where a scan for an old time would read
+    the whole table. No index on the time: it would cost every message written."""
+    low, high = 0, committed  # the answer is in [low, high]; low: the best found so far
+    while low < high:
+        middle = (low + high + 1) // 2
+        row = db.execute(ID_AT_STEP, (middle, high)).fetchone()
+        if row is not None and row[1] < timestamp:
+            low = int(row[0])
+        else:
+            high = middle - 1
+    return low
 
 
 def message(db: sqlite3.Connection, message_id: int, committed: int) -> StoredNotice | None:
