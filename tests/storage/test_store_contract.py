@@ -371,24 +371,24 @@ def test_limit_is_capped(backend: Backend) -> None:
     run(scenario())
 
 
-T = 1_700_000_000.0
+EPOCH = 1_700_000_000.0  # chat(n) is said at EPOCH + n/1000
 
 
 def test_id_at_is_the_newest_message_said_before_a_time(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)
         assert await store.id_at(2e9) == 0  # nothing said yet
-        # chat(n) is said at 1_700_000_000 + n/1000: ids follow time.
-        said = [chat(2), chat(5, "dev"), replace(private(9, "a", "b"), timestamp=T + 0.009)]
+        said: list[StoredNotice] = [chat(2), chat(5, "dev")]
+        said.append(replace(private(9, "a", "b"), timestamp=EPOCH + 0.009))  # ids follow time
         await fill(store, [*said, chat(12), *(chat(n, "ops") for n in range(20, 300, 7))])
-        assert await store.id_at(T) == 0
-        assert await store.id_at(T + 0.002) == 0  # strictly before
-        assert await store.id_at(T + 0.0021) == 2
-        assert await store.id_at(T + 0.006) == 5  # any room counts
-        assert await store.id_at(T + 0.0095) == 9  # a private message too
-        assert await store.id_at(T + 0.013) == 12
-        assert await store.id_at(T + 0.2) == 195
-        assert await store.id_at(T + 1.0) == 293
+        assert await store.id_at(EPOCH) == 0
+        assert await store.id_at(EPOCH + 0.002) == 0  # strictly before
+        assert await store.id_at(EPOCH + 0.0021) == 2
+        assert await store.id_at(EPOCH + 0.006) == 5  # any room counts
+        assert await store.id_at(EPOCH + 0.0095) == 9  # a private message too
+        assert await store.id_at(EPOCH + 0.013) == 12
+        assert await store.id_at(EPOCH + 0.2) == 195
+        assert await store.id_at(EPOCH + 1.0) == 293
         put(store, chat(300))  # not committed: not seen
         assert await store.id_at(2e9) == 293
         await store.commit()
