@@ -741,8 +741,9 @@ def test_away_is_shared_301_whois_who_away_notify_and_native() -> None:
             await native.send({"type": "private", "target": "bob", "message": "hi"})
             echo = await native.until("private")
             assert echo["away"] == "out to lunch"
-            await carol.send("WHOIS bob", "WHO #general")
+            await carol.send("WHOIS bob", "WHO #general", "USERHOST bob alice")
             got = await carol.settle()
+            assert got[-1].params == ("carol", "bob=-u@chinwag alice=+u@chinwag")
             assert ("301", ("carol", "bob", "out to lunch")) in [(m.command, m.params) for m in got]
             flags = {m.params[5]: m.params[6] for m in got if m.command == "352"}
             assert flags == {"alice": "H", "bob": "G", "carol": "H", "nat": "H"}

@@ -381,7 +381,9 @@ class IrcRenderer(Codec):
         if kind == "USERHOST" and ctx is not None:
             online = {n.casefold(): n for n in nicks}
             found = [online[n.casefold()] for n in ctx.extra if n.casefold() in online]
-            return numeric(rpl.RPL_USERHOST, me, " ".join(f"{n}=+u@{HOST}" for n in found))
+            gone = {to_nick(a.username) for a in notice.away}  # `-`: away, `+`: here
+            replies = (f"{n}={'-' if n in gone else '+'}u@{HOST}" for n in found)
+            return numeric(rpl.RPL_USERHOST, me, " ".join(replies))
         if kind == "WHOIS" and ctx is not None:
             return self._whois(notice, me, ctx.target)
         if kind == "WHO" and ctx is not None:
