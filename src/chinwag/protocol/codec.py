@@ -21,6 +21,9 @@ before it has joined):
     codec.render(notice, viewer)      the bytes; pure: same notice and viewer, same bytes
     codec.share_key(notice, viewer)   a key under which those bytes may be reused for other
                                       connections, or None to render for this one alone
+    codec.apart(notice)               the few viewers whose bytes differ from the rest of
+                                      their presence_key (None: cannot say): whole runs are
+                                      then shared by everyone else
 
 Which notices may render differently per viewer is decided once, by `concerns()`.
 """
