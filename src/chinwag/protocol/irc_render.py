@@ -62,7 +62,7 @@ ISUPPORT = (
     "CHANMODES=b,,,imt",
     "NETWORK=chinwag",
     "CHATHISTORY=100",
-    "MSGREFTYPES=msgid",
+    "MSGREFTYPES=msgid,timestamp",
 )
 SHARED = frozenset(
     {ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed, ev.UserAway}
