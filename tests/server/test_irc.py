@@ -887,5 +887,15 @@ def test_chathistory_by_msgid_and_timestamp_latest_around_and_between() -> None:
                     "INVALID_PARAMS",
                 )
             assert await irc.settle() == []
+            # History of a channel one is not in: one FAIL per request, AROUND's two reads too.
+            other = await irc_user(server, "other")
+            await other.join("#elsewhere")
+            await irc.settle()  # other's JOIN #general
+            for line in ("LATEST #elsewhere * 5", f"AROUND #elsewhere msgid={i[5]} 4"):
+                await irc.send("CHATHISTORY " + line)
+                got = await irc.settle()
+                assert [(m.command, m.params[:3]) for m in got] == [
+                    ("FAIL", ("CHATHISTORY", "INVALID_TARGET", "#elsewhere"))
+                ]
 
     asyncio.run(scenario())

@@ -68,6 +68,17 @@ SHARED = frozenset(
     {ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed, ev.UserAway}
 )
 LEFT_ROOM = "left the room"  # the reason the engine gives a leave (the rest are quits)
+# History refused for its target (IRCv3 chathistory's INVALID_TARGET); other refusals are
+# MESSAGE_ERROR.
+HISTORY_TARGET_ERRORS = frozenset(
+    {
+        ErrorCode.NOT_IN_ROOM,
+        ErrorCode.UNKNOWN_ROOM,
+        ErrorCode.INVALID_ROOM,
+        ErrorCode.UNKNOWN_USER,
+        ErrorCode.FORBIDDEN,
+    }
+)
 
 
 class Ctx(NamedTuple):
@@ -615,6 +626,11 @@ class IrcRenderer(Codec):
                 return failed
         if kind == "NOTICE":
             return b""  # a NOTICE is never answered automatically (RFC 2812, 3.3.2)
+        if kind == "CHATHISTORY":  # once per request (AROUND runs two reads)
+            if ctx is not None and ctx.extra and "open" not in ctx.extra[0]:
+                return b""
+            why = "INVALID_TARGET" if code in HISTORY_TARGET_ERRORS else "MESSAGE_ERROR"
+            return build("FAIL", "CHATHISTORY", why, target or "*", text, source=SERVER)
         chan = room_of(target) is not None
         if kind == "PRIVMSG" and chan and code in rpl.CHANNEL_ERRORS["PRIVMSG"]:
             return numeric(rpl.CHANNEL_ERRORS["PRIVMSG"][code], me, target, text)
