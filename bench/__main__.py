@@ -16,9 +16,10 @@ from bench.history import run_history
 from bench.load import run_load
 from bench.profile import ENV
 from bench.scenarios import irc_table, load_specs, table, workers_table
+from bench.server import C_SERVERS
 from bench.stats import median_report
 
-ALL = ("A", "A20", "B", "BW", "C", "C1", "D", "IA", "IB", "IC", "NB", "NC")
+ALL = ("A", "A20", "B", "BW", "C", "C1", "D", "IA", "IB", "IC", "NB", "NC", "PB", "PC")
 # Over PostgreSQL + NATS, one process against `--workers 2`: asked for by name (they need
 # both services), e.g. --scenario AP1,AP2,BP1,BP2.
 SHARED = ("AP1", "AP2", "BP1", "BP2")
@@ -60,8 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for report in reports:
                 print(json.dumps(report), flush=True)
-        elif specs[name].server == "ngircd" and shutil.which("ngircd") is None:
-            print(f"{name}: skipped, ngircd is not installed (Debian: apt-get install ngircd)")
+        elif (
+            specs[name].server in C_SERVERS
+            and shutil.which(C_SERVERS[specs[name].server][1]) is None
+        ):
+            program = C_SERVERS[specs[name].server][1]
+            print(
+                f"{name}: skipped, {program} is not installed (Debian: apt-get install {program})"
+            )
             continue
         else:
             reports = []

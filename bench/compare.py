@@ -27,6 +27,7 @@ FIGURES: dict[str, tuple[str, ...]] = {
     "B": ("p99_ms", "p50_ms", "server_cpu_pct", "loss"),
     "C": ("rss_per_conn_kb", "connect_s"),
     "C1": ("server_join_cpu_s", "rss_per_conn_kb"),
+    "IB": ("server_cpu_s_per_m", "server_cpu_pct", "p99_ms", "p50_ms", "loss"),
 }
 ROOT = Path(__file__).resolve().parent.parent
 

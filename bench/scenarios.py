@@ -34,11 +34,12 @@ def load_specs(quick: bool) -> dict[str, LoadSpec]:
         specs[f"BP{workers}"] = replace(
             specs["B"], name=f"BP{workers}", shared=True, workers=workers
         )
-    # The same loads over IRC, on chinwag (I*) and on ngIRCd (N*). ngIRCd has no
-    # echo-message, so nothing acknowledges a sender there: A (window) is chinwag's alone.
-    for server, letter in (("chinwag", "I"), ("ngircd", "N")):
+    # The same loads over IRC, on chinwag (I*), ngIRCd (N*) and InspIRCd (P*). The C
+    # servers are asked for no echo-message (ngIRCd has none), so nothing acknowledges a
+    # sender there: A (window) is chinwag's alone.
+    for server, letter in (("chinwag", "I"), ("ngircd", "N"), ("inspircd", "P")):
         for base in ("A", "B", "C"):
-            if base == "A" and server == "ngircd":
+            if base == "A" and server != "chinwag":
                 continue
             name = letter + base
             specs[name] = replace(specs[base], name=name, dialect="irc", server=server)
@@ -146,14 +147,21 @@ IRC_ROWS = (
 
 
 def irc_table(medians: dict[str, dict[str, Any]]) -> str:
-    """chinwag (I*) against ngIRCd (N*) over IRC, one sitting: the ratio is ngIRCd / chinwag."""
-    lines = ["| IRC, same generator | chinwag | ngIRCd | ngIRCd / chinwag |", "|---|---|---|---|"]
+    """chinwag (I*) against ngIRCd (N*) and InspIRCd (P*) over IRC, one sitting: each ratio
+    is theirs / chinwag's."""
+    lines = [
+        "| IRC, same generator | chinwag | ngIRCd | InspIRCd | ngIRCd / chinwag"
+        " | InspIRCd / chinwag |",
+        "|---|---|---|---|---|---|",
+    ]
     for label, key, base in IRC_ROWS:
-        ours, theirs = medians.get("I" + base, {}).get(key), medians.get("N" + base, {}).get(key)
-        if ours is None and theirs is None:
+        ours = medians.get("I" + base, {}).get(key)
+        others = [medians.get(letter + base, {}).get(key) for letter in "NP"]
+        if ours is None and all(o is None for o in others):
             continue
-        ratio = f"{theirs / ours:.2f}" if ours and theirs is not None else "-"
-        lines.append(f"| {base}: {label} | {_fmt(ours)} | {_fmt(theirs)} | {ratio} |")
+        ratios = [f"{o / ours:.2f}" if ours and o is not None else "-" for o in others]
+        cells = " | ".join([_fmt(ours), *map(_fmt, others), *ratios])
+        lines.append(f"| {base}: {label} | {cells} |")
     return "\n".join(lines)
 
 

@@ -124,3 +124,31 @@ class NgircdProcess(ServerProcess):
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         return super().__enter__()
+
+
+INSPIRCD_CONF = Path(__file__).with_name("inspircd.conf")
+
+
+class InspircdProcess(ServerProcess):
+    """Debian's InspIRCd 3 in the foreground with bench/inspircd.conf (root needs
+    --runasroot): the second C server of the IRC comparison."""
+
+    def command(self) -> list[str]:
+        conf = str(self.log_path.with_name("inspircd.conf"))
+        return ["inspircd", "--nofork", "--runasroot", "--config", conf]
+
+    def __enter__(self) -> ServerProcess:
+        folder = self.log_path.parent
+        text = INSPIRCD_CONF.read_text().replace("{port}", str(self.port))
+        folder.joinpath("inspircd.conf").write_text(text.replace("{folder}", str(folder)))
+        folder.joinpath("inspircd.motd").write_text("bench\n")
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return super().__enter__()
+
+
+# The IRC servers of the comparison, by LoadSpec.server: their process and program.
+C_SERVERS: dict[str, tuple[type[ServerProcess], str]] = {
+    "ngircd": (NgircdProcess, "ngircd"),
+    "inspircd": (InspircdProcess, "inspircd"),
+}

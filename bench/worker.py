@@ -38,7 +38,7 @@ class WorkerSpec:
     concurrency: int = 256  # handshakes in flight
     websocket: bool = False  # clients speak WebSocket to the web port (scenario BW)
     dialect: str = "native"  # or "irc"
-    server: str = "chinwag"  # or "ngircd" (IRC only: no #general of its own, no echo)
+    server: str = "chinwag"  # or "ngircd", "inspircd" (IRC only: no #general of its own, no echo)
 
 
 class Worker:

@@ -48,3 +48,18 @@ def test_tiny_irc_run_loses_nothing_and_counts_joins():
     rooms = LoadSpec("irc-c", clients=6, rooms=3, wait_notices=True, data=":memory:", dialect="irc")
     report = run_load(rooms)
     assert report["notices_received"] == report["notices_expected"] > 0
+
+
+def test_the_irc_table_compares_chinwag_with_both_c_servers():
+    from bench.scenarios import irc_table, load_specs
+
+    specs = load_specs(quick=True)
+    assert (specs["PB"].server, specs["PB"].dialect) == ("inspircd", "irc")
+    assert "PA" not in specs and "NA" not in specs  # no echo there: no window to run
+    medians = {
+        "IB": {"server_cpu_s_per_m": 4.0},
+        "NB": {"server_cpu_s_per_m": 6.0},
+        "PB": {"server_cpu_s_per_m": 2.0},
+    }
+    row = next(line for line in irc_table(medians).splitlines() if "CPU-s per million" in line)
+    assert row.split(" | ")[1:] == ["4", "6", "2", "1.50", "0.50 |"]

@@ -31,6 +31,8 @@ from chinwag.protocol import events as ev
         ("/history", c.Send(ev.History("dev", limit=20))),
         ("/search #ops disk full", c.Send(ev.Search("ops", "disk full"))),
         ("/nick carol", c.Send(ev.Rename("carol"))),
+        ("/away out to lunch", c.Send(ev.Away("out to lunch"))),
+        ("/away", c.Send(ev.Away(None))),
         ("/register", c.Account("register")),
         ("/login alice", c.Account("login", "alice")),
         ("/logout", c.Account("logout")),

@@ -129,3 +129,15 @@ def test_no_escape_sequence_of_anyone_reaches_the_terminal():
         lines = event_lines(event, VIEW)
         assert any(shown in line for line in lines), (event, lines)
         assert not any(ch in line for line in lines for ch in "\x1b\x07\x9b\u202e")
+
+
+def test_away_lines():
+    assert event_lines(ev.UserAway("bob", "lunch", T), VIEW) == ["* bob is away: lunch"]
+    assert event_lines(ev.UserAway("bob", "", T), VIEW) == ["* bob is back"]
+    mine = ev.PrivateMessage(4, "alice", "bob", "ok", T, away="lunch")
+    assert event_lines(mine, VIEW) == [
+        f"[{HHMMSS}] [private] you -> bob: ok",
+        "* bob is away: lunch",
+    ]
+    listed = ev.UserList(("alice", "bob"), None, (), (ev.Absent("bob", "lunch"),))
+    assert event_lines(listed, VIEW)[1:] == ["  bob is away: lunch"]

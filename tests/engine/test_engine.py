@@ -182,8 +182,12 @@ def test_rooms_join_leave_topic_and_list():
     assert recipients(h.engine, envelope) == {alice, bob}
     [envelope] = h.handle(bob, ev.ListRooms())
     assert envelope.notice == ev.RoomList(
-        (ev.RoomInfo("Dev", 2, "Release 1.0"), ev.RoomInfo("general", 2, ""))
+        (ev.RoomInfo("Dev", 2, "Release 1.0", "alice", T0), ev.RoomInfo("general", 2, ""))
     )
+    carol = h.connect("carol")  # a later joiner is told who set the topic, and when
+    joined = inbox(h.engine, h.handle(carol, ev.JoinRoom("dev")), carol)[0]
+    assert isinstance(joined, ev.RoomJoined)
+    assert (joined.topic, joined.topic_by, joined.topic_at) == ("Release 1.0", "alice", T0)
     chat = h.handle(alice, ev.Chat("in dev", "dev"))[0]
     assert isinstance(chat.notice, ev.ChatMessage) and chat.notice.room == "Dev"
     out = h.handle(bob, ev.LeaveRoom("dev"))

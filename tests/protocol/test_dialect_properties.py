@@ -149,3 +149,20 @@ def test_every_notice_renders_to_whole_lines(name: str, viewer: str | None):
             if name in JSON_DIALECTS:
                 assert isinstance(orjson.loads(line), dict)
             data.decode("utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_every_notice_type_renders_in_every_dialect(name: str):
+    """The schema's examples hold every notice type (test_schema checks it): a type a
+    dialect has no shape for still renders (a server line), never raises."""
+    from tests.protocol.test_schema import ALL_NOTICES
+
+    codec = FACTORIES[name]()
+    first = {"auto": b"USER|bob\n", "basic": b'{"username":"bob","message":""}\n'}
+    feed(codec, first.get(name, b"bob\n" if name == "typed" else b""))
+    for notice in ALL_NOTICES.values():
+        for viewer in (None, "alice", "bob"):
+            data = codec.render(notice, viewer)
+            assert isinstance(data, bytes)
+            if data:
+                data.decode("utf-8")

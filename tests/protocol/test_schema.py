@@ -103,6 +103,11 @@ CLIENT_BYTES: list[tuple[ev.Command, bytes]] = [
     (ev.DeleteMessage(12), b'{"type":"delete_message","id":12}\n'),
     (ev.Announce("maintenance at 6"), b'{"type":"announce","message":"maintenance at 6"}\n'),
     (ev.Audit("dev", 1.5, 10), b'{"type":"audit","room":"dev","since":1.5,"limit":10}\n'),
+    # New with the IRC gateway's away state.
+    (ev.Away("lunch"), b'{"type":"away","message":"lunch"}\n'),
+    (ev.Away(), b'{"type":"away"}\n'),
+    (ev.WhoWas("bob"), b'{"type":"whowas","username":"bob"}\n'),
+    (ev.WhoWas("bob", 3), b'{"type":"whowas","username":"bob","limit":3}\n'),
 ]
 
 # Notices added with accounts (the render table of the seed dialects predates them).
@@ -131,6 +136,18 @@ ACCOUNT_NOTICES: dict[str, ev.Notice] = {
          ev.AuditEntry(2, 2.5, "alice", "announce")),
         "dev",
     ),
+    # Added with the IRC gateway: who set a topic and when, who is signed in, away state.
+    "room_joined_topic": ev.RoomJoined("dev", "t", ("bob",), topic_by="bob", topic_at=2.5),
+    "rooms_topic": ev.RoomList((ev.RoomInfo("dev", 1, "t", "bob", 2.5),)),
+    "chat_signed_in": ev.ChatMessage(13, "dev", "bob", "hi", 1.5, signed_in=True),
+    "joined_signed_in": ev.UserJoined("dev", "bob", 1.5, True),
+    "renamed_signed_in": ev.UserRenamed("guest", "bob", 1.5, True),
+    "private_to_away": ev.PrivateMessage(14, "alice", "bob", "hi", 1.5, away="lunch"),
+    "away": ev.UserAway("bob", "lunch", 1.5),
+    "back": ev.UserAway("bob", "", 1.5),
+    "whowas": ev.WhoWasReply("bob", (ev.SignedOff("bob", 2.5, True), ev.SignedOff("Bob", 1.5))),
+    "whowas_nobody": ev.WhoWasReply("ghost"),
+    "users_away": ev.UserList(("alice", "bob"), "dev", (), (ev.Absent("bob", "lunch"),)),
 }  # fmt: skip
 
 

@@ -94,7 +94,14 @@ def test_rooms_create_join_leave_list_and_topics(tmp_path: Path) -> None:
                 assert changed["username"] == "alice" and isinstance(changed["id"], int)
             assert await settle(carol) == []
             listed = await ask(carol, {"type": "rooms"})
-            assert {"room": "Dev", "users": 2, "topic": "Ship on Friday"} in listed["rooms"]
+            dev = next(r for r in listed["rooms"] if r["room"] == "Dev")
+            assert dev == {
+                "room": "Dev",
+                "users": 2,
+                "topic": "Ship on Friday",
+                "topic_by": "alice",
+                "topic_at": changed["timestamp"],
+            }
 
             echo = await say(bob, "in dev", "Dev")
             assert echo["room"] == "Dev"
@@ -111,7 +118,8 @@ def test_rooms_create_join_leave_list_and_topics(tmp_path: Path) -> None:
             assert gone["room"] == "Dev" and gone["username"] == "bob"
             assert await settle(carol) == []
             listed = await ask(bob, {"type": "rooms"})
-            assert {"room": "Dev", "users": 1, "topic": "Ship on Friday"} in listed["rooms"]
+            dev = next(r for r in listed["rooms"] if r["room"] == "Dev")
+            assert (dev["users"], dev["topic"], dev["topic_by"]) == (1, "Ship on Friday", "alice")
             assert chats(await settle(bob)) == []
 
             await alice.send({"type": "chat", "room": "dev", "message": "bob is gone"})

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import time
+from datetime import datetime
 from pathlib import Path
 
 import trustme
@@ -218,6 +220,7 @@ def test_channels_topic_names_list_who_whois_ison_userhost_away_and_ping() -> No
             got = await irc.settle()
             assert [(m.command, m.params[1:]) for m in got] == [
                 ("332", ("#dev", "Talk about dev")),
+                ("333", ("#dev", "ric", got[1].params[3])),
                 ("331", ("#general", "No topic is set")),
                 ("403", ("#nosuch", "No such channel")),
             ]
@@ -248,6 +251,11 @@ def test_channels_topic_names_list_who_whois_ison_userhost_away_and_ping() -> No
                 ("302", ("nat=+u@chinwag",)),
                 ("306", ("You have been marked as being away",)),
                 ("305", ("You are no longer marked as being away",)),
+            ]
+            gone, back = await native.until("away"), await native.until("away")
+            assert [(n["username"], n["message"]) for n in (gone, back)] == [
+                ("ric", "gone"),
+                ("ric", ""),
             ]
             await irc.send("LUSERS", "MOTD", "MODE ric", "MODE ric +i", "MODE nat")
             got = await irc.settle()
@@ -382,7 +390,7 @@ def test_chathistory_pages_in_a_batch() -> None:
             older = [await irc.message() for _ in range(2)]
             assert [m.params[1] for m in older] == ["m0", "m1"]
             await irc.until("BATCH")
-            await irc.send("CHATHISTORY AROUND #general msgid=3 10")
+            await irc.send("CHATHISTORY TARGETS timestamp=2020-01-01T00:00:00Z * 10")
             assert (await irc.message()).command == "FAIL"
 
     asyncio.run(scenario())
@@ -577,5 +585,317 @@ def test_joins_in_a_big_room_reach_each_irc_client_with_its_own_tags() -> None:
                 assert joiners == [f"u{j}" for j in range(i + 1, 14)] + ["late"], (i, joiners)
                 assert all(("time" in m.tags) == bool(i % 2) for m in seen)
             assert await late.settle() == []
+
+    asyncio.run(scenario())
+
+
+def test_a_run_of_room_messages_reaches_each_irc_client_as_its_caps_and_echo_say() -> None:
+    """A burst to a room is one run: shared per capability set, the senders' echoes apart."""
+
+    async def scenario() -> None:
+        async with running_server() as server:
+            caps = [
+                (),
+                ("server-time",),
+                ("echo-message",),
+                ("echo-message", "message-tags"),
+                ("server-time", "message-tags"),
+            ]
+            clients = [await irc_user(server, f"c{i}", *c) for i, c in enumerate(caps)]
+            watcher = await irc_user(server, "watcher")
+            for client in clients:
+                await client.settle()  # the others' joins
+            # Three senders, a burst each: c0 has no echo-message, so its own lines must
+            # not come back to it although c0 and c2 share a capability set for the rest.
+            for i in (0, 2, 3):
+                await clients[i].send(*(f"PRIVMSG #general :{i}-{n}" for n in range(3)))
+                for _ in range(3):
+                    await watcher.until("PRIVMSG")
+            said = {i: [f"{i}-{n}" for n in range(3)] for i in (0, 2, 3)}
+            for i, client in enumerate(clients):
+                got = [m for m in await client.settle() if m.command == "PRIVMSG"]
+                echo = "echo-message" in caps[i]
+                want = [t for j, texts in said.items() if j != i or echo for t in texts]
+                assert [m.params[1] for m in got] == want, i
+                for m in got:
+                    assert m.source == f"c{m.params[1][0]}!u@chinwag"
+                    assert ("time" in m.tags) == ("server-time" in caps[i]), (i, m)
+                    assert ("msgid" in m.tags) == ("message-tags" in caps[i]), (i, m)
+
+    asyncio.run(scenario())
+
+
+def test_topic_who_and_when_333_on_join_and_on_a_topic_query(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as server:
+            alice = await irc_user(server, "alice")
+            await alice.join("#dev")
+            await alice.send("TOPIC #dev :Release 1.0")
+            assert (await alice.until("TOPIC")).params == ("#dev", "Release 1.0")
+            bob = await irc_user(server, "bob")
+            got = await bob.join("#dev")
+            assert commands(got) == ["JOIN", "332", "333", "353", "366"]
+            whotime = got[2]
+            assert whotime.params[1:3] == ("#dev", "alice")
+            assert abs(int(whotime.params[3]) - time.time()) < 600
+            assert commands(await bob.settle()) == ["TOPIC"]  # the recent history
+            await bob.send("TOPIC #dev", "TOPIC #general")
+            got = await bob.settle()
+            assert commands(got) == ["332", "333", "331"]
+            assert got[1].params == whotime.params
+        # Kept across a restart: the store has who set it and when.
+        async with running_server(tmp_path) as server:
+            carol = await irc_user(server, "carol")
+            got = await carol.join("#dev")
+            assert commands(got) == ["JOIN", "332", "333", "353", "366"]
+            assert got[2].params == ("carol", *whotime.params[1:])
+
+    asyncio.run(scenario())
+
+
+def test_account_tag_extended_join_and_account_notify(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_server(tmp_path) as server:
+            await make_account(server, "acct")
+            await make_account(server, "later")
+            caps = ("account-tag", "extended-join", "account-notify")
+            watcher = await irc_user(server, "watcher", *caps)
+            plain = await irc_user(server, "plain")
+            # Its own JOIN under extended-join: a guest's account is `*`.
+            own = await IrcClient.connect(server.port)
+            got = await own.register("ext", ("extended-join",))
+            join = next(m for m in got if m.command == "JOIN")
+            assert join.params == ("#general", "*", "ext")
+            signed = await IrcClient.connect(server.port)
+            got = await signed.register("x", ("extended-join",), sasl=("acct", PASSWORD))
+            join = next(m for m in got if m.command == "JOIN")
+            assert (join.source, join.params) == ("acct!u@chinwag", ("#general", "acct", "acct"))
+            await signed.settle()
+            joins = [m for m in await watcher.settle() if m.command == "JOIN"]
+            assert [(m.source, m.params) for m in joins] == [
+                ("plain!u@chinwag", ("#general", "*", "plain")),
+                ("ext!u@chinwag", ("#general", "*", "ext")),
+                ("acct!u@chinwag", ("#general", "acct", "acct")),
+            ]
+            assert "account" in joins[2].tags and "account" not in joins[1].tags
+            assert all(m.params == ("#general",) for m in await plain.settle())
+            # account-tag: on messages from a signed-in sender, never on a guest's.
+            await signed.send("PRIVMSG #general :from an account", "TOPIC #general :set")
+            await own.send("PRIVMSG #general :from a guest")
+            await signed.send("PRIVMSG watcher :psst")
+            got = [m for m in await watcher.settle() if m.command in ("PRIVMSG", "TOPIC")]
+            got += [m for m in await watcher.settle() if m.command in ("PRIVMSG", "TOPIC")]
+            tagged = {m.params[1]: m.tags.get("account") for m in got}
+            assert tagged == {
+                "from an account": "acct",
+                "set": "acct",
+                "from a guest": None,
+                "psst": "acct",
+            }
+            assert all(not m.tags for m in await plain.settle())
+            # account-notify: a guest who signs in is renamed, then ACCOUNT.
+            native = await LineClient.connect(server.port)
+            await native.join("guestly")
+            await native.settle()  # the recent history
+            await watcher.settle()
+            await plain.settle()
+            await native.send({"type": "join", "username": "later", "password": PASSWORD})
+            await native.until("welcome")
+            got = await watcher.settle()
+            assert [(m.command, m.source, m.params) for m in got] == [
+                ("NICK", "guestly!u@chinwag", ("later",)),
+                ("ACCOUNT", "later!u@chinwag", ("later",)),
+            ]
+            assert commands(await plain.settle()) == ["NICK"]
+
+    asyncio.run(scenario())
+
+
+def test_away_is_shared_301_whois_who_away_notify_and_native() -> None:
+    async def scenario() -> None:
+        async with running_server() as server:
+            alice = await irc_user(server, "alice", "away-notify")
+            carol = await irc_user(server, "carol")
+            bob = await irc_user(server, "bob")
+            native = await LineClient.connect(server.port)
+            await native.join("nat")
+            await alice.join("#dev")
+            for client in (alice, carol, bob):
+                await client.settle()
+            await bob.send("AWAY :out to lunch")
+            assert commands(await bob.settle()) == ["306"]
+            got = await alice.settle()
+            assert [(m.command, m.source, m.params) for m in got] == [
+                ("AWAY", "bob!u@chinwag", ("out to lunch",))
+            ]
+            assert await carol.settle() == []  # no away-notify: not told
+            told = await native.until("away")
+            assert (told["username"], told["message"]) == ("bob", "out to lunch")
+            # A private message to an away user is answered 301; it still arrives.
+            await alice.send("PRIVMSG bob :are you there?")
+            got = await alice.settle()
+            assert [(m.command, m.params) for m in got] == [
+                ("301", ("alice", "bob", "out to lunch"))
+            ]
+            assert (await bob.until("PRIVMSG")).params == ("bob", "are you there?")
+            await native.send({"type": "private", "target": "bob", "message": "hi"})
+            echo = await native.until("private")
+            assert echo["away"] == "out to lunch"
+            await carol.send("WHOIS bob", "WHO #general", "USERHOST bob alice")
+            got = await carol.settle()
+            assert got[-1].params == ("carol", "bob=-u@chinwag alice=+u@chinwag")
+            assert ("301", ("carol", "bob", "out to lunch")) in [(m.command, m.params) for m in got]
+            flags = {m.params[5]: m.params[6] for m in got if m.command == "352"}
+            assert flags == {"alice": "H", "bob": "G", "carol": "H", "nat": "H"}
+            await native.send({"type": "list_users"})
+            users = await native.until("list_users")
+            assert users["away"] == [{"username": "bob", "message": "out to lunch"}]
+            # Joining a channel while away: its away-notify members learn it after the JOIN.
+            await bob.join("#dev")
+            got = await alice.settle()
+            assert [(m.command, m.source) for m in got] == [
+                ("JOIN", "bob!u@chinwag"),
+                ("AWAY", "bob!u@chinwag"),
+            ]
+            await bob.send("AWAY", "AWAY")  # back, then back again: nobody is told twice
+            assert commands(await bob.settle()) == ["305", "305"]
+            got = await alice.settle()
+            assert [(m.command, m.params) for m in got] == [("AWAY", ())]
+            assert (await native.until("away"))["message"] == ""
+            await native.settle()
+            await bob.send("AWAY :gone for good", "QUIT")
+            await bob.closed()
+            assert not server.engine.away  # nothing kept of a session that left
+
+    asyncio.run(scenario())
+
+
+def test_whowas_tells_the_latest_sign_outs_and_406_for_a_stranger() -> None:
+    async def scenario() -> None:
+        async with running_server() as server:
+            asker = await irc_user(server, "asker")
+            for _ in range(2):  # bob signs in and out twice
+                bob = await irc_user(server, "bob")
+                await bob.send("QUIT :bye")
+                await bob.closed()
+            jose = await irc_user(server, "`Jos-dma")
+            await jose.close()
+            await asker.settle()
+            await asker.send("WHOWAS bob", "WHOWAS bob 1", "WHOWAS `Jos-dma", "WHOWAS ghost")
+            got = [(m.command, m.params[1:]) for m in await asker.settle()]
+            signed_off = [p[2] for c, p in got if c == "312"]
+            assert all(text.startswith("signed off 20") for text in signed_off)
+            assert [(c, p[:2]) for c, p in got] == [
+                ("314", ("bob", "u")),
+                ("312", ("bob", "chinwag")),
+                ("314", ("bob", "u")),
+                ("312", ("bob", "chinwag")),
+                ("369", ("bob", "End of WHOWAS")),
+                ("314", ("bob", "u")),
+                ("312", ("bob", "chinwag")),
+                ("369", ("bob", "End of WHOWAS")),
+                ("314", ("`Jos-dma", "u")),
+                ("312", ("`Jos-dma", "chinwag")),
+                ("369", ("`Jos-dma", "End of WHOWAS")),
+                ("406", ("ghost", "There was no such nickname")),
+                ("369", ("ghost", "End of WHOWAS")),
+            ]
+            assert got[8][1][-1] == "José"  # the realname is the chinwag name
+            await asker.send("WHOWAS")
+            assert commands(await asker.settle()) == ["461"]
+
+    asyncio.run(scenario())
+
+
+def test_whowas_remembers_a_bounded_number_of_sign_outs() -> None:
+    from chinwag.engine.base import WHOWAS_KEPT
+
+    async def scenario() -> None:
+        async with running_server() as server:
+            for n in range(3):
+                client = await irc_user(server, f"u{n}")
+                await client.send("QUIT")
+                await client.closed()
+            departed = server.engine.departed
+            assert [gone.username for _, gone in departed] == ["u0", "u1", "u2"]
+            assert departed.maxlen == WHOWAS_KEPT
+
+    asyncio.run(scenario())
+
+
+def test_chathistory_by_msgid_and_timestamp_latest_around_and_between() -> None:
+    async def scenario() -> None:
+        async with running_server() as server:
+            caps = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
+            irc = await irc_user(server, "hist", *caps)
+            ids: list[str] = []
+            times: list[datetime] = []
+            for n in range(10):
+                await irc.send(f"PRIVMSG #general :m{n}")
+                echo = await irc.until("PRIVMSG")
+                ids.append(echo.tags["msgid"])
+                times.append(datetime.fromisoformat(echo.tags["time"]))
+                await asyncio.sleep(0.01)  # apart by more than the time tag's millisecond
+
+            def mid(k: int) -> str:  # a time between message k and message k + 1
+                when = times[k] + (times[k + 1] - times[k]) / 2
+                return "timestamp=" + when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+            async def ask(line: str) -> list[str]:
+                await irc.send(line)
+                got = await irc.settle()
+                assert got[0].command == "BATCH" and got[-1].command == "BATCH", got
+                name = got[0].params[0][1:]
+                assert got[0].params[1:] == ("chathistory", "#general")
+                assert got[-1].params == ("-" + name,)
+                assert all(m.tags["batch"] == name for m in got[1:-1])
+                return [m.params[1] for m in got[1:-1]]
+
+            def m(*numbers: int) -> list[str]:
+                return [f"m{n}" for n in numbers]
+
+            i = ids
+            assert await ask("CHATHISTORY LATEST #general * 3") == m(7, 8, 9)
+            assert await ask(f"CHATHISTORY LATEST #general msgid={i[7]} 5") == m(8, 9)
+            assert await ask(f"CHATHISTORY LATEST #general msgid={i[2]} 3") == m(7, 8, 9)
+            assert await ask(f"CHATHISTORY BEFORE #general msgid={i[3]} 10") == m(0, 1, 2)
+            assert await ask(f"CHATHISTORY AFTER #general msgid={i[6]} 2") == m(7, 8)
+            assert await ask(f"CHATHISTORY AROUND #general msgid={i[5]} 4") == m(4, 5, 6, 7)
+            between = f"CHATHISTORY BETWEEN #general msgid={i[2]} msgid={i[6]} 10"
+            assert await ask(between) == m(3, 4, 5)
+            between = f"CHATHISTORY BETWEEN #general msgid={i[6]} msgid={i[2]} 2"
+            assert await ask(between) == m(4, 5)
+            assert await ask(f"CHATHISTORY BEFORE #general {mid(3)} 2") == m(2, 3)
+            assert await ask(f"CHATHISTORY AFTER #general {mid(3)} 2") == m(4, 5)
+            assert await ask(f"CHATHISTORY LATEST #general {mid(7)} 10") == m(8, 9)
+            assert await ask(f"CHATHISTORY AROUND #general {mid(4)} 2") == m(4, 5)
+            between = f"CHATHISTORY BETWEEN #general {mid(1)} {mid(4)} 10"
+            assert await ask(between) == m(2, 3, 4)
+            between = f"CHATHISTORY BETWEEN #general {mid(8)} {mid(1)} 3"
+            assert await ask(between) == m(6, 7, 8)
+            for bad in (
+                f"CHATHISTORY BETWEEN #general msgid={i[1]} {mid(4)} 10",  # two kinds
+                "CHATHISTORY BEFORE #general timestamp=yesterday 10",
+                "CHATHISTORY AROUND #general * 10",
+                "CHATHISTORY AFTER #general msgid=x 10",
+                "CHATHISTORY BETWEEN #general * *",
+            ):
+                await irc.send(bad)
+                fail = await irc.message()
+                assert fail.command == "FAIL" and fail.params[:2] == (
+                    "CHATHISTORY",
+                    "INVALID_PARAMS",
+                )
+            assert await irc.settle() == []
+            # History of a channel one is not in: one FAIL per request, AROUND's two reads too.
+            other = await irc_user(server, "other")
+            await other.join("#elsewhere")
+            await irc.settle()  # other's JOIN #general
+            for line in ("LATEST #elsewhere * 5", f"AROUND #elsewhere msgid={i[5]} 4"):
+                await irc.send("CHATHISTORY " + line)
+                got = await irc.settle()
+                assert [(m.command, m.params[:3]) for m in got] == [
+                    ("FAIL", ("CHATHISTORY", "INVALID_TARGET", "#elsewhere"))
+                ]
 
     asyncio.run(scenario())

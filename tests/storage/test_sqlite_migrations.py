@@ -268,3 +268,31 @@ def test_the_file_kind_migration_keeps_messages_search_and_the_id_counter(tmp_pa
 
     asyncio.run(scenario())
     assert user_version(path) == CURRENT
+
+
+def test_the_topic_setter_migration_takes_each_topic_from_its_newest_message(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v7.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:7], 1):
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    rows = [(3, "alice", "old", 10.0), (5, "bob", "new", 20.5)]
+    for id_, who, text, ts in rows:
+        db.execute(
+            "INSERT INTO messages (id, kind, room_key, room, username, user_key, body, ts)"
+            " VALUES (?, 'topic', 'dev', 'Dev', ?, ?, ?, ?)",
+            (id_, who, who, text, ts),
+        )
+    db.execute("INSERT INTO rooms VALUES ('dev', 'Dev', 'new'), ('ops', 'ops', '')")
+    db.close()
+
+    async def scenario() -> None:
+        store = SQLiteStore(path)
+        state = await store.open()
+        got = {r.name: (r.topic, r.topic_by, r.topic_at) for r in state.rooms}
+        assert got == {"Dev": ("new", "bob", 20.5), "ops": ("", "", 0.0)}
+        await store.close()
+
+    asyncio.run(scenario())
+    assert user_version(path) == CURRENT

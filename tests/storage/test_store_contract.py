@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -370,6 +371,33 @@ def test_limit_is_capped(backend: Backend) -> None:
     run(scenario())
 
 
+EPOCH = 1_700_000_000.0  # chat(n) is said at EPOCH + n/1000
+
+
+def test_id_at_is_the_newest_message_said_before_a_time(backend: Backend) -> None:
+    async def scenario() -> None:
+        store = await opened(backend)
+        assert await store.id_at(2e9) == 0  # nothing said yet
+        said: list[StoredNotice] = [chat(2), chat(5, "dev")]
+        said.append(replace(private(9, "a", "b"), timestamp=EPOCH + 0.009))  # ids follow time
+        await fill(store, [*said, chat(12), *(chat(n, "ops") for n in range(20, 300, 7))])
+        assert await store.id_at(EPOCH) == 0
+        assert await store.id_at(EPOCH + 0.002) == 0  # strictly before
+        assert await store.id_at(EPOCH + 0.0021) == 2
+        assert await store.id_at(EPOCH + 0.006) == 5  # any room counts
+        assert await store.id_at(EPOCH + 0.0095) == 9  # a private message too
+        assert await store.id_at(EPOCH + 0.013) == 12
+        assert await store.id_at(EPOCH + 0.2) == 195
+        assert await store.id_at(EPOCH + 1.0) == 293
+        put(store, chat(300))  # not committed: not seen
+        assert await store.id_at(2e9) == 293
+        await store.commit()
+        assert await store.id_at(2e9) == 300
+        await store.close()
+
+    run(scenario())
+
+
 def test_history_never_includes_private_messages(backend: Backend) -> None:
     async def scenario() -> None:
         store = await opened(backend)
@@ -619,7 +647,7 @@ def test_rooms_topics_and_memberships_survive_reopen(backend: Backend) -> None:
         store.save_membership("alice", "ops", True)
         store.save_membership("bob", "dev", True)
         await store.commit()
-        store.save_room(RoomRecord("Dev", "second"))
+        store.save_room(RoomRecord("Dev", "second", topic_by="Bob", topic_at=1234.5))
         store.save_membership("alice", "ops", False)
         store.save_membership("carol", "ops", True)
         store.save_membership("carol", "ops", False)
@@ -633,6 +661,8 @@ def test_rooms_topics_and_memberships_survive_reopen(backend: Backend) -> None:
             ("general", ""),
             ("ops", ""),
         ]
+        setters = {r.name: (r.topic_by, r.topic_at) for r in state.rooms}
+        assert setters == {"Dev": ("Bob", 1234.5), "general": ("", 0.0), "ops": ("", 0.0)}
         members = {user: rooms for user, rooms in state.memberships.items() if rooms}
         assert members == {"alice": {"dev"}, "bob": {"dev"}}
         await again.close()

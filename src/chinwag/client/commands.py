@@ -35,6 +35,7 @@ HELP = """Commands:
   /history [#ROOM] [N]   the last N messages of the current room or #ROOM (default 20)
   /search [#ROOM] words  search the history of the current room (or of #ROOM)
   /nick NAME             change your name (guests)
+  /away [MESSAGE]        mark yourself away (others see the message); /away alone: back
   /register [NAME]       make NAME (default: your name) an account; asks for a password
   /login [NAME]          sign in to your account (asks for its password)
   /logout                sign out, forget the saved login, and leave
@@ -121,7 +122,7 @@ Action = Say | Send | Msg | JoinRoom | Switch | Help | Account | Upload | Downlo
 
 _OWN = ("help", "quit", "exit", "q", "ping", "users", "msg", "rooms", "join", "leave",
         "switch", "topic", "history", "search", "nick", "register", "login", "logout",
-        "password", "upload", "download")  # fmt: skip
+        "password", "upload", "download", "away")  # fmt: skip
 NAMES = tuple(sorted({*_OWN, *moderation.COMMANDS} - {"exit", "q"}))  # for completion
 
 
@@ -173,6 +174,8 @@ def _own(name: str, rest: str, room: str) -> Action:
             return Send(ev.Search(where, words)) if words else _usage("search")
         case "nick":
             return Send(ev.Rename(rest)) if rest and " " not in rest else Usage("Usage: /nick NAME")
+        case "away":
+            return Send(ev.Away(rest or None))
         case "register" | "login":
             if " " in rest:
                 return Usage(f"Usage: /{name} [NAME]")

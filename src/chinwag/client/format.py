@@ -64,7 +64,10 @@ def stored_lines(notice: ev.StoredNotice, view: View) -> list[str]:
         case ev.PrivateMessage():
             sender = "you" if same_name(notice.username, view.me) else notice.username
             target = "you" if same_name(notice.target, view.me) else notice.target
-            return said(f"{prefix}[private] {sender} -> {target}: ", notice.message)
+            lines = said(f"{prefix}[private] {sender} -> {target}: ", notice.message)
+            if notice.away:  # our own copy: the target is away
+                lines.append(f"* {notice.target} is away: {notice.away}")
+            return lines
         case ev.TopicChanged():
             if not notice.topic:
                 return [f"{prefix}* {notice.username} cleared the topic of #{notice.room}"]
@@ -142,9 +145,12 @@ def _event_lines(event: ClientEvent, view: View) -> list[str]:
             return [f"<-- {name} left {_where(room)}{why}"]
         case ev.UserRenamed(old=old, new=new):
             return [f"* {old} is now known as {new}"]
+        case ev.UserAway(username=name, message=message):
+            return [f"* {name} is away: {message}" if message else f"* {name} is back"]
         case ev.UserList(users=users, room=room, accounts=accounts):
             where = "Online" if room is None else f"In #{room}"
-            return [f"{where} ({len(users)}): {names(users, accounts)}"]
+            lines = [f"{where} ({len(users)}): {names(users, accounts)}"]
+            return lines + [f"  {a.username} is away: {a.message}" for a in event.away]
         case ev.RoomList(rooms=rooms, next=more):
             lines = [f"Rooms ({len(rooms)}):"]
             for info in rooms:

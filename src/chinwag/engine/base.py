@@ -8,6 +8,7 @@ from the caller (one reading of the clock per command) and return envelopes.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 
 from chinwag.bus.base import Envelope, ToSession
 from chinwag.engine.identity import Identity, Role
@@ -32,6 +33,7 @@ SERVER_RANK = {Role.MODERATOR: 10, Role.ADMIN: 11}
 INVITE_ONLY, MODERATED, TOPIC_LOCKED = "invite_only", "moderated", "topic_locked"
 MODES = (INVITE_ONLY, MODERATED, TOPIC_LOCKED)
 OPERATOR_RANK = ROOM_RANK[RoomRole.OPERATOR]
+WHOWAS_KEPT = 500  # sign-outs remembered for `whowas` (the oldest are forgotten)
 
 
 class EngineBase:
@@ -60,6 +62,11 @@ class EngineBase:
         self.sanctions = Sanctions()  # bans and mutes in force (engine/sanctions.py)
         # guest key -> rooms it was invited to (for its session only, see moderation.py)
         self.guest_invites: dict[str, set[str]] = {}
+        # Who is away, with what message (`away`): a dict beside the sessions, so that
+        # the many who are not away cost nothing. Emptied of a session as it closes.
+        self.away: dict[Session, str] = {}
+        # The latest sign-outs, (name key, what `whowas` tells), oldest first: bounded.
+        self.departed: deque[tuple[str, ev.SignedOff]] = deque(maxlen=WHOWAS_KEPT)
 
     # ------------------------------------------------------------------ moderation rules
 
@@ -223,7 +230,10 @@ class EngineBase:
         accounts (the rest are guests)."""
         names, accounts = self.present(room)
         if not room.roles and not room.modes:
-            return ev.RoomJoined(room.name, room.topic, names, accounts)
+            return ev.RoomJoined(
+                room.name, room.topic, names, accounts, topic_by=room.topic_by,
+                topic_at=room.topic_at,
+            )  # fmt: skip
         operators, voiced = [], []
         held = [
             (session.identity.account if session.identity else None, name)
@@ -238,8 +248,9 @@ class EngineBase:
                 voiced.append(name)
         modes = tuple(m for m in MODES if m in room.modes)
         return ev.RoomJoined(
-            room.name, room.topic, names, accounts, tuple(operators), tuple(voiced), modes
-        )
+            room.name, room.topic, names, accounts, tuple(operators), tuple(voiced), modes,
+            room.topic_by, room.topic_at,
+        )  # fmt: skip
 
     def _replay_recent(self, session: Session, rooms: list[Room]) -> list[Envelope]:
         """The rooms' recent history for a joiner, streamed by its connection."""

@@ -84,6 +84,8 @@ class Engine(ModerationCommands, MessageCommands, RoomCommands, FileCommands):
             ev.Chat: Row(guest, self._chat),
             ev.Private: Row(guest, self._private),
             ev.ListUsers: Row(anyone, self._list_users),
+            ev.Away: Row(guest, self._away),
+            ev.WhoWas: Row(guest, self._whowas),
             ev.Ping: Row(anyone, self._ping),
             ev.Pong: Row(anyone, self._pong),
             ev.Quit: Row(anyone, self._quit),
@@ -135,11 +137,14 @@ class Engine(ModerationCommands, MessageCommands, RoomCommands, FileCommands):
         """The connection is gone: leave every room and tell the others."""
         session.closed = True
         self.tokens.pop(session, None)
+        self.away.pop(session, None)
         self.forget_guest(session)
         identity = session.identity
         rooms = self.memberships.sign_out(session)
         if identity is None or not rooms:
             return []
+        gone = ev.SignedOff(identity.name, now, identity.account is not None)
+        self.departed.append((identity.key, gone))
         log.info("%s left (%s)", identity.name, reason or "disconnected")
         return [
             Envelope(room.audience, ev.UserLeft(room.name, identity.name, now, reason))

@@ -132,7 +132,10 @@ class JoinCommands(EngineBase):
             if before.name != identity.name:
                 presence.append(
                     Envelope(
-                        ToRooms(session.rooms), ev.UserRenamed(before.name, identity.name, now)
+                        ToRooms(session.rooms),
+                        ev.UserRenamed(
+                            before.name, identity.name, now, identity.account is not None
+                        ),
                     )
                 )
         to = ToSession(session)
@@ -161,7 +164,9 @@ class JoinCommands(EngineBase):
             memberships.enter(session, room)
             presence.append(
                 Envelope(
-                    room.audience, ev.UserJoined(room.name, identity.name, now), exclude=session
+                    room.audience,
+                    ev.UserJoined(room.name, identity.name, now, identity.account is not None),
+                    exclude=session,
                 )
             )
         rooms = memberships.of(session)

@@ -78,6 +78,7 @@ class Memberships:
         }
         for record in state.rooms:
             room = Room(record.name, record.topic, self.recent_size, used=record.used)
+            room.topic_by, room.topic_at = record.topic_by, record.topic_at
             room.roles = dict(state.room_roles.get(room.key, {}))
             room.modes = frozenset(state.room_modes.get(room.key, ()))
             room.invited = set(state.invites.get(room.key, ()))

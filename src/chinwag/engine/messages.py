@@ -6,10 +6,12 @@ one envelope to the room (the server holds it until the write is durable).
 
 from __future__ import annotations
 
-from chinwag.bus.base import Envelope, ToSession, ToUser
+from dataclasses import replace
+
+from chinwag.bus.base import Envelope, ToRooms, ToSession, ToUser
 from chinwag.engine.base import INVITE_ONLY, OPERATOR_RANK, EngineBase
 from chinwag.engine.limits import NOT_STORING, error_reply, reply
-from chinwag.engine.names import room_key, user_key
+from chinwag.engine.names import NAME_MAX, normalize_name, room_key, user_key
 from chinwag.engine.room import Room
 from chinwag.engine.session import Session
 from chinwag.protocol import events as ev
@@ -17,6 +19,8 @@ from chinwag.protocol.events import ErrorCode
 from chinwag.protocol.text import inert
 
 MAX_QUIT = 200  # characters of a parting message passed on
+MAX_AWAY = 200  # characters of an away message
+MAX_WHOWAS = 50  # sign-outs in one `whowas` answer
 
 
 class MessageCommands(EngineBase):
@@ -42,10 +46,16 @@ class MessageCommands(EngineBase):
         refused = self._content_allowed(session, command.message, now)
         if refused is not None:
             return refused
-        assert session.identity is not None
+        identity = session.identity
+        assert identity is not None
         store = self.store
         notice = ev.ChatMessage(
-            store.next_id(), room.name, session.identity.name, command.message, now
+            store.next_id(),
+            room.name,
+            identity.name,
+            command.message,
+            now,
+            signed_in=identity.account is not None,
         )
         store.append(notice)
         room.recent.append(notice)
@@ -72,15 +82,64 @@ class MessageCommands(EngineBase):
         assert sender is not None
         store = self.store
         notice = ev.PrivateMessage(
-            store.next_id(), sender.name, receiver.name, command.message, now
+            store.next_id(),
+            sender.name,
+            receiver.name,
+            command.message,
+            now,
+            signed_in=sender.account is not None,
         )
         store.append(notice, parties=(sender.account, receiver.account))
         if target is session:
             return [Envelope(ToSession(session), notice, notice.id)]
+        away = self.away.get(target)
+        mine = notice if away is None else replace(notice, away=away)  # IRC's 301
         return [
             Envelope(ToUser(receiver.key), notice, notice.id),
-            Envelope(ToSession(session), notice, notice.id),
+            Envelope(ToSession(session), mine, notice.id),
         ]
+
+    def _away(self, session: Session, command: ev.Away, now: float) -> list[Envelope]:
+        """Away with a message, or back; those who share a room are told of a change."""
+        identity = session.identity
+        assert identity is not None
+        message = inert(" ".join((command.message or "").split()))[:MAX_AWAY]
+        before = self.away.get(session)
+        if message:
+            self.away[session] = message
+            done = ev.Done("away", f"You are marked as away: {message}")
+        else:
+            self.away.pop(session, None)
+            done = ev.Done("away", "You are no longer marked as away")
+        out = [reply(session, done)]
+        if before != (message or None):
+            notice = ev.UserAway(identity.name, message, now)
+            out.append(Envelope(ToRooms(session.rooms), notice, exclude=session))
+        return out
+
+    def _whowas(self, session: Session, command: ev.WhoWas, now: float) -> list[Envelope]:
+        """The newest sign-outs under a name (compared as names are: look-alikes too)."""
+        name = normalize_name(command.username)
+        seen: list[ev.SignedOff] = []
+        if len(name) <= NAME_MAX:
+            key, most = user_key(name), max(1, min(command.limit, MAX_WHOWAS))
+            for gone_key, gone in reversed(self.departed):
+                if gone_key == key:
+                    seen.append(gone)
+                    if len(seen) >= most:
+                        break
+        return [reply(session, ev.WhoWasReply(name[:NAME_MAX], tuple(seen)))]
+
+    def _absent(self, room: Room | None) -> tuple[ev.Absent, ...]:
+        """The away entries of a user list (of the room's members, or of everyone)."""
+        if not self.away:
+            return ()
+        found = [
+            ev.Absent(s.identity.name, message)
+            for s, message in self.away.items()
+            if s.identity is not None and (room is None or s in room.members)
+        ]
+        return tuple(sorted(found, key=lambda a: a.username.casefold()))
 
     def _list_users(self, session: Session, command: ev.ListUsers, now: float) -> list[Envelope]:
         if command.room is None:
@@ -92,11 +151,8 @@ class MessageCommands(EngineBase):
                 ]
             names = tuple(sorted((i.name for i in identities), key=str.casefold))
             accounts = tuple(i.name for i in identities if i.account is not None)
-            return [
-                reply(
-                    session, ev.UserList(names, accounts=tuple(sorted(accounts, key=str.casefold)))
-                )
-            ]
+            accounts = tuple(sorted(accounts, key=str.casefold))
+            return [reply(session, ev.UserList(names, None, accounts, self._absent(None)))]
         room = self.memberships.find(command.room)
         if room is None:
             key = room_key(command.room.lstrip("#"))
@@ -116,7 +172,7 @@ class MessageCommands(EngineBase):
         names, accounts = self.present(room)
         names = tuple(sorted(names, key=str.casefold))
         accounts = tuple(sorted(accounts, key=str.casefold))
-        return [reply(session, ev.UserList(names, room.name, accounts))]
+        return [reply(session, ev.UserList(names, room.name, accounts, self._absent(room)))]
 
     def _ping(self, session: Session, command: ev.Ping, now: float) -> list[Envelope]:
         return [reply(session, ev.PongReply(now, command.token))]

@@ -25,6 +25,8 @@ class Room:
         "recent",
         "roles",
         "topic",
+        "topic_at",
+        "topic_by",
         "used",
     )
 
@@ -34,6 +36,8 @@ class Room:
         self.name = name
         self.key = name.casefold()
         self.topic = topic
+        self.topic_by = ""  # who set the topic, and when (IRC's 333); "" and 0.0: unknown
+        self.topic_at = 0.0
         # A room nobody ever said anything in, that no account keeps, is removed when its
         # last member leaves (Memberships): rooms made in a flood do not pile up.
         self.used = used

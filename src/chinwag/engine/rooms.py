@@ -7,6 +7,7 @@ batches right (engine/facts.py).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from chinwag.bus.base import Envelope
 from chinwag.engine.base import OPERATOR_RANK, TOPIC_LOCKED, EngineBase
@@ -55,11 +56,21 @@ class RoomCommands(EngineBase):
         if refused is not None:
             return refused
         memberships.enter(session, room)
-        return [
+        out = [
             reply(session, self.room_joined(room)),
             *self._replay_recent(session, [room]),
-            Envelope(room.audience, ev.UserJoined(room.name, identity.name, now), exclude=session),
+            Envelope(
+                room.audience,
+                ev.UserJoined(room.name, identity.name, now, identity.account is not None),
+                exclude=session,
+            ),
         ]
+        away = self.away.get(session)
+        if away is not None:  # the room's members learn it as they learn of the others
+            out.append(
+                Envelope(room.audience, ev.UserAway(identity.name, away, now), exclude=session)
+            )
+        return out
 
     def _leave_room(self, session: Session, command: ev.LeaveRoom, now: float) -> list[Envelope]:
         room = self._member_room(session, command.room)
@@ -86,7 +97,9 @@ class RoomCommands(EngineBase):
             return self._list_shared_rooms(session, limit, after)
         keys = sorted(key for key in rooms if key > after)
         page = [rooms[key] for key in keys[:limit]]
-        infos = tuple(ev.RoomInfo(r.name, len(r.members), r.topic) for r in page)
+        infos = tuple(
+            ev.RoomInfo(r.name, len(r.members), r.topic, r.topic_by, r.topic_at) for r in page
+        )
         more = page[-1].name if len(keys) > limit else None
         return [reply(session, ev.RoomList(infos, more))]
 
@@ -98,7 +111,11 @@ class RoomCommands(EngineBase):
             remote = len(self._remote_members(key))
             room = rooms.get(key)
             if room is not None:
-                infos.append(ev.RoomInfo(room.name, len(room.members) + remote, room.topic))
+                infos.append(
+                    ev.RoomInfo(
+                        room.name, len(room.members) + remote, room.topic, room.topic_by, room.topic_at
+                    )
+                )
             else:  # its topic is that node's to know
                 infos.append(ev.RoomInfo(self.replica.room_name(key) or key, remote, ""))
         more = infos[-1].room if len(keys) > limit else None
@@ -129,22 +146,45 @@ class RoomCommands(EngineBase):
             return error_reply(
                 session, ErrorCode.RATE_LIMITED, "You are sending too fast; topic not set"
             )
-        assert session.identity is not None
+        identity = session.identity
+        assert identity is not None
         store = self.store
-        notice = ev.TopicChanged(store.next_id(), room.name, session.identity.name, topic, now)
-        room.topic = topic
+        notice = ev.TopicChanged(
+            store.next_id(), room.name, identity.name, topic, now,
+            signed_in=identity.account is not None,
+        )  # fmt: skip
+        room.topic, room.topic_by, room.topic_at = topic, notice.username, now
         room.used = True
         store.append(notice)
-        store.save_room(RoomRecord(room.name, topic))
+        store.save_room(RoomRecord(room.name, topic, topic_by=notice.username, topic_at=now))
         room.recent.append(notice)
         return [Envelope(room.audience, notice, notice.id)]
 
     # ------------------------------------------------------------------ store reads
 
+    async def _by_time(self, command: ev.History) -> ev.History:
+        """The command with its times made ids: a time is the newest message said before
+        it (ids follow time), one store read each. An id given wins over a time."""
+        before, after = command.before, command.after
+        if before is None and command.before_time is not None:
+            before = await self.store.id_at(command.before_time) + 1
+        if after is None and command.after_time is not None:
+            after = await self.store.id_at(command.after_time)
+        return replace(command, before=before, after=after, before_time=None, after_time=None)
+
     async def _history(self, session: Session, command: ev.History, now: float) -> list[Envelope]:
+        room: Room | list[Envelope] | None = None
+        if command.with_ is None:
+            room = self._member_room(session, command.room)  # before any read
+            if not isinstance(room, Room):
+                return room
+        try:
+            command = await self._by_time(command)
+        except QueryTooExpensive:
+            return error_reply(session, ErrorCode.TOO_EXPENSIVE, "History took too long; ask again")
         if command.with_ is not None:
             return await self._conversation(session, command, command.with_)
-        room = self._member_room(session, command.room)
+        room = self._member_room(session, command.room)  # again: it may have left meanwhile
         if not isinstance(room, Room):
             return room
         limit = max(1, min(command.limit, MAX_PAGE))

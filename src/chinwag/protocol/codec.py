@@ -21,6 +21,9 @@ before it has joined):
     codec.render(notice, viewer)      the bytes; pure: same notice and viewer, same bytes
     codec.share_key(notice, viewer)   a key under which those bytes may be reused for other
                                       connections, or None to render for this one alone
+    codec.apart(notice)               the few viewers whose bytes differ from the rest of
+                                      their presence_key (None: cannot say): whole runs are
+                                      then shared by everyone else
 
 Which notices may render differently per viewer is decided once, by `concerns()`.
 """
@@ -28,7 +31,7 @@ Which notices may render differently per viewer is decided once, by `concerns()`
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from typing import ClassVar
 
 from chinwag.protocol import events as ev
@@ -121,6 +124,15 @@ class Codec(ABC):
         if self.personal and concerns(notice, viewer):
             return None
         return type(self)
+
+    def apart(self, notice: Notice) -> Collection[str] | None:
+        """The viewers whose bytes for this notice may differ from those of every other
+        connection with their `presence_key` (its own echo, say); None: any viewer's may.
+
+        The fan-out asks once per run and codec class: a recipient not named by any notice
+        of the run then takes the bytes rendered once for its key, with no per-notice work.
+        Default: no such promise (render per viewer, through share_key)."""
+        return None
 
     def presence_key(self, viewer: str | None) -> Hashable | None:
         """A key under which this viewer's bytes for every join and leave notice are the

@@ -10,6 +10,7 @@ out, own echo, system line) and a small table of the notices it renders its own 
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -93,7 +94,18 @@ def describe(notice: ev.Notice) -> str:
             return f"{notice.old} is now known as {notice.new}"
         case ev.UserList():
             where = "online" if notice.room is None else f"in {notice.room}"
-            return f"Users {where}: {', '.join(notice.users)}"
+            away = "".join(f"; {a.username} is away: {a.message}" for a in notice.away)
+            return f"Users {where}: {', '.join(notice.users)}{away}"
+        case ev.UserAway(message=""):
+            return f"{notice.username} is back"
+        case ev.UserAway():
+            return f"{notice.username} is away: {notice.message}"
+        case ev.WhoWasReply(seen=()):
+            return f"Nobody called {notice.username} signed off lately"
+        case ev.WhoWasReply():
+            when = ", ".join(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(s.timestamp))
+                             for s in notice.seen)  # fmt: skip
+            return f"{notice.username} signed off at {when}"
         case ev.RoomList():
             return "Rooms: " + ", ".join(f"{r.room} ({r.users})" for r in notice.rooms)
         case ev.RoomJoined():

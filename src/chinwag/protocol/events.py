@@ -107,6 +107,21 @@ class Private:
 
 
 @dataclass(frozen=True, slots=True)
+class Away:
+    """Mark oneself away with a message, or (None or blank) back."""
+
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhoWas:
+    """Who went by this name lately (the newest `limit` sign-outs under it)."""
+
+    username: str
+    limit: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class ListUsers:
     room: str | None = None
 
@@ -164,6 +179,9 @@ class History:
     after: int | None = None
     limit: int = 50
     with_: str | None = None
+    # Times (unix seconds) instead of ids: the messages said before / after them.
+    before_time: float | None = None
+    after_time: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +286,8 @@ class BadInput:
 
 Command = (
     Join
+    | Away
+    | WhoWas
     | Chat
     | Private
     | ListUsers
@@ -313,6 +333,7 @@ class ChatMessage:
     timestamp: float
     history: bool = False
     deleted: bool = False  # a tombstone: the message was deleted, its text is gone
+    signed_in: bool = False  # the sender is signed in to its account (live messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +346,8 @@ class PrivateMessage:
     message: str
     timestamp: float
     history: bool = False
+    signed_in: bool = False  # the sender is signed in to its account (live messages)
+    away: str = ""  # on the sender's own copy: the target is away, with this message
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +358,7 @@ class TopicChanged:
     topic: str
     timestamp: float
     history: bool = False
+    signed_in: bool = False  # the setter is signed in to its account (live messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +410,7 @@ class UserJoined:
     room: str
     username: str
     timestamp: float
+    signed_in: bool = False  # the joiner is signed in to its account (else a guest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +426,41 @@ class UserRenamed:
     old: str
     new: str
     timestamp: float
+    signed_in: bool = False  # under the new name it is signed in to its account
+
+
+@dataclass(frozen=True, slots=True)
+class UserAway:
+    """Someone who shares a room with you is away now (`message`), or back ("")."""
+
+    username: str
+    message: str
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class Absent:
+    """In a user list: one of its users is away, with this message."""
+
+    username: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignedOff:
+    """One sign-out the server remembers (for `whowas`)."""
+
+    username: str
+    timestamp: float
+    signed_in: bool = False  # it was signed in to its account (else a guest)
+
+
+@dataclass(frozen=True, slots=True)
+class WhoWasReply:
+    """The answer to `whowas`: the newest sign-outs under that name first (none: unknown)."""
+
+    username: str
+    seen: tuple[SignedOff, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +468,7 @@ class UserList:
     users: tuple[str, ...]
     room: str | None = None
     accounts: tuple[str, ...] = ()  # those of `users` signed in to an account
+    away: tuple[Absent, ...] = ()  # those of `users` who are away
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +476,8 @@ class RoomInfo:
     room: str
     users: int
     topic: str
+    topic_by: str = ""  # who set the topic ("": unknown)
+    topic_at: float = 0.0  # when (unix time; 0.0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +495,8 @@ class RoomJoined:
     operators: tuple[str, ...] = ()  # its owners and operators among `users`
     voiced: tuple[str, ...] = ()  # its voiced members among `users`
     modes: tuple[str, ...] = ()  # invite_only, moderated, topic_locked
+    topic_by: str = ""  # who set the topic ("": unknown)
+    topic_at: float = 0.0  # when (unix time; 0.0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,6 +613,8 @@ Notice = (
     | UserJoined
     | UserLeft
     | UserRenamed
+    | UserAway
+    | WhoWasReply
     | UserList
     | RoomList
     | RoomJoined

@@ -22,7 +22,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from chinwag.protocol import events as ev
 from chinwag.protocol import irc_numerics as rpl
@@ -44,6 +45,7 @@ from chinwag.protocol.irc_wire import MAX_LINE, MAX_TAGS, build, parse, split_si
 _REGISTERING, _JOINING, _REGISTERED = 0, 1, 2
 SASL_CHUNK = 400  # AUTHENTICATE carries base64 in pieces of 400 bytes
 SASL_MAX = 1600
+WHOWAS_LIMIT = 50  # entries when WHOWAS gives no count (the engine's most)
 ROLE_LETTERS = {"o": "operator", "v": "voice"}
 FLAG_LETTERS = {"i": "invite_only", "m": "moderated", "t": "topic_locked"}
 
@@ -55,6 +57,7 @@ class IrcCodec(IrcRenderer):
 
     dialect = "irc"
     __slots__ = (
+        "_batches",
         "_cap_open",
         "_channels",
         "_password",
@@ -77,6 +80,7 @@ class IrcCodec(IrcRenderer):
         self._sasl_buf: str | None = None  # AUTHENTICATE PLAIN under way: base64 so far
         self._pending: list[tuple[ev.Command, Ctx | None]] | None = None
         self._channels: set[str] = set()  # keys of the rooms it is in (from its welcome on)
+        self._batches = 0  # CHATHISTORY batches so far (their names)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -109,6 +113,7 @@ class IrcCodec(IrcRenderer):
         match notice:
             case ev.Welcome():
                 self._stage = _REGISTERED
+                self._signed_in = notice.account is not None
                 self._channels = {room.casefold() for room in notice.rooms}
                 self._password = self._sasl = None
             case ev.Error() if self._stage == _JOINING:
@@ -297,11 +302,8 @@ class IrcCodec(IrcRenderer):
         self._send(ev.Quit(clean(params[0])[:200] if params else None))
 
     def _cmd_away(self, params: tuple[str, ...]) -> None:
-        # chinwag has no away state to share: the client is told it is set, nobody else is.
-        if params and params[0]:
-            self._numeric(rpl.RPL_NOWAWAY, "You have been marked as being away")
-        else:
-            self._numeric(rpl.RPL_UNAWAY, "You are no longer marked as being away")
+        text = clean(params[0]).strip() if params else ""
+        self._send(ev.Away(text or None), Ctx("AWAY", extra=("away",) if text else ()))
 
     # ------------------------------------------------------------------ channels
 
@@ -364,6 +366,11 @@ class IrcCodec(IrcRenderer):
     def _cmd_whois(self, params: tuple[str, ...]) -> None:
         nick = params[-1].split(",")[0]
         self._send(ev.ListUsers(), Ctx("WHOIS", nick))
+
+    def _cmd_whowas(self, params: tuple[str, ...]) -> None:
+        nick = params[0].split(",")[0]
+        count = _number(params[1]) if len(params) > 1 else 0  # none, or not positive: all
+        self._send(ev.WhoWas(from_nick(nick), count or WHOWAS_LIMIT), Ctx("WHOWAS", nick))
 
     def _cmd_ison(self, params: tuple[str, ...]) -> None:
         nicks = tuple(n for p in params for n in p.split())
@@ -453,32 +460,100 @@ class IrcCodec(IrcRenderer):
             self._send(action, ctx)
 
     def _cmd_chathistory(self, params: tuple[str, ...]) -> None:
-        """draft/chathistory: LATEST, BEFORE and AFTER, by msgid (chinwag's message ids)."""
-        sub, target, bound, count = params[0].upper(), params[1], params[2], params[3]
-        limit = min(_number(count), HISTORY_LIMIT)
-        ref: int | None = None
-        if bound.startswith("msgid=") and _number(bound[6:]) > 0:
-            ref = _number(bound[6:])
-        usable = (sub == "LATEST" and (bound == "*" or ref is not None)) or (
-            sub in ("BEFORE", "AFTER") and ref is not None
+        """draft/chathistory: LATEST, BEFORE, AFTER, AROUND and BETWEEN, by msgid (chinwag's
+        message ids) or timestamp. Each request is one batch, made of one `history` (two
+        for AROUND: the messages up to the reference, then those after it)."""
+        sub, target = params[0].upper(), params[1]
+        between = sub == "BETWEEN"
+        refs = [_reference(p) for p in params[2 : 4 if between else 3]]
+        limit = (
+            min(_number(params[-1]), HISTORY_LIMIT) if len(params) > (4 if between else 3) else 0
         )
-        if not usable or not limit or not self._caps & CAP_HISTORY:
+        pages = None
+        if self._caps & CAP_HISTORY and limit and None not in refs:
+            pages = _pages(sub, [r for r in refs if r is not None], limit)
+        if not pages:
 
             def fail(me: str) -> bytes:
                 return build("FAIL", "CHATHISTORY", "INVALID_PARAMS", sub, "Not supported")
 
             self._reply(fail)
             return
-        before = ref if sub == "BEFORE" else None
-        after = ref if sub in ("AFTER", "LATEST") else None
         room = room_of(target)
-        if room is not None:
-            command = ev.History(room, before=before, after=after, limit=limit)
-        else:
-            command = ev.History(
-                "", before=before, after=after, limit=limit, with_=from_nick(target)
-            )
-        self._send(command, Ctx("CHATHISTORY", target))
+        self._batches += 1
+        batch = f"h{self._batches}"
+        for index, (bounds, floor) in enumerate(pages):
+            part = ("open" if index == 0 else "") + ("close" if index == len(pages) - 1 else "")
+            if room is not None:
+                command = ev.History(room, **bounds)
+            else:
+                command = ev.History("", with_=from_nick(target), **bounds)
+            self._send(command, Ctx("CHATHISTORY", target, (part, batch, *floor)))
+
+
+# ("msgid", id) or ("timestamp", unix seconds); ("*", 0) for LATEST. Ids stay ints: a
+# float holds them exactly only up to 2**53.
+Bound = tuple[str, int | float]
+
+
+def _reference(text: str) -> Bound | None:
+    if text == "*":
+        return ("*", 0)
+    kind, _, value = text.partition("=")
+    if kind == "msgid" and _number(value) > 0:
+        return ("msgid", _number(value))
+    if kind == "timestamp":
+        try:
+            when = datetime.fromisoformat(value)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return ("timestamp", when.timestamp())
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def _before(ref: Bound, inclusive: bool = False) -> dict[str, Any]:
+    if ref[0] == "msgid":
+        return {"before": int(ref[1]) + inclusive}
+    return {"before_time": ref[1]}
+
+
+def _after(ref: Bound) -> dict[str, Any]:
+    return {"after": int(ref[1])} if ref[0] == "msgid" else {"after_time": ref[1]}
+
+
+def _floor(ref: Bound) -> tuple[str, ...]:
+    """Keep only what is newer than the reference: the newest page, cut at render."""
+    return (ref[0], repr(ref[1]))
+
+
+def _pages(sub: str, refs: list[Bound], limit: int) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """The history pages a CHATHISTORY request is made of (empty: not a valid request);
+    each with a floor, when the page is the newest and the answer only what follows it."""
+    ref = refs[0]
+    if sub == "LATEST":
+        return [({"limit": limit}, () if ref[0] == "*" else _floor(ref))]
+    if ref[0] == "*":
+        return []
+    if sub == "BEFORE":
+        return [({**_before(ref), "limit": limit}, ())]
+    if sub == "AFTER":
+        return [({**_after(ref), "limit": limit}, ())]
+    if sub == "AROUND":  # the reference and older, then newer: about half each
+        newer = limit // 2
+        pages: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+            ({**_before(ref, inclusive=True), "limit": limit - newer}, ())
+        ]
+        if newer:
+            pages.append(({**_after(ref), "limit": newer}, ()))
+        return pages
+    if sub == "BETWEEN" and len(refs) == 2 and refs[1][0] == ref[0]:
+        first, last = ref, refs[1]
+        if first[1] < last[1]:  # oldest first from `first`, up to `last`
+            return [({**_after(first), **_before(last), "limit": limit}, ())]
+        return [({**_before(first), "limit": limit}, _floor(last))]  # newest first from it
+    return []
 
 
 def _number(text: str) -> int:
@@ -520,6 +595,7 @@ IrcCodec.table = {
     "LIST": (IrcCodec._cmd_list, False, 0),
     "WHO": (IrcCodec._cmd_who, False, 0),
     "WHOIS": (IrcCodec._cmd_whois, False, 1),
+    "WHOWAS": (IrcCodec._cmd_whowas, False, 1),
     "ISON": (IrcCodec._cmd_ison, False, 1),
     "USERHOST": (IrcCodec._cmd_userhost, False, 1),
     "LUSERS": (IrcCodec._cmd_lusers, False, 0),

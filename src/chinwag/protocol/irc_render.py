@@ -10,7 +10,7 @@ ping: its pong renders them (`Ctx.reply`), in order with everything else.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from typing import NamedTuple
 
 from chinwag.protocol import events as ev
@@ -33,6 +33,7 @@ HISTORY_LIMIT = 100  # CHATHISTORY's most messages per request
 
 # Capabilities, as bits: one small int per connection.
 CAP_TIME, CAP_TAGS, CAP_ECHO, CAP_BATCH, CAP_SASL, CAP_HISTORY = 1, 2, 4, 8, 16, 32
+CAP_ACCOUNT, CAP_EXTJOIN, CAP_ACCOUNT_NOTIFY, CAP_AWAY_NOTIFY = 64, 128, 256, 512
 CAPS = {
     "server-time": CAP_TIME,
     "message-tags": CAP_TAGS,
@@ -40,11 +41,16 @@ CAPS = {
     "batch": CAP_BATCH,
     "sasl": CAP_SASL,
     "draft/chathistory": CAP_HISTORY,
+    "account-tag": CAP_ACCOUNT,
+    "extended-join": CAP_EXTJOIN,
+    "account-notify": CAP_ACCOUNT_NOTIFY,
+    "away-notify": CAP_AWAY_NOTIFY,
 }
 CAP_VALUES = {"sasl": "PLAIN"}
+TAG_CAPS = CAP_TIME | CAP_TAGS | CAP_ACCOUNT  # the capabilities that add tags
 # The capabilities that change the bytes of a notice rendered for many viewers, and the
 # share key of each combination (made once: the fan-out asks for one per recipient).
-SHARED_CAPS = CAP_TIME | CAP_TAGS
+SHARED_CAPS = TAG_CAPS | CAP_EXTJOIN | CAP_ACCOUNT_NOTIFY | CAP_AWAY_NOTIFY
 SHARE_KEYS = tuple(("irc", bits) for bits in range(SHARED_CAPS + 1))
 ISUPPORT = (
     "CHANTYPES=#",
@@ -56,10 +62,23 @@ ISUPPORT = (
     "CHANMODES=b,,,imt",
     "NETWORK=chinwag",
     "CHATHISTORY=100",
-    "MSGREFTYPES=msgid",
+    "MSGREFTYPES=msgid,timestamp",
 )
-SHARED = frozenset({ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed})
+SHARED = frozenset(
+    {ev.TopicChanged, ev.FileShared, ev.UserJoined, ev.UserLeft, ev.UserRenamed, ev.UserAway}
+)
 LEFT_ROOM = "left the room"  # the reason the engine gives a leave (the rest are quits)
+# History refused for its target (IRCv3 chathistory's INVALID_TARGET); other refusals are
+# MESSAGE_ERROR.
+HISTORY_TARGET_ERRORS = frozenset(
+    {
+        ErrorCode.NOT_IN_ROOM,
+        ErrorCode.UNKNOWN_ROOM,
+        ErrorCode.INVALID_ROOM,
+        ErrorCode.UNKNOWN_USER,
+        ErrorCode.FORBIDDEN,
+    }
+)
 
 
 class Ctx(NamedTuple):
@@ -130,26 +149,37 @@ def mode_letters(modes: tuple[str, ...]) -> str:
     return "+" + "".join(letters[m] for m in modes if m in letters)
 
 
+def _account(
+    notice: ev.ChatMessage | ev.PrivateMessage | ev.TopicChanged | ev.UserJoined | ev.UserRenamed,
+) -> str:
+    """The account the notice's sender is signed in to (its name), or ""."""
+    if not notice.signed_in:
+        return ""
+    return notice.new if isinstance(notice, ev.UserRenamed) else notice.username
+
+
 class IrcRenderer(Codec):
     """The notices as IRC lines, for this connection's capabilities and context."""
 
     personal = True
-    __slots__ = ("_caps", "_ctx", "_nick")
+    __slots__ = ("_caps", "_ctx", "_nick", "_signed_in")
 
     def __init__(self) -> None:
         super().__init__()
         self._caps = 0
         self._ctx: Ctx | None = None  # the context of the command being run
         self._nick: str | None = None  # the nick asked for (before the welcome)
+        self._signed_in = False  # its welcome named an account (for its own extended JOIN)
 
     # ------------------------------------------------------------------ helpers
 
     def _me(self, viewer: str | None) -> str:
         return "*" if viewer is None else to_nick(viewer)  # "*" until registered
 
-    def _tags(self, timestamp: float, msgid: int = 0, batch: str = "") -> str:
+    def _tags(self, timestamp: float, msgid: int = 0, batch: str = "", account: str = "") -> str:
+        """The tags this connection asked for; `account`: the sender's, if signed in."""
         caps = self._caps
-        if not caps & SHARED_CAPS and not batch:
+        if not caps & TAG_CAPS and not batch:
             return ""
         pairs: list[tuple[str, str]] = []
         if batch:
@@ -158,7 +188,16 @@ class IrcRenderer(Codec):
             pairs.append(("time", iso_time(timestamp)))
         if caps & CAP_TAGS and msgid:
             pairs.append(("msgid", str(msgid)))
+        if caps & CAP_ACCOUNT and account:
+            pairs.append(("account", to_nick(account)))
         return tag_text(pairs)
+
+    def _join_line(self, room: str, who: str, signed_in: bool, tags: str = "") -> bytes:
+        """JOIN, with the account (or `*`) and the realname under extended-join."""
+        if self._caps & CAP_EXTJOIN:
+            account = to_nick(who) if signed_in else "*"
+            return build("JOIN", channel(room), account, who, source=source(who), tags=tags)
+        return build("JOIN", channel(room), source=source(who), tags=tags)
 
     def share_key(self, notice: ev.Notice, viewer: str | None) -> Hashable | None:
         """Room traffic renders alike for everyone with the same tag capabilities.
@@ -172,6 +211,15 @@ class IrcRenderer(Codec):
         if kind in SHARED and not concerns(notice, viewer):
             return SHARE_KEYS[self._caps & SHARED_CAPS]
         return None
+
+    def apart(self, notice: ev.Notice) -> Collection[str] | None:
+        """Who share_key renders on its own: a chat's sender (its echo), a renamed user
+        (its own NICK); nobody else, for room traffic. The fan-out's whole-run sharing."""
+        if isinstance(notice, ev.ChatMessage):
+            return () if notice.history else (notice.username,)
+        if isinstance(notice, ev.UserRenamed):
+            return (notice.new,)
+        return () if notice.__class__ in SHARED else None
 
     def presence_key(self, viewer: str | None) -> Hashable | None:
         """JOIN, PART and QUIT lines name who came or went, never who reads them."""
@@ -187,7 +235,7 @@ class IrcRenderer(Codec):
             case ev.PrivateMessage():
                 return self._private(notice, viewer, "")
             case ev.TopicChanged():
-                tags = self._tags(notice.timestamp, notice.id)
+                tags = self._tags(notice.timestamp, notice.id, "", _account(notice))
                 return said(
                     "TOPIC",
                     source(notice.username),
@@ -198,10 +246,8 @@ class IrcRenderer(Codec):
             case ev.FileShared():
                 return self._file(notice, "")
             case ev.UserJoined():
-                tags = self._tags(notice.timestamp)
-                return build(
-                    "JOIN", channel(notice.room), source=source(notice.username), tags=tags
-                )
+                tags = self._tags(notice.timestamp, 0, "", _account(notice))
+                return self._join_line(notice.room, notice.username, notice.signed_in, tags)
             case ev.UserLeft():
                 tags = self._tags(notice.timestamp)
                 who = source(notice.username)
@@ -209,12 +255,26 @@ class IrcRenderer(Codec):
                     return build("PART", channel(notice.room), source=who, tags=tags)
                 return build("QUIT", strip_controls(notice.reason or "Quit"), source=who, tags=tags)
             case ev.UserRenamed():
+                tags = self._tags(notice.timestamp, 0, "", _account(notice))
+                nick = build("NICK", to_nick(notice.new), source=source(notice.old), tags=tags)
+                if notice.signed_in and self._caps & CAP_ACCOUNT_NOTIFY:
+                    who = to_nick(notice.new)
+                    return nick + build("ACCOUNT", who, source=source(notice.new), tags=tags)
+                return nick
+            case ev.UserAway():
+                if not self._caps & CAP_AWAY_NOTIFY:
+                    return b""
                 tags = self._tags(notice.timestamp)
-                return build("NICK", to_nick(notice.new), source=source(notice.old), tags=tags)
+                who = source(notice.username)
+                if notice.message:
+                    return build("AWAY", strip_controls(notice.message), source=who, tags=tags)
+                return build("AWAY", source=who, tags=tags)
             case ev.Welcome():
                 return self._welcome(notice, me)
             case ev.UserList():
                 return self._users(notice, me)
+            case ev.WhoWasReply():
+                return self._whowas(notice, me)
             case ev.RoomList():
                 return self._rooms(notice, me)
             case ev.RoomJoined():
@@ -242,6 +302,11 @@ class IrcRenderer(Codec):
             case ev.Goodbye():
                 return build("ERROR", f"Closing link: {strip_controls(notice.message)}")
             case ev.Done():
+                ctx = self._ctx
+                if ctx is not None and ctx.kind == "AWAY":
+                    if ctx.extra:
+                        return numeric(rpl.RPL_NOWAWAY, me, "You have been marked as being away")
+                    return numeric(rpl.RPL_UNAWAY, me, "You are no longer marked as being away")
                 return server_notice(me, notice.message)
         return b""  # pragma: no cover (every notice type is matched above)
 
@@ -249,23 +314,30 @@ class IrcRenderer(Codec):
         if notice.username == viewer and not notice.history and not self._caps & CAP_ECHO:
             return b""  # without echo-message a client shows its own line itself
         text = "(message deleted)" if notice.deleted else clean(notice.message)
-        tags = self._tags(notice.timestamp, notice.id, batch)
+        tags = self._tags(notice.timestamp, notice.id, batch, _account(notice))
         return said("PRIVMSG", source(notice.username), channel(notice.room), text, tags)
 
     def _file(self, notice: ev.FileShared, batch: str) -> bytes:
         """A file shared in a room: a NOTICE from its sender (IRC has no file message)."""
         size = file_size(notice.size)
         text = clean(f"shared a file: {notice.name} ({size}) {notice.url}")
-        tags = self._tags(notice.timestamp, notice.id, batch)
+        # Files are shared with a login token: their senders are always signed in.
+        tags = self._tags(notice.timestamp, notice.id, batch, notice.username)
         return said("NOTICE", source(notice.username), channel(notice.room), text, tags)
 
     def _private(self, notice: ev.PrivateMessage, viewer: str | None, batch: str) -> bytes:
         mine = notice.username == viewer and notice.target != viewer
+        away = b""
+        if mine and notice.away:  # the target is away: 301, as the RFC answers a PRIVMSG
+            target = to_nick(notice.target)
+            text = strip_controls(notice.away)
+            away = numeric(rpl.RPL_AWAY, to_nick(notice.username), target, text)
         if mine and not notice.history and not self._caps & CAP_ECHO:
-            return b""
-        tags = self._tags(notice.timestamp, notice.id, batch)
+            return away
+        tags = self._tags(notice.timestamp, notice.id, batch, _account(notice))
         text = clean(notice.message)
-        return said("PRIVMSG", source(notice.username), to_nick(notice.target), text, tags)
+        line = said("PRIVMSG", source(notice.username), to_nick(notice.target), text, tags)
+        return line + away
 
     def _welcome(self, notice: ev.Welcome, me: str) -> bytes:
         ctx = self._ctx
@@ -287,7 +359,7 @@ class IrcRenderer(Codec):
             self._lusers(me, len(notice.users)),
             self._motd(me),
         ]
-        out.append(build("JOIN", channel(ev.DEFAULT_ROOM), source=f"{me}!u@{HOST}"))
+        out.append(self._join_line(ev.DEFAULT_ROOM, notice.username, self._signed_in))
         out.append(names_lines(me, ev.DEFAULT_ROOM, [to_nick(u) for u in notice.users]))
         return b"".join(out)
 
@@ -320,14 +392,27 @@ class IrcRenderer(Codec):
         if kind == "USERHOST" and ctx is not None:
             online = {n.casefold(): n for n in nicks}
             found = [online[n.casefold()] for n in ctx.extra if n.casefold() in online]
-            return numeric(rpl.RPL_USERHOST, me, " ".join(f"{n}=+u@{HOST}" for n in found))
+            gone = {to_nick(a.username) for a in notice.away}  # `-`: away, `+`: here
+            replies = (f"{n}={'-' if n in gone else '+'}u@{HOST}" for n in found)
+            return numeric(rpl.RPL_USERHOST, me, " ".join(replies))
         if kind == "WHOIS" and ctx is not None:
             return self._whois(notice, me, ctx.target)
         if kind == "WHO" and ctx is not None:
             where = channel(notice.room) if notice.room else "*"
             wanted = ctx.target.casefold()
+            gone = {to_nick(a.username) for a in notice.away}  # G(one) instead of H(ere)
             out = [
-                numeric(rpl.RPL_WHOREPLY, me, where, "u", HOST, SERVER, n, "H", f"0 {n}")
+                numeric(
+                    rpl.RPL_WHOREPLY,
+                    me,
+                    where,
+                    "u",
+                    HOST,
+                    SERVER,
+                    n,
+                    "G" if n in gone else "H",
+                    f"0 {n}",
+                )
                 for n in nicks
                 if notice.room is not None or wanted in ("", "*", "0", n.casefold())
             ]
@@ -347,6 +432,9 @@ class IrcRenderer(Codec):
                 numeric(rpl.RPL_WHOISUSER, me, nick, "u", HOST, "*", name),
                 numeric(rpl.RPL_WHOISSERVER, me, nick, SERVER, "chinwag"),
             ]
+            for absent in notice.away:
+                if absent.username == name:
+                    out.append(numeric(rpl.RPL_AWAY, me, nick, strip_controls(absent.message)))
             if nick.casefold() in accounts:
                 out.append(numeric(rpl.RPL_WHOISACCOUNT, me, nick, nick, "is logged in as"))
             out.append(numeric(rpl.RPL_ENDOFWHOIS, me, nick, "End of /WHOIS list"))
@@ -355,12 +443,29 @@ class IrcRenderer(Codec):
             rpl.RPL_ENDOFWHOIS, me, wanted, "End of /WHOIS list"
         )
 
+    def _whowas(self, notice: ev.WhoWasReply, me: str) -> bytes:
+        """314 and 312 (with the time it signed off) per sign-out, or 406; then 369."""
+        ctx = self._ctx
+        nick = ctx.target if ctx is not None and ctx.target else to_nick(notice.username)
+        out: list[bytes] = []
+        for gone in notice.seen:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(gone.timestamp))
+            was = to_nick(gone.username)
+            out.append(numeric(rpl.RPL_WHOWASUSER, me, was, "u", HOST, "*", gone.username))
+            out.append(numeric(rpl.RPL_WHOISSERVER, me, was, SERVER, f"signed off {when}"))
+        if not out:
+            out.append(numeric(rpl.ERR_WASNOSUCHNICK, me, nick, "There was no such nickname"))
+        out.append(numeric(rpl.RPL_ENDOFWHOWAS, me, nick, "End of WHOWAS"))
+        return b"".join(out)
+
     def _rooms(self, notice: ev.RoomList, me: str) -> bytes:
         ctx = self._ctx
         if ctx is not None and ctx.kind == "TOPIC":  # a topic asked of a room one is not in
             for info in notice.rooms[:1]:
                 if info.room.casefold() == (room_of(ctx.target) or "").casefold():
-                    return self._topic_reply(me, info.room, info.topic)
+                    return self._topic_reply(
+                        me, info.room, info.topic, info.topic_by, info.topic_at
+                    )
             return numeric(rpl.ERR_NOSUCHCHANNEL, me, ctx.target, "No such channel")
         wanted = set(ctx.extra) if ctx is not None else set()
         out = [numeric(rpl.RPL_LISTSTART, me, "Channel", "Users  Name")]
@@ -373,12 +478,17 @@ class IrcRenderer(Codec):
         return b"".join(out)
 
     @staticmethod
-    def _topic_reply(me: str, room: str, topic: str) -> bytes:
+    def _topic_reply(me: str, room: str, topic: str, by: str = "", at: float = 0.0) -> bytes:
+        """332 with the topic (its first line's worth), then 333: who set it, and when."""
+        chan = channel(room)
         if not topic:
-            return numeric(rpl.RPL_NOTOPIC, me, channel(room), "No topic is set")
-        head = len(f":{SERVER} 332 {me} {channel(room)} :") + 2
+            return numeric(rpl.RPL_NOTOPIC, me, chan, "No topic is set")
+        head = len(f":{SERVER} 332 {me} {chan} :") + 2
         text = chunks(clean(topic), MAX_LINE - head)[0]
-        return numeric(rpl.RPL_TOPIC, me, channel(room), text)
+        line = numeric(rpl.RPL_TOPIC, me, chan, text)
+        if by:
+            line += numeric(rpl.RPL_TOPICWHOTIME, me, chan, to_nick(by), str(int(at)))
+        return line
 
     def _room_joined(self, notice: ev.RoomJoined, me: str, viewer: str | None) -> bytes:
         ctx = self._ctx
@@ -393,8 +503,12 @@ class IrcRenderer(Codec):
         ]
         if kind == "NAMES":
             return names_lines(me, notice.room, names)
-        join = build("JOIN", channel(notice.room), source=f"{me}!u@{HOST}")
-        topic = self._topic_reply(me, notice.room, notice.topic) if notice.topic else b""
+        join = self._join_line(notice.room, viewer or me, self._signed_in)
+        topic = (
+            self._topic_reply(me, notice.room, notice.topic, notice.topic_by, notice.topic_at)
+            if notice.topic
+            else b""
+        )
         return join + topic + names_lines(me, notice.room, names)
 
     def _moderated(self, notice: ev.Moderated, me: str, viewer: str | None) -> bytes:
@@ -433,13 +547,29 @@ class IrcRenderer(Codec):
         return server_notice(me, describe_moderation(notice))
 
     def _history(self, notice: ev.HistoryPage, viewer: str | None, me: str) -> bytes:
-        batch = ""
+        """A CHATHISTORY answer (or one part of it: AROUND reads two pages) in a batch."""
+        ctx = self._ctx
+        part, batch = "openclose", ""
+        floor: tuple[str, ...] = ()
+        if ctx is not None and ctx.kind == "CHATHISTORY" and len(ctx.extra) >= 2:
+            part, batch, floor = ctx.extra[0], ctx.extra[1], ctx.extra[2:]
+        messages = notice.messages
+        if len(floor) == 2:  # the newest page, of which only what follows the reference
+            if floor[0] == "msgid":
+                newest = int(floor[1])
+                messages = tuple(m for m in messages if m.id > newest)
+            else:
+                since = float(floor[1])
+                messages = tuple(m for m in messages if m.timestamp > since)
         out: list[bytes] = []
         target = to_nick(notice.with_) if notice.with_ else channel(notice.room)
-        if self._caps & CAP_BATCH:
-            batch = f"h{notice.messages[0].id if notice.messages else 0}"
+        if not self._caps & CAP_BATCH:
+            batch = ""
+        elif not batch:
+            batch = f"h{messages[0].id if messages else 0}"
+        if batch and "open" in part:
             out.append(build("BATCH", "+" + batch, "chathistory", target, source=SERVER))
-        for message in notice.messages:
+        for message in messages:
             if isinstance(message, ev.ChatMessage):
                 out.append(self._chat(message, viewer, batch))
             elif isinstance(message, ev.PrivateMessage):
@@ -447,12 +577,12 @@ class IrcRenderer(Codec):
             elif isinstance(message, ev.FileShared):
                 out.append(self._file(message, batch))
             else:
-                tags = self._tags(message.timestamp, message.id, batch)
+                tags = self._tags(message.timestamp, message.id, batch, _account(message))
                 text = clean(message.topic)
                 out.append(
                     said("TOPIC", source(message.username), channel(message.room), text, tags)
                 )
-        if batch:
+        if batch and "close" in part:
             out.append(build("BATCH", "-" + batch, source=SERVER))
         return b"".join(out)
 
@@ -496,6 +626,11 @@ class IrcRenderer(Codec):
                 return failed
         if kind == "NOTICE":
             return b""  # a NOTICE is never answered automatically (RFC 2812, 3.3.2)
+        if kind == "CHATHISTORY":  # once per request (AROUND runs two reads)
+            if ctx is not None and ctx.extra and "open" not in ctx.extra[0]:
+                return b""
+            why = "INVALID_TARGET" if code in HISTORY_TARGET_ERRORS else "MESSAGE_ERROR"
+            return build("FAIL", "CHATHISTORY", why, target or "*", text, source=SERVER)
         chan = room_of(target) is not None
         if kind == "PRIVMSG" and chan and code in rpl.CHANNEL_ERRORS["PRIVMSG"]:
             return numeric(rpl.CHANNEL_ERRORS["PRIVMSG"][code], me, target, text)

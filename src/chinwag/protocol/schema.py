@@ -215,6 +215,8 @@ COMMANDS: tuple[Shape, ...] = (
     shape("private", ev.Private, Field("target", TEXT), Field("message", TEXT)),
     shape("list_users", ev.ListUsers, opt("room", TEXT, omit=True)),
     shape("ping", ev.Ping, opt("token", TOKEN, omit=True)),
+    shape("away", ev.Away, opt("message", TEXT, omit=True)),
+    shape("whowas", ev.WhoWas, Field("username", TEXT), opt("limit", COUNT, 10, omit=True)),
     shape("pong", ev.Pong),
     shape("quit", ev.Quit, opt("message", TEXT, omit=True)),
     shape("nick", ev.Rename, Field("username", TEXT)),
@@ -232,6 +234,8 @@ COMMANDS: tuple[Shape, ...] = (
         opt("before", COUNT, omit=True),
         opt("after", COUNT, omit=True),
         opt("with", TEXT, attr="with_", omit=True),
+        opt("before_time", STAMP, omit=True),
+        opt("after_time", STAMP, omit=True),
     ),
     shape("search", ev.Search, ROOM, Field("query", TEXT), LIMIT),
     shape(
@@ -285,6 +289,8 @@ COMMANDS: tuple[Shape, ...] = (
 ID = opt("id", COUNT, 0)
 TIMESTAMP = opt("timestamp", STAMP, 0.0)  # seed-004 servers may omit it: 0.0 is "unknown"
 HISTORY = opt("history", FLAG, False, omit=True, tolerant=True)
+# The sender (joiner, renamed user) is signed in to its account, whose name is its name.
+SIGNED_IN = opt("signed_in", FLAG, False, omit=True, tolerant=True)
 IN_ROOM = opt("room", TEXT, DEFAULT_ROOM)
 USERNAME = Field("username", TEXT)
 ACCOUNTS = opt("accounts", NAMES, (), omit=True)  # the names signed in to an account
@@ -299,6 +305,7 @@ CHAT = shape(
     TIMESTAMP,
     HISTORY,
     opt("deleted", FLAG, False, omit=True, tolerant=True),
+    SIGNED_IN,
 )
 PRIVATE = shape(
     "private",
@@ -309,6 +316,8 @@ PRIVATE = shape(
     Field("message", TEXT),
     TIMESTAMP,
     HISTORY,
+    SIGNED_IN,
+    opt("away", TEXT, "", omit=True, tolerant=True),
 )
 TOPIC = shape(
     "topic",
@@ -319,6 +328,7 @@ TOPIC = shape(
     opt("topic", TEXT, ""),
     TIMESTAMP,
     HISTORY,
+    SIGNED_IN,
 )
 FILE = shape(
     "file",
@@ -348,8 +358,19 @@ AUDIT_ENTRY = shape(
     opt("reason", TEXT, "", omit=True),
     opt("until", STAMP, omit=True, tolerant=True),
 )
+# Who set a room's topic and when (left out while unknown: no topic set yet).
+TOPIC_BY = opt("topic_by", TEXT, "", omit=True, tolerant=True)
+TOPIC_AT = opt("topic_at", STAMP, 0.0, omit=True, tolerant=True)
+ABSENT = shape(None, ev.Absent, USERNAME, opt("message", TEXT, ""))
+SIGNED_OFF = shape(None, ev.SignedOff, USERNAME, TIMESTAMP, SIGNED_IN)
 ROOM_INFO = shape(
-    None, ev.RoomInfo, Field("room", TEXT), opt("users", COUNT, 0), opt("topic", TEXT, "")
+    None,
+    ev.RoomInfo,
+    Field("room", TEXT),
+    opt("users", COUNT, 0),
+    opt("topic", TEXT, ""),
+    TOPIC_BY,
+    TOPIC_AT,
 )
 
 
@@ -383,6 +404,7 @@ NOTICES: tuple[Shape, ...] = (
         IN_ROOM,
         computed("message", lambda n: f"{n.username} joined the chat"),
         TIMESTAMP,
+        SIGNED_IN,
     ),
     shape(
         "user_left",
@@ -400,13 +422,17 @@ NOTICES: tuple[Shape, ...] = (
         Field("username", TEXT, attr="new"),
         computed("message", lambda n: f"{n.old} is now known as {n.new}"),
         TIMESTAMP,
+        SIGNED_IN,
     ),
+    shape("away", ev.UserAway, USERNAME, opt("message", TEXT, ""), TIMESTAMP),
+    shape("whowas", ev.WhoWasReply, USERNAME, opt("seen", Items("sign-out", SIGNED_OFF), ())),
     shape(
         "list_users",
         ev.UserList,
         opt("users", NAMES, ()),
         opt("room", TEXT, omit=True),
         ACCOUNTS,
+        opt("away", Items("away entry", ABSENT), (), omit=True),
     ),
     shape(
         "rooms",
@@ -424,6 +450,8 @@ NOTICES: tuple[Shape, ...] = (
         opt("operators", NAMES, (), omit=True),
         opt("voiced", NAMES, (), omit=True),
         opt("modes", NAMES, (), omit=True),
+        TOPIC_BY,
+        TOPIC_AT,
     ),
     shape("leave_room", ev.RoomLeft, Field("room", TEXT)),
     shape(

@@ -29,6 +29,7 @@ from chinwag.engine.facts import Fact, Joined, Left, Renamed, SignedIn, SignedOu
 from chinwag.engine.memberships import Memberships
 from chinwag.engine.replay import Replay
 from chinwag.engine.session import Session
+from chinwag.protocol.codec import Codec
 from chinwag.protocol.events import Notice, UserJoined, UserLeft
 from chinwag.server.memory import release_free_memory
 from chinwag.server.presence import PresenceLog
@@ -53,6 +54,23 @@ TRIM_QUIET = 0.25
 
 def presence_delay(audience: int) -> float:
     return min(PRESENCE_MAX_DELAY, PRESENCE_DELAY_PER_MEMBER * audience)
+
+
+_UNKNOWN: frozenset[str] = frozenset({"\0unknown"})  # no name holds a NUL
+
+
+def _singled_out(codec: Codec, notices: list[Notice]) -> frozenset[str] | None:
+    """The viewers whose bytes for these notices may differ from others' with the same
+    presence key (Codec.apart), or None when the codec cannot say so of every notice."""
+    if codec.presence_key(None) is None:
+        return None
+    names: set[str] = set()
+    for notice in notices:
+        some = codec.apart(notice)
+        if some is None:
+            return None
+        names.update(some)
+    return frozenset(names)
 
 
 class Run:
@@ -182,6 +200,10 @@ class FanOut:
         # Fast path: most recipients share one codec class that renders alike for everyone.
         fast_class: type | None = None
         fast_data = b""
+        # Per-viewer codecs (IRC): codec class -> the viewers the run singles out (None: all),
+        # and the run's bytes by presence key (unique across classes, as presence logs need).
+        apart: dict[type, frozenset[str] | None] = {}
+        by_key: dict[Any, bytes] = {}
         queued = 0
         for session in to:
             if session is exclude:
@@ -198,7 +220,18 @@ class FanOut:
                     data = cache[codec.__class__] = render_for(codec, notices, 0, None, cache)
                 fast_class, fast_data = codec.__class__, data
             else:
-                data = render_for(codec, notices, 0, session.name, cache)
+                viewer = session.name
+                kind = codec.__class__
+                named = apart.get(kind, _UNKNOWN)
+                if named is _UNKNOWN:
+                    named = apart[kind] = _singled_out(codec, notices)
+                if named is not None and viewer not in named:
+                    key = codec.presence_key(viewer)
+                    data = by_key.get(key)  # type: ignore[assignment]
+                    if data is None:
+                        data = by_key[key] = render_for(codec, notices, 0, viewer, cache)
+                else:
+                    data = render_for(codec, notices, 0, viewer, cache)
             if data:
                 conn.queue(data, needs)
                 queued += 1

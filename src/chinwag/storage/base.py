@@ -29,6 +29,8 @@ class RoomRecord:
     name: str
     topic: str = ""
     used: bool = False  # something was ever said in it (loaded; ignored when saving)
+    topic_by: str = ""  # who set the topic ("": unknown)
+    topic_at: float = 0.0  # when (unix time; 0.0: unknown)
 
 
 @dataclass(slots=True)
@@ -291,6 +293,12 @@ class Store(ABC):
     ) -> list[StoredNotice]:
         """A page of a room in id order: the newest below `before`, or the oldest above
         `after` (when both are None: the newest)."""
+
+    @abstractmethod
+    async def id_at(self, timestamp: float) -> int:
+        """The id of the newest committed message (of any room or conversation) said
+        before `timestamp`, 0 if none: a time as a bound for `history`. Ids follow time
+        (a clock set back breaks that, and the answer is then one of the boundaries)."""
 
     @abstractmethod
     async def missed(

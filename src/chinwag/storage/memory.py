@@ -84,7 +84,10 @@ class MemoryStore(Store):
         used = {room_of(m) for m in self._committed()}
         return StoreState(
             last_id=self._last_id,
-            rooms=[RoomRecord(r.name, r.topic, key in used) for key, r in self._rooms.items()],
+            rooms=[
+                RoomRecord(r.name, r.topic, key in used, r.topic_by, r.topic_at)
+                for key, r in self._rooms.items()
+            ],
             memberships={k: set(v) for k, v in self._memberships.items()},
             accounts=set(self._accounts),
             room_roles={k: dict(v) for k, v in self._room_roles.items()},
@@ -117,7 +120,9 @@ class MemoryStore(Store):
         self._pending += 1
 
     def save_room(self, room: RoomRecord) -> None:
-        self._rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
+        self._rooms[room.name.casefold()] = RoomRecord(
+            room.name, room.topic, topic_by=room.topic_by, topic_at=room.topic_at
+        )
         self._pending += 1
 
     def delete_room(self, room_key: str) -> None:
@@ -229,6 +234,12 @@ class MemoryStore(Store):
     def _committed(self) -> list[StoredNotice]:
         end = bisect.bisect_right(self._ids, self._committed_id)
         return self._messages[:end]
+
+    async def id_at(self, timestamp: float) -> int:
+        for m in reversed(self._committed()):
+            if m.timestamp < timestamp:
+                return m.id
+        return 0
 
     async def recent(self, room_key: str, limit: int) -> list[StoredNotice]:
         return await self.history(room_key, limit=limit)

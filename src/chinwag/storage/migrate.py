@@ -31,7 +31,7 @@ CHUNK = 10_000  # messages per INSERT
 
 # SQLite table -> its columns, copied as they are (same names and meaning in both schemas).
 PLAIN_TABLES: dict[str, str] = {
-    "rooms": "key, name, topic",
+    "rooms": "key, name, topic, topic_by, topic_at",
     "memberships": "user_key, room_key",
     "accounts": "key, name, password_hash, role, created",
     "tokens": "hash, account, created, expires",

@@ -241,7 +241,9 @@ class PostgresStore(Store):
             batch.messages.append(sqlite_ops.room_row(notice))
 
     def save_room(self, room: RoomRecord) -> None:
-        self._batch.rooms[room.name.casefold()] = RoomRecord(room.name, room.topic)
+        self._batch.rooms[room.name.casefold()] = RoomRecord(
+            room.name, room.topic, topic_by=room.topic_by, topic_at=room.topic_at
+        )
 
     def delete_room(self, room_key: str) -> None:
         self._batch.delete_room(room_key)
@@ -421,6 +423,9 @@ class PostgresStore(Store):
         limit: int = 50,
     ) -> list[StoredNotice]:
         return await self._read(ops.history, room_key, before, after, limit)
+
+    async def id_at(self, timestamp: float) -> int:
+        return await self._read(ops.id_at, timestamp)
 
     async def missed(
         self,

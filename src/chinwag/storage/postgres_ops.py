@@ -164,10 +164,10 @@ async def probe(db: Db) -> None:
 async def load(db: Db) -> StoreState:
     state = StoreState(last_id=await counter(db, "messages"))
     state.rooms = [
-        RoomRecord(name, topic, bool(used))
-        for name, topic, used in await db.fetch(
-            "SELECT name, topic, EXISTS (SELECT 1 FROM messages m WHERE m.room_key = r.key)"
-            " FROM rooms r"
+        RoomRecord(name, topic, bool(used), topic_by, topic_at)
+        for name, topic, used, topic_by, topic_at in await db.fetch(
+            "SELECT name, topic, EXISTS (SELECT 1 FROM messages m WHERE m.room_key = r.key),"
+            " topic_by, topic_at FROM rooms r"
         )
     ]
     for account, room in await db.fetch("SELECT user_key, room_key FROM memberships"):
@@ -284,7 +284,9 @@ def statements(batch: Batch) -> Statements:
         keys = list(batch.rooms)
         names = [batch.rooms[k].name for k in keys]
         topics = [plain(batch.rooms[k].topic) for k in keys]
-        out.append((UPSERT_ROOMS, (keys, names, topics)))
+        setters = [plain(batch.rooms[k].topic_by) for k in keys]
+        times = [batch.rooms[k].topic_at for k in keys]
+        out.append((UPSERT_ROOMS, (keys, names, topics, setters, times)))
     out += [(sql, params) for _, sql, params in batch.moderation]
     joins = [pair for pair, member in batch.memberships.items() if member]
     leaves = [pair for pair, member in batch.memberships.items() if not member]
@@ -296,8 +298,10 @@ def statements(batch: Batch) -> Statements:
 
 
 UPSERT_ROOMS = (
-    "INSERT INTO rooms (key, name, topic) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
-    " ON CONFLICT (key) DO UPDATE SET name = excluded.name, topic = excluded.topic"
+    "INSERT INTO rooms (key, name, topic, topic_by, topic_at)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[])"
+    " ON CONFLICT (key) DO UPDATE SET name = excluded.name, topic = excluded.topic,"
+    " topic_by = excluded.topic_by, topic_at = excluded.topic_at"
 )
 JOIN_ROOMS = (
     "INSERT INTO memberships SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING"
@@ -472,6 +476,23 @@ async def search(db: Db, room_key: str, query: str, limit: int) -> list[StoredNo
     )
     rows.reverse()
     return rows
+
+
+async def id_at(db: Db, timestamp: float) -> int:
+    """A binary search over ids, one primary-key seek a step (see sqlite_ops.id_at)."""
+    low, high = 0, int(await db.fetchval("SELECT coalesce(max(id), 0) FROM messages"))
+    while low < high:
+        middle = (low + high + 1) // 2
+        row = await db.fetchrow(
+            "SELECT id, ts FROM messages WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT 1",
+            middle,
+            high,
+        )
+        if row is not None and row["ts"] < timestamp:
+            low = int(row["id"])
+        else:
+            high = middle - 1
+    return low
 
 
 async def message(db: Db, message_id: int) -> StoredNotice | None:

@@ -122,4 +122,15 @@ MIGRATIONS: tuple[str, ...] = (
         count INTEGER NOT NULL
     );
     """,
+    # 3: who set each room's topic, and when (IRC's 333); existing topics take both from
+    # their newest topic message.
+    """
+    ALTER TABLE rooms ADD COLUMN topic_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rooms ADD COLUMN topic_at DOUBLE PRECISION NOT NULL DEFAULT 0;
+    UPDATE rooms SET
+        topic_by = coalesce((SELECT m.username FROM messages m WHERE m.room_key = rooms.key
+                             AND m.kind = 'topic' ORDER BY m.id DESC LIMIT 1), ''),
+        topic_at = coalesce((SELECT m.ts FROM messages m WHERE m.room_key = rooms.key
+                             AND m.kind = 'topic' ORDER BY m.id DESC LIMIT 1), 0);
+    """,
 )

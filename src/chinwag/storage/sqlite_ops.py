@@ -210,10 +210,10 @@ def load(db: sqlite3.Connection) -> StoreState:
     row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
     state = StoreState(last_id=int(row[0]) if row else 0)
     state.rooms = [
-        RoomRecord(name, topic, bool(used))
-        for name, topic, used in db.execute(
-            "SELECT name, topic, EXISTS (SELECT 1 FROM messages m WHERE m.room_key = r.key)"
-            " FROM rooms r"
+        RoomRecord(name, topic, bool(used), topic_by, topic_at)
+        for name, topic, used, topic_by, topic_at in db.execute(
+            "SELECT name, topic, EXISTS (SELECT 1 FROM messages m WHERE m.room_key = r.key),"
+            " topic_by, topic_at FROM rooms r"
         )
     ]
     for account, room in db.execute("SELECT user_key, room_key FROM memberships"):
@@ -348,9 +348,10 @@ def write(db: sqlite3.Connection, batch: Batch) -> None:
                 db.executemany(f"DELETE FROM {table}", gone)
         if batch.rooms:
             db.executemany(
-                "INSERT INTO rooms (key, name, topic) VALUES (?, ?, ?) ON CONFLICT (key)"
-                " DO UPDATE SET name = excluded.name, topic = excluded.topic",
-                [(key, r.name, r.topic) for key, r in batch.rooms.items()],
+                "INSERT INTO rooms (key, name, topic, topic_by, topic_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET name = excluded.name, topic = excluded.topic,"
+                " topic_by = excluded.topic_by, topic_at = excluded.topic_at",
+                [(k, r.name, r.topic, r.topic_by, r.topic_at) for k, r in batch.rooms.items()],
             )
         for _, sql, params in batch.moderation:
             db.execute(sql, params)
@@ -436,6 +437,24 @@ def search(
     )
     rows.reverse()
     return rows
+
+
+ID_AT_STEP = "SELECT id, ts FROM messages WHERE id >= ? AND id <= ? ORDER BY id LIMIT 1"
+
+
+def id_at(db: sqlite3.Connection, timestamp: float, committed: int) -> int:
+    """A binary search over ids (which follow time) with one primary-key seek a step:
+    about log2(ids) seeks whatever the time, where a scan for an old time would read
+    the whole table. No index on the time: it would cost every message written."""
+    low, high = 0, committed  # the answer is in [low, high]; low: the best found so far
+    while low < high:
+        middle = (low + high + 1) // 2
+        row = db.execute(ID_AT_STEP, (middle, high)).fetchone()
+        if row is not None and row[1] < timestamp:
+            low = int(row[0])
+        else:
+            high = middle - 1
+    return low
 
 
 def message(db: sqlite3.Connection, message_id: int, committed: int) -> StoredNotice | None:

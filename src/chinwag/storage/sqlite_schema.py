@@ -161,4 +161,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_by_target_account ON messages (target_account, id)
         WHERE target_account IS NOT NULL;
     """,
+    # 8: who set each room's topic, and when (IRC's 333); existing topics take both from
+    # their newest topic message.
+    """
+    ALTER TABLE rooms ADD COLUMN topic_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rooms ADD COLUMN topic_at REAL NOT NULL DEFAULT 0;
+    UPDATE rooms SET
+        topic_by = coalesce((SELECT m.username FROM messages m WHERE m.room_key = rooms.key
+                             AND m.kind = 'topic' ORDER BY m.id DESC LIMIT 1), ''),
+        topic_at = coalesce((SELECT m.ts FROM messages m WHERE m.room_key = rooms.key
+                             AND m.kind = 'topic' ORDER BY m.id DESC LIMIT 1), 0);
+    """,
 )
