@@ -92,7 +92,7 @@ class MessageCommands(EngineBase):
         store.append(notice, parties=(sender.account, receiver.account))
         if target is session:
             return [Envelope(ToSession(session), notice, notice.id)]
-        away = self.away.get(target)
+        away = None if target is None else self.away.get(target)  # this node's only
         mine = notice if away is None else replace(notice, away=away)  # IRC's 301
         return [
             Envelope(ToUser(receiver.key), notice, notice.id),

@@ -113,7 +113,11 @@ class RoomCommands(EngineBase):
             if room is not None:
                 infos.append(
                     ev.RoomInfo(
-                        room.name, len(room.members) + remote, room.topic, room.topic_by, room.topic_at
+                        room.name,
+                        len(room.members) + remote,
+                        room.topic,
+                        room.topic_by,
+                        room.topic_at,
                     )
                 )
             else:  # its topic is that node's to know
