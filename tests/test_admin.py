@@ -335,13 +335,15 @@ def test_the_command_line_never_blocks_the_server(tmp_path: Path):
     asyncio.run(scenario())
 
 
-def test_a_postgres_configuration_is_used_not_mistaken_for_the_data_folder(
+def test_a_postgres_store_that_does_not_answer_fails_without_its_password_or_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
-    port = free_port()  # nothing listens: the store cannot be opened
+    port = free_port()  # nothing listens there
     monkeypatch.setenv("CHINWAG_STORE", f"postgresql://chat:hunter2@127.0.0.1:{port}/chat")
     assert main(["user", "list", "--data", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert f"cannot open postgresql://chat:***@127.0.0.1:{port}/chat" in err, err
+    assert f"cannot connect to postgresql://chat:***@127.0.0.1:{port}/chat" in err, err
     assert "hunter2" not in err
     assert not (tmp_path / admin.DATABASE).exists()
+    assert main(["user", "list", "--store", "mysql://u@h/db", "--data", str(tmp_path)]) == 2
+    assert "is not known" in capsys.readouterr().err

@@ -1,10 +1,13 @@
-"""`chinwag user ...`: an admin manages accounts in a data folder, while the server runs or not.
+"""`chinwag user ...`: an admin manages accounts in a data folder's SQLite store or in a
+PostgreSQL store (`--store postgresql://...`), while servers run or not.
 
 Layer: beside `chinwag.cli`, which parses the flags and calls `run`. Synchronous and free of
 the event loop: this is not the server, so it may block (argon2 hashes here, on purpose).
+The commands (checks, prompts, messages) are written once, over `Accounts`: the SQLite
+store's here (`SQLiteAccounts`), the PostgreSQL store's in `chinwag.admin_postgres`.
 
-- It writes with the store's own SQL (`chinwag.storage.sqlite_ops`) on a connection of its
-  own. SQLite in WAL mode lets it write while the server runs: a write waits at most
+- SQLite: it writes with the store's own SQL (`chinwag.storage.sqlite_ops`) on a connection
+  of its own. SQLite in WAL mode lets it write while the server runs: a write waits at most
   `BUSY_TIMEOUT` for the server's writer (which holds the lock for milliseconds), and the
   server never waits for it (its commits try the lock and move to a thread when it is held).
   It never takes the data folder's lock (the running server holds it) and never hands out
@@ -15,8 +18,8 @@ the event loop: this is not the server, so it may block (argon2 hashes here, on 
   file, if a process holds that lock. The server then reads the accounts again
   (`ChatServer.reload_accounts`): sessions of a deleted account or of a revoked token end
   within a second, roles follow.
-- With `--store postgresql://...` the same commands run on the PostgreSQL store
-  (admin_postgres.py), and every server on that schema is told by NOTIFY (it LISTENs).
+- PostgreSQL: servers on other machines may share the store, and there is no lock file to
+  find them by; after a change the command says to send each node SIGUSR1 (`remind_nodes`).
 
 Passwords and tokens are never printed or logged. Exit status: 0 done, 1 failed (no such
 account, a name taken, the database), 2 wrong usage (a bad name or password, :memory:).
@@ -35,7 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from chinwag.config import ServerConfig
 from chinwag.engine.accounts import MAX_PASSWORD
@@ -45,6 +48,7 @@ from chinwag.engine.names import NAME_RULE, normalize_name, user_key, valid_user
 from chinwag.errors import StoreError
 from chinwag.passwords import Passwords
 from chinwag.storage import sqlite_ops as ops
+from chinwag.storage.address import is_postgres_url
 from chinwag.storage.base import AccountRecord, AuditRecord
 from chinwag.storage.sqlite_schema import MIGRATIONS
 
@@ -77,32 +81,73 @@ class Console:
     ask_password: Callable[[str], str] = getpass.getpass  # prompts on the terminal
 
 
-class AccountSql(Protocol):
-    """The account SQL the commands use: `sqlite_ops`, or admin_postgres.PostgresAccounts."""
+class Accounts(Protocol):
+    """What the commands read and write, each call its own durable transaction."""
 
-    def create_account(self, db: Any, record: AccountRecord) -> bool: ...
-    def get_account(self, db: Any, key: str) -> AccountRecord | None: ...
-    def set_password(self, db: Any, key: str, password_hash: str) -> int | None: ...
-    def update_account(
-        self, db: Any, key: str, password_hash: str | None, role: str | None
-    ) -> bool: ...
-    def delete_account(self, db: Any, key: str) -> bool: ...
-    def revoke_tokens(self, db: Any, key: str, only: str | None, keep: str | None) -> int: ...
-    def account_tokens(self, db: Any, key: str, now: float) -> list[tuple[float, float]]: ...
-    def list_accounts(self, db: Any) -> list[AccountRecord]: ...
-    def token_counts(self, db: Any, now: float) -> dict[str, int]: ...
-    def audit(
-        self, db: Any, room_key: str | None, since: float | None, limit: int
-    ) -> list[AuditRecord]: ...
+    def get(self, key: str) -> AccountRecord | None: ...
+    def all(self) -> list[AccountRecord]: ...
+    def create(self, record: AccountRecord) -> bool: ...
+    def set_role(self, key: str, role: str) -> bool: ...
+    def delete(self, key: str) -> bool: ...
+    def set_password(self, key: str, password_hash: str) -> int | None:
+        """The new hash and none of the account's tokens: how many were revoked (None: no
+        such account)."""
+
+    def revoke_tokens(self, key: str) -> int: ...
+    def tokens(self, key: str, now: float) -> list[tuple[float, float]]:
+        """(created, expires) of the account's live tokens, oldest first."""
+
+    def token_counts(self, now: float) -> dict[str, int]: ...
+    def audit(self, room_key: str | None, since: float | None, limit: int) -> list[AuditRecord]: ...
+    def announce(self) -> None:
+        """Tell the running servers that accounts changed, if the store can (PostgreSQL:
+        NOTIFY); the SQLite path signals its one server afterwards (`tell_server`)."""
+
+
+@dataclass(slots=True)
+class SQLiteAccounts:
+    db: sqlite3.Connection
+
+    def get(self, key: str) -> AccountRecord | None:
+        return ops.get_account(self.db, key)
+
+    def all(self) -> list[AccountRecord]:
+        return ops.list_accounts(self.db)
+
+    def create(self, record: AccountRecord) -> bool:
+        return ops.create_account(self.db, record)
+
+    def set_role(self, key: str, role: str) -> bool:
+        return ops.update_account(self.db, key, None, role)
+
+    def delete(self, key: str) -> bool:
+        return ops.delete_account(self.db, key)
+
+    def set_password(self, key: str, password_hash: str) -> int | None:
+        return ops.set_password(self.db, key, password_hash)
+
+    def revoke_tokens(self, key: str) -> int:
+        return ops.revoke_tokens(self.db, key, None, None)
+
+    def tokens(self, key: str, now: float) -> list[tuple[float, float]]:
+        return ops.account_tokens(self.db, key, now)
+
+    def token_counts(self, now: float) -> dict[str, int]:
+        return ops.token_counts(self.db, now)
+
+    def audit(self, room_key: str | None, since: float | None, limit: int) -> list[AuditRecord]:
+        return ops.audit(self.db, room_key, since, limit)
+
+    def announce(self) -> None:
+        pass  # its one server is signalled once the data folder is closed (`tell_server`)
 
 
 @dataclass(slots=True)
 class Context:
-    db: Any  # a sqlite3.Connection, or the PostgresAccounts that is also `ops`
+    accounts: Accounts
     config: ServerConfig
     console: Console
     now: float
-    ops: AccountSql = ops  # the account SQL: sqlite_ops, or admin_postgres.PostgresAccounts
 
     def say(self, text: str) -> None:
         print(text, file=self.console.stdout)
@@ -114,64 +159,61 @@ class Context:
 def run(args: argparse.Namespace, config: ServerConfig, console: Console | None = None) -> int:
     """Run one `chinwag user` command (`args.action`); the exit status."""
     console = console or Console()
+    create = args.action == "add"
     try:
-        data = config.data_dir
-        if config.store:
-            return _on_postgres(args, config, console)
-        if data is None:
-            raise AdminError("the user commands need a data folder (--data DIR), not :memory:", 2)
-        with database(data, create=args.action == "add") as db:
-            changed = ACTIONS[args.action](Context(db, config, console, wall_clock()), args)
+        with _accounts(config, create) as accounts:
+            changed = ACTIONS[args.action](Context(accounts, config, console, wall_clock()), args)
+            if changed:
+                accounts.announce()
     except AdminError as exc:
         print(f"chinwag: {exc}", file=console.stderr)
         return exc.status
     except KeyboardInterrupt:
         print("\nchinwag: interrupted; nothing was changed", file=console.stderr)
         return 1
-    if changed:
-        _tell(data, console)
+    if changed and config.store:
+        remind_nodes(config, console)
+    elif changed and config.data_dir is not None:
+        _tell(config.data_dir, console)
     return 0
 
 
-def _on_postgres(args: argparse.Namespace, config: ServerConfig, console: Console) -> int:
-    """The same commands on a PostgreSQL store; every server on it is told by NOTIFY."""
-    from chinwag.storage.address import is_postgres_url
-
-    if not is_postgres_url(config.store):
-        raise AdminError(f"store {config.store_shown()!r} is not a postgresql://... address", 2)
-    try:
-        from chinwag.admin_postgres import PostgresAccounts
-    except ImportError:
-        raise AdminError(
-            "the PostgreSQL store needs asyncpg: pip install 'chinwag[postgres]'"
-        ) from None
-    where = config.store_shown()
-    try:
-        accounts = PostgresAccounts(config.store, where)
-    except StoreError as exc:
-        raise AdminError(f"cannot open {exc}") from None
-    try:
-        version = accounts.schema_version()
-        if version == 0 and args.action == "add":  # the first admin before any server ran
-            accounts.migrate(None, where)
-        elif version != accounts.known_versions():
+@contextlib.contextmanager
+def _accounts(config: ServerConfig, create: bool) -> Iterator[Accounts]:
+    """The configured store's accounts: PostgreSQL (`store`) or the data folder's SQLite."""
+    if config.store:
+        if not is_postgres_url(config.store):
             raise AdminError(
-                f"{where} has schema version {version} and this chinwag knows"
-                f" {accounts.known_versions()}: start `chinwag serve` once (it makes or"
-                " upgrades the tables), or upgrade chinwag"
+                f"store {config.store_shown()!r} is not known: give a postgresql://... address,"
+                " or nothing for SQLite in the data folder",
+                2,
             )
-        context = Context(accounts, config, console, wall_clock(), ops=accounts)
-        changed = ACTIONS[args.action](context, args)
-        if changed:
-            accounts.notify()
-            print(
-                "Told the servers on this database; they apply the change now.", file=console.stdout
-            )
-    except StoreError as exc:
-        raise AdminError(f"cannot use {exc}") from None
-    finally:
-        accounts.close()
-    return 0
+        try:
+            from chinwag.admin_postgres import connected
+        except ImportError:
+            raise AdminError(
+                "the PostgreSQL store needs asyncpg: pip install 'chinwag[postgres]'", 2
+            ) from None
+        with connected(config.store, create=create) as accounts:
+            yield accounts
+        return
+    if config.data_dir is None:
+        raise AdminError(
+            "the user commands need a data folder (--data DIR, not :memory:) or --store URL", 2
+        )
+    with database(config.data_dir, create=create) as db:
+        yield SQLiteAccounts(db)
+
+
+def remind_nodes(config: ServerConfig, console: Console) -> None:
+    """After a change in PostgreSQL: every server on it was told (NOTIFY); say so, and what
+    to do for a server that could not hear it."""
+    print(
+        f"Saved in {config.store_shown()}. Told the servers on this database: each applies it"
+        " at once, to sessions already connected too (a server whose listening connection was"
+        " lost: send it SIGUSR1, e.g. `systemctl kill --signal=USR1 UNIT`).",
+        file=console.stdout,
+    )
 
 
 def _tell(data: Path, console: Console) -> None:
@@ -296,7 +338,7 @@ def _add(ctx: Context, args: argparse.Namespace) -> bool:
         raise AdminError(f"{args.name!r} cannot be a username. {NAME_RULE}", 2)
     password_hash = _new_password(ctx, args, name)
     record = AccountRecord(key, name, password_hash, args.role, ctx.now)
-    if not ctx.ops.create_account(ctx.db, record):  # made by someone else meanwhile
+    if not ctx.accounts.create(record):  # made by someone else meanwhile
         _not_taken(ctx, name, key)
         raise AdminError(f"the account {name} could not be created")  # pragma: no cover
     ctx.say(f"Created the account {name} ({args.role}).")
@@ -304,7 +346,7 @@ def _add(ctx: Context, args: argparse.Namespace) -> bool:
 
 
 def _not_taken(ctx: Context, name: str, key: str) -> None:
-    existing = ctx.ops.get_account(ctx.db, key)
+    existing = ctx.accounts.get(key)
     if existing is None:
         return
     if existing.name == name:
@@ -318,7 +360,7 @@ def _not_taken(ctx: Context, name: str, key: str) -> None:
 def _passwd(ctx: Context, args: argparse.Namespace) -> bool:
     record = _account(ctx, args.name)
     password_hash = _new_password(ctx, args, record.name)
-    revoked = ctx.ops.set_password(ctx.db, record.key, password_hash)
+    revoked = ctx.accounts.set_password(record.key, password_hash)
     if revoked is None:
         raise AdminError(f"the account {record.name} was deleted meanwhile")
     ended = f" and revoked its {_tokens(revoked)}: its sessions end" if revoked else ""
@@ -331,7 +373,7 @@ def _role(ctx: Context, args: argparse.Namespace) -> bool:
     if record.role == args.role:
         ctx.say(f"{record.name} is {args.role} already.")
         return False
-    if not ctx.ops.update_account(ctx.db, record.key, None, args.role):
+    if not ctx.accounts.set_role(record.key, args.role):
         raise AdminError(f"the account {record.name} was deleted meanwhile")
     ctx.say(f"{record.name} is now {args.role} (was {record.role}).")
     return True
@@ -345,7 +387,7 @@ def _delete(ctx: Context, args: argparse.Namespace) -> bool:
     )
     if not args.yes and not _confirmed(ctx.console, question):
         raise AdminError("nothing deleted")
-    if not ctx.ops.delete_account(ctx.db, record.key):
+    if not ctx.accounts.delete(record.key):
         raise AdminError(f"the account {record.name} was deleted meanwhile")
     ctx.say(f"Deleted the account {record.name}; its sessions end.")
     return True
@@ -362,11 +404,11 @@ def _confirmed(console: Console, question: str) -> bool:
 def _tokens_action(ctx: Context, args: argparse.Namespace) -> bool:
     record = _account(ctx, args.name)
     if args.revoke:
-        revoked = ctx.ops.revoke_tokens(ctx.db, record.key, None, None)
+        revoked = ctx.accounts.revoke_tokens(record.key)
         ended = ": its sessions end" if revoked else ""
         ctx.say(f"Revoked {_tokens(revoked)} of {record.name}{ended}.")
         return revoked > 0
-    tokens = ctx.ops.account_tokens(ctx.db, record.key, ctx.now)
+    tokens = ctx.accounts.tokens(record.key, ctx.now)
     ctx.say(f"{record.name} has {_tokens(len(tokens), 'live ')}.")
     for created, expires in tokens:
         ctx.say(f"  created {_date(created)}, expires {_date(expires)}")
@@ -374,11 +416,11 @@ def _tokens_action(ctx: Context, args: argparse.Namespace) -> bool:
 
 
 def _list(ctx: Context, args: argparse.Namespace) -> bool:
-    records = ctx.ops.list_accounts(ctx.db)
+    records = ctx.accounts.all()
     if not records:
         ctx.say("No accounts yet: `chinwag user add NAME --role admin` makes the first.")
         return False
-    counts = ctx.ops.token_counts(ctx.db, ctx.now)
+    counts = ctx.accounts.token_counts(ctx.now)
     rows = [("NAME", "ROLE", "CREATED", "TOKENS")] + [
         (r.name, r.role, _date(r.created), str(counts.get(r.key, 0))) for r in records
     ]
@@ -405,7 +447,7 @@ def _audit(ctx: Context, args: argparse.Namespace) -> bool:
                 f"--since takes a date like 2026-11-22, not {args.since!r}", 2
             ) from None
     room = args.room.lstrip("#").casefold() if args.room else None
-    entries = ctx.ops.audit(ctx.db, room, since, max(1, args.limit))
+    entries = ctx.accounts.audit(room, since, max(1, args.limit))
     if not entries:
         ctx.say("No moderation actions" + (f" in {args.room}" if args.room else "") + " yet.")
         return False
@@ -436,7 +478,7 @@ ACTIONS: dict[str, Callable[[Context, argparse.Namespace], bool]] = {
 
 def _account(ctx: Context, raw_name: str) -> AccountRecord:
     """The account a name (or a look-alike of it) belongs to."""
-    record = ctx.ops.get_account(ctx.db, user_key(normalize_name(raw_name)))
+    record = ctx.accounts.get(user_key(normalize_name(raw_name)))
     if record is None:
         raise AdminError(f"no account is named {raw_name} (`chinwag user list` shows them)")
     return record

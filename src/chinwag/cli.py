@@ -270,14 +270,14 @@ def _user_parser(sub: Subcommands) -> None:
     p = sub.add_parser(
         "user",
         help="manage accounts (also while the server runs)",
-        description="Manage the accounts of a data folder or a PostgreSQL store; running"
-        " servers follow at once.",
+        description="Manage the accounts of a data folder or of a PostgreSQL store (--store);"
+        " running servers follow at once.",
     )
     where = _Parser(add_help=False)
     where.add_argument("--config", metavar="FILE", help="TOML file of settings (or CHINWAG_CONFIG)")
     where.add_argument("--data", metavar="DIR", help="the server's data folder (default ./data)")
     where.add_argument(
-        "--store", metavar="URL", help="the server's postgresql://... store (or CHINWAG_STORE)"
+        "--store", metavar="URL", help="postgresql://user@host/db: its accounts instead"
     )
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", parents=[where], help="create an account")
@@ -323,7 +323,7 @@ def _user(args: argparse.Namespace) -> int:
     try:
         config = load_config(
             file=args.config or os.environ.get("CHINWAG_CONFIG"),
-            overrides={"data": args.data, "store": getattr(args, "store", None)},
+            overrides={"data": args.data, "store": args.store},
         )
     except ConfigError as exc:
         print(f"chinwag: {exc}", file=sys.stderr)
