@@ -97,12 +97,24 @@ class Member:
         self.reader: asyncio.Task[None] | None = None
         self.trace: list[tuple[int, int, bool]] = []  # (connection, id, history): for failures
         self.connections = 0
+        self.token: str | None = None
 
     async def join(self, port: int) -> None:
+        """The first join registers an account; later ones log in with its token and
+        `since`. (An account may sign in again on another node at once: the newer login
+        wins. A guest's name would stay held until its dead node is declared dead.)"""
         self.client = await LineClient.connect(port)
         self.connections += 1
-        since = {"since": self.ids[-1]} if self.ids else {}
-        await self.client.join(self.name, **since)
+        if self.token is None:
+            await self.client.send(
+                {"type": "register", "username": self.name, "password": "bus hop failover"}
+            )
+            welcome = await self.client.json()
+            assert welcome["type"] == "welcome", welcome
+            self.token = welcome["token"]
+        else:
+            since = {"since": self.ids[-1]} if self.ids else {}
+            await self.client.join(self.name, token=self.token, **since)
         self.reader = asyncio.create_task(self._read(self.client))
 
     async def _read(self, client: LineClient) -> None:
