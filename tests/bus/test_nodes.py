@@ -67,6 +67,7 @@ def test_clients_on_two_nodes_chat_in_one_room():
         async with nodes(2) as (one, two):
             alice = await LineClient.connect(one.port)
             await alice.join("alice")
+            await ready(one.bus, two.bus)  # node one hears `general` before bob's join
             bob = await LineClient.connect(two.port)
             await bob.join("bob")
             await ready(one.bus, two.bus)  # node two hears `general` now
@@ -98,6 +99,7 @@ def test_a_burst_from_one_node_arrives_whole_and_in_order_on_the_other():
         async with nodes(2) as (one, two):
             alice = await LineClient.connect(one.port)
             await alice.join("alice")
+            await ready(one.bus, two.bus)  # node one hears `general` before bob's join
             bob = await LineClient.connect(two.port)
             await bob.join("bob")
             await ready(one.bus, two.bus)
