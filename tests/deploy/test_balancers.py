@@ -30,7 +30,7 @@ from chinwag.protocol import events as ev
 from chinwag.server.app import ChatServer
 from tests.client.support import collect, expect
 from tests.client.test_reconnect import GatedClient
-from tests.helpers import TIMEOUT, LineClient, free_port, node_pair, wait_for_port
+from tests.helpers import TIMEOUT, LineClient, free_port, needs_service, node_pair, wait_for_port
 from tests.tls_support import issue
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
@@ -38,9 +38,13 @@ HOST = "127.0.0.1"
 
 
 def needs(program: str) -> str:
+    """The program's path; skip without it (fail under CI=true: .ci/install-browser
+    installs it there)."""
     found = shutil.which(program)
-    if found is None:
-        pytest.skip(f"{program} is not installed (Debian: apt-get install {program})")
+    needs_service(
+        found is not None, f"{program} is not installed (Debian: apt-get install {program})"
+    )
+    assert found is not None
     return found
 
 
@@ -211,8 +215,10 @@ def test_a_node_stopped_behind_haproxy_costs_a_reconnect_not_a_message(
 def test_the_nginx_configuration_is_valid(tmp_path: Path, pem: tuple[trustme.CA, Path, Path]):
     nginx = needs("nginx")
     module = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
-    if not module.exists():
-        pytest.skip("nginx's stream module is not installed (apt-get install libnginx-mod-stream)")
+    needs_service(
+        module.exists(),
+        "nginx's stream module is not installed (apt-get install libnginx-mod-stream)",
+    )
     _ca, cert, key = pem
     text = (DEPLOY / "nginx-stream.conf").read_text()
     for old, new in (("/etc/nginx/certs/chat.example.crt", cert),
