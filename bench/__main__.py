@@ -14,7 +14,7 @@ from typing import Any
 from bench.history import run_history
 from bench.load import run_load
 from bench.profile import ENV
-from bench.scenarios import irc_table, load_specs, table
+from bench.scenarios import irc_table, load_specs, sitting_table, table
 from bench.stats import median_report
 
 ALL = ("A", "A20", "B", "BW", "C", "C1", "D", "IA", "IB", "IC", "NB", "NC")
@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(name.startswith(("I", "N")) for name in medians):
         print()
         print(irc_table(medians))
+    same_sitting = sitting_table(medians)
+    if same_sitting:
+        print()
+        print(same_sitting)
     return 0
 
 
