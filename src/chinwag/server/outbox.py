@@ -9,11 +9,12 @@ echo means "stored".
 
 Under load the writes are coalesced (interrupt moderation, as network cards do): a flush
 that wrote to many connections (`COALESCE_AFTER`) took some time; the next flush's writes
-wait until twice that time has passed after it (at most `COALESCE_MAX`), while its commit
-starts at once. So writing fan-outs takes at most a third of the loop, and each connection
+wait until as long again has passed after it (at most `COALESCE_MAX`), while its commit
+starts at once. So writing fan-outs takes at most half of the loop, and each connection
 gets one write for what was said meanwhile: on loopback a send costs about 4 us of kernel
 work whoever makes it, so fewer sends is the only way to spend less (docs/performance.md).
-A server with small rooms or little traffic never waits: its flushes are small or short.
+The busier the server, the longer its flushes and so the more each write carries. A server
+with small rooms or little traffic never waits: its flushes are small or short.
 
 When the store fails (a full disk, a locked or read-only file), nothing that depends on the
 failed writes leaves, and the commit is retried with a growing delay. If it still fails after
@@ -44,7 +45,7 @@ RETRY_MAX = 2.0
 PROBE_EVERY = 2.0  # seconds between write probes of a sick store
 LOG_EVERY = 60.0  # a failing store is logged once, then at most once a minute
 COALESCE_AFTER = 64  # connections: a flush that wrote to fewer never delays the next
-COALESCE_RATIO = 2.0  # the next writes wait this many times as long as the last took
+COALESCE_RATIO = 1.0  # the next writes wait as long as the last ones took
 COALESCE_MAX = 0.02  # seconds: the longest they wait
 
 
