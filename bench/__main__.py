@@ -15,7 +15,7 @@ from typing import Any
 from bench.history import run_history
 from bench.load import run_load
 from bench.profile import ENV
-from bench.scenarios import irc_table, load_specs, table, workers_table
+from bench.scenarios import irc_table, load_specs, sitting_table, table, workers_table
 from bench.server import C_SERVERS
 from bench.stats import median_report
 
@@ -86,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(name in SHARED for name in medians):
         print()
         print(workers_table(medians))
+    same_sitting = sitting_table(medians)
+    if same_sitting:
+        print()
+        print(same_sitting)
     return 0
 
 

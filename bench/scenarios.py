@@ -189,3 +189,35 @@ def workers_table(medians: dict[str, dict[str, Any]]) -> str:
         ratio = f"{two / one:.2f}" if one and two is not None else "-"
         lines.append(f"| {base}: {label} | {_fmt(one)} | {_fmt(two)} | {ratio} | {target} |")
     return "\n".join(lines)
+
+
+# Rows of the same-sitting comparison of issue 17: chinwag's native protocol against ngIRCd
+# speaking IRC to the same generator. (label, key, chinwag's scenario, ngIRCd's scenario)
+SITTING_ROWS = (
+    ("B: server CPU-s per million deliveries", "server_cpu_s_per_m", "B", "NB"),
+    ("B: p99 latency ms", "p99_ms", "B", "NB"),
+    ("B: p50 latency ms", "p50_ms", "B", "NB"),
+    ("B: loss", "loss", "B", "NB"),
+    ("B: generator CPU %", "gen_cpu_pct", "B", "NB"),
+    ("C: RSS per idle joined connection KB", "rss_per_conn_kb", "C", "NC"),
+    ("C: time to connect and join all s", "connect_s", "C", "NC"),
+    ("C: clients connected", "connected", "C", "NC"),
+)
+
+
+def sitting_table(medians: dict[str, dict[str, Any]]) -> str:
+    """chinwag (native) against ngIRCd in this sitting: each figure with the ratio
+    chinwag / ngIRCd beside it (below 1: chinwag needs less), the generator's CPU shown
+    so that a generator-bound run is visible."""
+    lines = [
+        "| same sitting | chinwag (native) | ngIRCd | chinwag / ngIRCd |",
+        "|---|---|---|---|",
+    ]
+    for label, key, ours_name, theirs_name in SITTING_ROWS:
+        ours = medians.get(ours_name, {}).get(key)
+        theirs = medians.get(theirs_name, {}).get(key)
+        if ours is None or theirs is None:
+            continue
+        ratio = f"{ours / theirs:.2f}" if theirs else "-"
+        lines.append(f"| {label} | {_fmt(ours)} | {_fmt(theirs)} | {ratio} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
