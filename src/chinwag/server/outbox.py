@@ -7,15 +7,6 @@ own thread) and writes each listed connection's bytes in one `transport.write`. 
 whose bytes depend on a message above the store's `committed_id` keeps waiting, in order: an
 echo means "stored".
 
-Under load the writes are coalesced (interrupt moderation, as network cards do): a flush
-that wrote to many connections (`COALESCE_AFTER`) took some time; the next flush's writes
-wait until as long again has passed after it (at most `COALESCE_MAX`), while its commit
-starts at once. So writing fan-outs takes at most half of the loop, and each connection
-gets one write for what was said meanwhile: on loopback a send costs about 4 us of kernel
-work whoever makes it, so fewer sends is the only way to spend less (docs/performance.md).
-The busier the server, the longer its flushes and so the more each write carries. A server
-with small rooms or little traffic never waits: its flushes are small or short.
-
 When the store fails (a full disk, a locked or read-only file), nothing that depends on the
 failed writes leaves, and the commit is retried with a growing delay. If it still fails after
 `grace` seconds, the outbox gives up: the waiting messages are dropped from the store's
@@ -44,9 +35,6 @@ RETRY_FIRST = 0.25  # seconds before the first retry of a failed commit; doubles
 RETRY_MAX = 2.0
 PROBE_EVERY = 2.0  # seconds between write probes of a sick store
 LOG_EVERY = 60.0  # a failing store is logged once, then at most once a minute
-COALESCE_AFTER = 64  # connections: a flush that wrote to fewer never delays the next
-COALESCE_RATIO = 1.0  # the next writes wait as long as the last ones took
-COALESCE_MAX = 0.02  # seconds: the longest they wait
 
 
 class Owed(Protocol):
@@ -69,8 +57,6 @@ class Outbox:
         health: Callable[[bool], None],
         grace: float = 3.0,
         committed: Callable[[int], None] | None = None,
-        coalesce_max: float = COALESCE_MAX,
-        clock: Callable[[], float] = perf_counter,
     ) -> None:
         self.store = store
         self._committed = committed  # told the committed id when it moves (a broker bus)
@@ -83,11 +69,6 @@ class Outbox:
         self.grace = grace
         self._owed: list[Owed] = []
         self._scheduled = False
-        self.coalesce_max = coalesce_max
-        self._clock = clock  # times the writes (tests pass a slow one)
-        self._quiet_until = 0.0  # loop time before which writes wait (coalescing)
-        self._held: asyncio.TimerHandle | None = None  # the wait's end, while one runs
-        self.coalesced = 0  # flushes whose writes waited (/metrics, tests)
         self._committing = False
         self.failing_since: float | None = None
         self.sick = False
@@ -131,36 +112,13 @@ class Outbox:
             # what waited for it. Every commit ends in a flush (_commit, _give_up).
             self._told = committed
             self._committed(committed)
-        if not self.stopping:
-            if self._held is not None:
-                return  # the writes wait for the end of the quiet time, already set
-            quiet = self._quiet_until - self.loop.time()
-            if quiet > 0:
-                self.coalesced += 1
-                self._held = self.loop.call_later(quiet, self._release)
-                return
-        elif self._held is not None:  # shutting down: everything goes now
-            self._held.cancel()
-            self._held = None
-        self._write(committed)
-
-    def _release(self) -> None:
-        self._held = None
-        self.flush()
-
-    def _write(self, committed: int) -> None:
-        started = self._clock()
-        owed = self._owed
         waiting: list[Owed] = []
-        for conn in owed:
+        for conn in self._owed:
             if conn.needs > committed:
                 waiting.append(conn)
             else:
                 conn.flush()
         self._owed = waiting
-        if len(owed) - len(waiting) >= COALESCE_AFTER:
-            took = self._clock() - started
-            self._quiet_until = self.loop.time() + min(self.coalesce_max, took * COALESCE_RATIO)
 
     async def _commit(self) -> None:
         failed: StoreError | None = None
