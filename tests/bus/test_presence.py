@@ -526,3 +526,30 @@ def test_room_lists_and_irc_names_count_and_name_members_of_other_nodes():
             await irc.close()
 
     asyncio.run(scenario())
+
+
+def test_a_room_left_on_one_node_stays_in_the_shared_store_while_another_node_has_members():
+    """A node removes an unused room its last local member left, but the row in the store
+    the nodes share is not its alone while members on other nodes are in the room."""
+
+    async def scenario() -> None:
+        async with nodes(2) as servers:
+            one, two = servers
+            alice = await guest(one, "alice")
+            bob = await guest(two, "bob")
+            await answer(alice, {"type": "join_room", "room": "quiet"}, "join_room")
+            await answer(bob, {"type": "join_room", "room": "quiet"}, "join_room")
+            await synced(servers)
+            await answer(alice, {"type": "leave_room", "room": "quiet"}, "leave_room")
+            await until(lambda: "quiet" not in one.engine.memberships.rooms)
+            await synced(servers)
+            state = await one.engine.store.open()  # the shared store's rooms, as a node reads
+            assert "quiet" in {room.name for room in state.rooms}
+            await answer(bob, {"type": "leave_room", "room": "quiet"}, "leave_room")
+            await until(lambda: "quiet" not in two.engine.memberships.rooms)
+            state = await two.engine.store.open()
+            assert "quiet" not in {room.name for room in state.rooms}  # the last one leaves
+            for client in (alice, bob):
+                await client.close()
+
+    asyncio.run(scenario())

@@ -120,6 +120,7 @@ class Engine(ModerationCommands, MessageCommands, RoomCommands, FileCommands):
         for expired in self.sanctions.load(state.sanctions, wall_clock()):
             self.store.lift_sanction(expired.kind, expired.room_key, expired.subject)
         memberships.forgotten = self.sanctions.forget_room  # before load: it removes rooms
+        memberships.held_elsewhere = lambda key: bool(self.replica.rooms.get(key))
         memberships.load(state)
         self.registered = set(state.accounts)
         if self.limits.history_on_join > 0:

@@ -42,6 +42,10 @@ def _nothing(key: str) -> None:
     pass
 
 
+def _nowhere(key: str) -> bool:
+    return False
+
+
 class RoomRole(StrEnum):
     """Roles inside a room, lowest first (see ROOM_RANK). Only accounts hold one above
     member: whoever created the room is its owner."""
@@ -71,6 +75,9 @@ class Memberships:
         # Called with a removed room's key, so that what others keep about the room (the
         # engine's bans and mutes) goes with it: a room made again later starts clean.
         self.forgotten: Callable[[str], None] = _nothing
+        # Whether members on other nodes are in the room (the engine's presence replica):
+        # then the row in the store the nodes share is theirs too, and stays.
+        self.held_elsewhere: Callable[[str], bool] = _nowhere
 
     def load(self, state: StoreState) -> None:
         self.saved = {
@@ -98,7 +105,8 @@ class Memberships:
         if room.modes or room.invited:  # its operators made it a room to keep
             return
         del self.rooms[room.key]
-        self.store.delete_room(room.key)
+        if not self.held_elsewhere(room.key):
+            self.store.delete_room(room.key)
         self.forgotten(room.key)
         log.info("Removed room %s: nobody is in it and nothing was said there", room.name)
 
