@@ -97,24 +97,18 @@ class Member:
         self.reader: asyncio.Task[None] | None = None
         self.trace: list[tuple[int, int, bool]] = []  # (connection, id, history): for failures
         self.connections = 0
-        self.token: str | None = None
+        self.resume: str | None = None
 
     async def join(self, port: int) -> None:
-        """The first join registers an account; later ones log in with its token and
-        `since`. (An account may sign in again on another node at once: the newer login
-        wins. A guest's name would stay held until its dead node is declared dead.)"""
+        """A guest: it joins again with `since` and its welcome's resume secret, which takes
+        its name back at once even while the nodes still list it on the node that died."""
         self.client = await LineClient.connect(port)
         self.connections += 1
-        if self.token is None:
-            await self.client.send(
-                {"type": "register", "username": self.name, "password": "bus hop failover"}
-            )
-            welcome = await self.client.json()
-            assert welcome["type"] == "welcome", welcome
-            self.token = welcome["token"]
-        else:
-            since = {"since": self.ids[-1]} if self.ids else {}
-            await self.client.join(self.name, token=self.token, **since)
+        extra: dict[str, Any] = {"since": self.ids[-1]} if self.ids else {}
+        if self.resume is not None:
+            extra["resume"] = self.resume
+        welcome = await self.client.join(self.name, **extra)
+        self.resume = welcome["resume"]
         self.reader = asyncio.create_task(self._read(self.client))
 
     async def _read(self, client: LineClient) -> None:

@@ -156,6 +156,9 @@ class ChatClient:
         self.username: str | None = None
         self.account: str | None = None  # the account signed in to; None for a guest
         self.token: str | None = None  # the account's login token, for reconnecting
+        # A guest's resume secret (its welcome's): a reconnect takes the name back with it,
+        # even while the server (or another node) still holds the dead connection's session.
+        self.resume: str | None = None
         self.last_id = 0  # highest id of a chat/private/topic seen; rejoin asks for newer
         self.keepalives_answered = 0
         self.duplicates_dropped = 0
@@ -353,7 +356,9 @@ class ChatClient:
         self._rooms = {r.casefold(): r for r in welcome.rooms or (DEFAULT_ROOM,)}
         if welcome.account is None:
             self.account = self.token = None
+            self.resume = welcome.resume
         else:
+            self.resume = None
             self.account = welcome.account
             self.token = welcome.token or token
 
@@ -656,7 +661,8 @@ class ChatClient:
             try:
                 # A guest keeps no rooms on the server: ask for ours back by name.
                 rooms = tuple(r for r in self.rooms if r.casefold() != DEFAULT_ROOM)
-                join = ev.Join(self.username, since, rooms, token=token)
+                resume = None if token else self.resume
+                join = ev.Join(self.username, since, rooms, token=token, resume=resume)
                 link, welcome, pending = await self._open(join)
             except JoinRefused as exc:
                 if exc.code in _FINAL:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection
 
 from chinwag.bus.base import Envelope, ToSession
 from chinwag.engine.identity import Identity, Role, guest
@@ -165,37 +164,6 @@ class AccountCommands(JoinCommands):
         )
         return out + answer + presence
 
-    def sign_out_elsewhere(
-        self,
-        session: Session,
-        reason: str,
-        now: float,
-        *,
-        newer: Session | None = None,
-        kept: Collection[str] = (),
-    ) -> list[Envelope]:
-        """End another session of an account (or a guest in its name): it is told why, the
-        rooms it was in see it leave (but not the `newer` session that replaces it, which
-        is a member by the time they are delivered, nor the rooms in `kept`, where the
-        same name stays: the session that replaces it on another node is in them), and its
-        connection closes."""
-        identity = session.identity
-        self.tokens.pop(session, None)
-        rooms = self.memberships.sign_out(session)
-        session.identity = None  # whatever it still sends is refused: it is nobody now
-        out = [Envelope(ToSession(session), ev.Goodbye(f"Signed out: {reason}"), close=reason)]
-        if identity is not None:
-            out += [
-                Envelope(
-                    room.audience,
-                    ev.UserLeft(room.name, identity.name, now, reason),
-                    exclude=newer,
-                )
-                for room in rooms
-                if room.key not in kept
-            ]
-        return out
-
     def displaced(self, session: Session, winner: RemoteUser, now: float) -> list[Envelope]:
         """Another node holds this session's name and wins it (server/nodes.py decides:
         a newer login of the same account, or a guest that took the name first): the
@@ -206,6 +174,8 @@ class AccountCommands(JoinCommands):
         out: list[Envelope] = []
         if identity.account is not None and identity.account == winner.account:
             reason = "signed in elsewhere"
+        elif session.resume and session.resume == winner.resume:  # the same guest, back there
+            reason = "resumed on another connection"
         else:
             reason = "the name was taken on another server at the same moment"
             out += error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")

@@ -7,7 +7,11 @@ messages on `since`). A reconnecting client names the rooms it wants back in `ro
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
+from collections.abc import Collection
 
 from chinwag.bus.base import Envelope, ToRooms, ToSession
 from chinwag.engine.base import EngineBase
@@ -30,6 +34,11 @@ from chinwag.protocol import events as ev
 from chinwag.protocol.events import DEFAULT_ROOM, ErrorCode
 
 log = logging.getLogger("chinwag.engine")
+
+
+def resume_digest(secret: str) -> bytes:
+    """What a node keeps of a guest's resume secret (and tells the other nodes, in hex)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
 
 
 class JoinCommands(EngineBase):
@@ -104,8 +113,77 @@ class JoinCommands(EngineBase):
         if remote is not None:
             if remote.account is not None:
                 return self._name_registered(session)
+            if session.resume and hmac.compare_digest(remote.resume, session.resume):
+                return None  # the same guest, back through this node (server/nodes.py)
             return error_reply(session, ErrorCode.NAME_TAKEN, "Username already taken")
         return None
+
+    def sign_out_elsewhere(
+        self,
+        session: Session,
+        reason: str,
+        now: float,
+        *,
+        newer: Session | None = None,
+        kept: Collection[str] = (),
+    ) -> list[Envelope]:
+        """End another session of an account (or a guest in its name): it is told why, the
+        rooms it was in see it leave (but not the `newer` session that replaces it, which
+        is a member by the time they are delivered, nor the rooms in `kept`, where the
+        same name stays: the session that replaces it on another node is in them), and its
+        connection closes."""
+        identity = session.identity
+        self.tokens.pop(session, None)
+        rooms = self.memberships.sign_out(session)
+        session.identity = None  # whatever it still sends is refused: it is nobody now
+        out = [Envelope(ToSession(session), ev.Goodbye(f"Signed out: {reason}"), close=reason)]
+        if identity is not None:
+            out += [
+                Envelope(
+                    room.audience,
+                    ev.UserLeft(room.name, identity.name, now, reason),
+                    exclude=newer,
+                )
+                for room in rooms
+                if room.key not in kept
+            ]
+        return out
+
+    def _resume(self, session: Session, command: ev.Join, now: float) -> list[Envelope]:
+        """A guest shows the resume secret of the session it was (its connection died, the
+        server may not know yet): that session, if it is here, is signed out; if it is on
+        another node, its name is not held against this join, and that node signs it out
+        when it hears of this one. A wrong or stale secret does nothing."""
+        assert command.resume is not None and command.username is not None
+        name = normalize_name(command.username)
+        if len(name) > NAME_MAX:
+            return []
+        key = user_key(name)
+        digest = resume_digest(command.resume)
+        holder = self.memberships.online.get(key)
+        if holder is not None and holder is not session:
+            held = holder.identity
+            if (
+                held is not None
+                and held.account is None
+                and holder.resume
+                and hmac.compare_digest(holder.resume, digest)
+            ):
+                session.resume = digest
+                log.info("%s resumed from %s", held.name, session.peer)
+                return self.sign_out_elsewhere(
+                    holder, "resumed on another connection", now, newer=session
+                )
+            return []
+        remote = self._elsewhere(key)
+        if (
+            remote is not None
+            and remote.account is None
+            and remote.resume
+            and hmac.compare_digest(remote.resume, digest)
+        ):
+            session.resume = digest
+        return []
 
     def admit(
         self,
@@ -115,6 +193,7 @@ class JoinCommands(EngineBase):
         now: float,
         *,
         token: str | None = None,
+        resume: str | None = None,
     ) -> tuple[list[Envelope], list[Envelope]]:
         """Sign the session in and put it in its rooms: general, what its account keeps and
         what it asked for. Returns (its welcome and room notices, the notices for others).
@@ -125,6 +204,13 @@ class JoinCommands(EngineBase):
         memberships = self.memberships
         before = session.identity
         presence: list[Envelope] = []
+        secret: str | None = None  # a guest's resume secret, told to it alone
+        if identity.account is not None:
+            session.resume = b""
+        else:
+            # Proven (`_resume`): the same secret again; else a new one.
+            secret = resume if resume is not None and session.resume else secrets.token_urlsafe(16)
+            session.resume = resume_digest(secret)
         if before is None:
             memberships.sign_in(session, identity)
         else:
@@ -183,6 +269,7 @@ class JoinCommands(EngineBase):
             guest=not account,
             account=identity.name if account else None,
             token=token,
+            resume=secret,
         )
         answer = [Envelope(to, welcome), *replies]
         for room in rooms[1:]:
@@ -208,20 +295,24 @@ class JoinCommands(EngineBase):
         return self.memberships.create(normal, owner=session.identity.account)
 
     def _join(self, session: Session, command: ev.Join, now: float) -> list[Envelope]:
+        resumed: list[Envelope] = []
+        if command.resume and command.username and session.identity is None:
+            resumed = self._resume(session, command, now)
         identity = self._claim(session, command.username)
         if not isinstance(identity, Identity):
-            return identity
+            session.resume = b""
+            return resumed + identity
         ban = self._server_ban(session, identity, now)
         if ban is not None:
-            return self._shut_out(session, ban, now)
-        answer, presence = self.admit(session, identity, command.rooms, now)
+            return resumed + self._shut_out(session, ban, now)
+        answer, presence = self.admit(session, identity, command.rooms, now, resume=command.resume)
         if command.since is None:
             answer += self._replay_recent(session, self.memberships.of(session))
             log.info("%s joined from %s (%s)", identity.name, session.peer, session.dialect)
         else:
             answer.append(self._replay_missed(session, identity, command.since))
             log.info("%s rejoined from %s since %d", identity.name, session.peer, command.since)
-        return answer + presence
+        return resumed + answer + presence
 
     def _replay_missed(self, session: Session, identity: Identity, since: int) -> Envelope:
         """Rejoin after a disconnect: exactly the messages missed, once, in order.

@@ -34,6 +34,7 @@ class RemoteUser:
     role: Role = Role.GUEST
     stamp: int = 0  # when it took this name, as a Lamport stamp of its node: decides races
     rooms: dict[str, str] = field(default_factory=dict)  # room key -> room name
+    resume: bytes = b""  # a guest's resume digest (engine/joining.py): it may come back here
 
     def identity(self) -> Identity:
         return Identity(self.name, self.key, self.account, self.role)

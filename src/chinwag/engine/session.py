@@ -50,6 +50,7 @@ class Session:
         "messages",
         "outlet",
         "peer",
+        "resume",
         "rooms",
     )
 
@@ -57,6 +58,9 @@ class Session:
         self.peer = peer
         self.dialect = dialect
         self.identity: Identity | None = None
+        # A guest's resume secret, as its SHA-256 (b"": none; an account's login is its
+        # proof). Whoever shows the secret may take the name back from this session.
+        self.resume = b""
         # Keys of the rooms it is in, general first (Memberships has the rooms). A tuple,
         # not a dict (two keys: 56 bytes, a dict of two: 184), which sessions in the same
         # rooms share (Memberships.shared). Replaced, never mutated.

@@ -72,6 +72,9 @@ class Join:
     # Proof of who it is: a password, or a token from an earlier welcome (never printed).
     password: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
+    # A guest's secret from its earlier welcome: takes its name back from the session it
+    # was (a connection that died, on this server or another node).
+    resume: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +406,7 @@ class Welcome:
     guest: bool = False  # this session proved nothing: it is a guest
     account: str | None = None  # the account signed in (its name)
     token: str | None = field(default=None, repr=False)  # to sign in again without a password
+    resume: str | None = field(default=None, repr=False)  # a guest's: to take its name back
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,6 +201,7 @@ COMMANDS: tuple[Shape, ...] = (
         opt("rooms", Names(MAX_JOIN_ROOMS), (), omit=True),
         opt("password", TEXT, omit=True),
         opt("token", TEXT, omit=True),
+        opt("resume", TEXT, omit=True),
     ),
     shape(
         "register",
@@ -396,6 +397,7 @@ NOTICES: tuple[Shape, ...] = (
         opt("guest", FLAG, False, omit=True, tolerant=True),
         opt("account", TEXT, omit=True),
         opt("token", TEXT, omit=True),
+        opt("resume", TEXT, omit=True),
     ),
     shape(
         "user_joined",

@@ -31,6 +31,7 @@ other nodes what changes here.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import uuid
 import zlib
@@ -46,6 +47,7 @@ from chinwag.engine.identity import Identity, Role
 from chinwag.engine.limits import wall_clock
 from chinwag.engine.replica import Directive, RemoteUser
 from chinwag.engine.room import Room
+from chinwag.engine.session import Session
 from chinwag.protocol.events import Moderated, UserJoined, UserLeft
 from chinwag.protocol.native import encode_notice
 from chinwag.protocol.native_client import decode_notice
@@ -73,6 +75,16 @@ class Peer:
         self.heard = heard
         self.asking = False
         self.held: list[tuple[int, list[Any]]] = []  # changes that came before their snapshot
+
+
+def _digest(value: object) -> bytes:
+    """A resume digest from a record (hex), or none if it is not one."""
+    if isinstance(value, str) and len(value) == 64:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
+    return b""
 
 
 class NodePresence:
@@ -135,11 +147,11 @@ class NodePresence:
                 change = ["leave", identity.key, room.key]
         elif kind is SignedIn:
             identity = fact.identity  # type: ignore[union-attr]
-            change = ["in", *self._user(identity)]
+            change = ["in", *self._user(identity, fact.session.resume)]
         elif kind is Renamed:
             old, new = fact.old, fact.new  # type: ignore[union-attr]
             self.stamps.pop(old.key, None)
-            change = ["rename", old.key, *self._user(new)]
+            change = ["rename", old.key, *self._user(new, fact.session.resume)]
         elif kind is SignedOut:
             identity = fact.session.identity
             if identity is None:
@@ -153,10 +165,11 @@ class NodePresence:
             self._flush_due = True
             self.loop.call_soon(self.flush)
 
-    def _user(self, identity: Identity) -> list[Any]:
+    def _user(self, identity: Identity, resume: bytes) -> list[Any]:
         self.clock += 1
         stamp = self.stamps[identity.key] = self.clock
-        return [identity.key, identity.name, identity.account, identity.role.value, stamp]
+        user = [identity.key, identity.name, identity.account, identity.role.value, stamp]
+        return [*user, resume.hex()]
 
     def flush(self) -> None:
         """Publish the changes of this turn of the loop, numbered."""
@@ -187,8 +200,9 @@ class NodePresence:
             rooms = [[key, memberships.rooms[key].name] for key in session.rooms]
             stamp = self.stamps.get(identity.key, 0)
             users.append(
-                [identity.key, identity.name, identity.account, identity.role.value, stamp, rooms]
-            )
+                [identity.key, identity.name, identity.account, identity.role.value, stamp, rooms,
+                 session.resume.hex()]
+            )  # fmt: skip
         record = {"kind": "snapshot", "node": self.node, "seq": self.seq, "users": users}
         # Compressed: names and rooms repeat, and a NATS message holds 1 MiB by default
         # (some 8,000 users as JSON, ten times more compressed).
@@ -321,8 +335,11 @@ class NodePresence:
                 raise ValueError(f"a snapshot of more than {MAX_SNAPSHOT} bytes")
             users = []
             for user in record["users"]:
-                key, name, account, role, stamp, rooms = user
-                users.append(self._remote(node, key, name, account, role, stamp, dict(rooms)))
+                key, name, account, role, stamp, rooms = user[:6]
+                resume = _digest(user[6] if len(user) > 6 else "")
+                users.append(
+                    self._remote(node, key, name, account, role, stamp, dict(rooms), resume)
+                )
             seq = record["seq"]
         except Exception:
             log.exception("Unreadable presence snapshot from node %s", node)
@@ -355,13 +372,21 @@ class NodePresence:
         role: str,
         stamp: int,
         rooms: dict[str, str] | None = None,
+        resume: bytes = b"",
     ) -> RemoteUser:
         if account is not None:  # an account made on another node since this one started
             self.engine.registered.add(account)
         stamp = int(stamp)
         if stamp > self.clock:
             self.clock = stamp
-        return RemoteUser(node, key, name, account, Role(role), stamp, rooms or {})
+        return RemoteUser(node, key, name, account, Role(role), stamp, rooms or {}, resume)
+
+    def _changed_user(self, node: str, user: list[Any]) -> RemoteUser:
+        """A user of an `in` or `rename` change: key, name, account, role, stamp, and the
+        resume digest (left out by a node of an older version: none)."""
+        key, name, account, role, stamp = user[:5]
+        resume = _digest(user[5] if len(user) > 5 else "")
+        return self._remote(node, key, name, account, role, stamp, None, resume)
 
     def _apply(self, node: str, changes: Iterable[list[Any]]) -> None:
         replica = self.replica
@@ -373,10 +398,10 @@ class NodePresence:
             elif op == "leave":
                 replica.leave(node, change[1], change[2])
             elif op == "in":
-                replica.add(self._remote(node, *change[1:6]))
+                replica.add(self._changed_user(node, change[1:7]))
                 claimed.append(change[1])
             elif op == "rename":
-                replica.rename(node, change[1], self._remote(node, *change[2:7]))
+                replica.rename(node, change[1], self._changed_user(node, change[2:8]))
                 claimed.append(change[2])
             elif op == "out":
                 replica.remove(node, change[1])
@@ -391,16 +416,18 @@ class NodePresence:
             remote = theirs.get(key)
             if session is None or remote is None or session.identity is None:
                 continue
-            if self._remote_wins(session.identity, remote):
+            if self._remote_wins(session, session.identity, remote):
                 self.publish(self.engine.displaced(session, remote, wall_clock()))
 
-    def _remote_wins(self, local: Identity, remote: RemoteUser) -> bool:
+    def _remote_wins(self, session: Session, local: Identity, remote: RemoteUser) -> bool:
         if (local.account is None) != (remote.account is None):
             return remote.account is not None  # an account proves the name
         mine = (self.stamps.get(local.key, 0), self.node)
         other = (remote.stamp, remote.node)
         if local.account is not None:
             return other > mine  # one session per account: the newer login
+        if session.resume and hmac.compare_digest(remote.resume, session.resume):
+            return other > mine  # the same guest, resumed there (its resume secret)
         return other < mine  # a guest name: whoever took it first
 
     def _lost(self, node: str, reason: str) -> None:
