@@ -108,6 +108,13 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _ratio(numerator: Any, denominator: Any) -> str:
+    """numerator / denominator to two places, or "-" when either is missing (or zero)."""
+    if not denominator or numerator is None:
+        return "-"
+    return f"{numerator / denominator:.2f}"
+
+
 def table(medians: dict[str, dict[str, Any]], fmt: Callable[[Any], str] = _fmt) -> str:
     """A markdown table: every target of the issue beside the measured median."""
     lines = [
@@ -159,7 +166,7 @@ def irc_table(medians: dict[str, dict[str, Any]]) -> str:
         others = [medians.get(letter + base, {}).get(key) for letter in "NP"]
         if ours is None and all(o is None for o in others):
             continue
-        ratios = [f"{o / ours:.2f}" if ours and o is not None else "-" for o in others]
+        ratios = [_ratio(o, ours) for o in others]
         cells = " | ".join([_fmt(ours), *map(_fmt, others), *ratios])
         lines.append(f"| {base}: {label} | {cells} |")
     return "\n".join(lines)
@@ -186,7 +193,7 @@ def workers_table(medians: dict[str, dict[str, Any]]) -> str:
         two = medians.get(f"{base}P2", {}).get(key)
         if one is None and two is None:
             continue
-        ratio = f"{two / one:.2f}" if one and two is not None else "-"
+        ratio = _ratio(two, one)
         lines.append(f"| {base}: {label} | {_fmt(one)} | {_fmt(two)} | {ratio} | {target} |")
     return "\n".join(lines)
 
@@ -218,6 +225,5 @@ def sitting_table(medians: dict[str, dict[str, Any]]) -> str:
         theirs = medians.get(theirs_name, {}).get(key)
         if ours is None or theirs is None:
             continue
-        ratio = f"{ours / theirs:.2f}" if theirs else "-"
-        lines.append(f"| {label} | {_fmt(ours)} | {_fmt(theirs)} | {ratio} |")
+        lines.append(f"| {label} | {_fmt(ours)} | {_fmt(theirs)} | {_ratio(ours, theirs)} |")
     return "\n".join(lines) if len(lines) > 2 else ""
